@@ -1,0 +1,23 @@
+"""The read-and-change audit trail of clinical records (AuditEvent rows)."""
+
+from clinic.models import AuditEvent
+
+
+def client_ip(request) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(*, request=None, user=None, action, obj=None, patient=None, detail=""):
+    """Append one audit row. `user` defaults to the request's user."""
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    return AuditEvent.objects.create(
+        user=user,
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        patient=patient,
+        detail=detail[:255],
+        ip_address=client_ip(request) if request is not None else None,
+    )

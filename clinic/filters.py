@@ -1,0 +1,32 @@
+import django_filters
+from django import forms
+
+from clinic.forms import StyledFormMixin
+from clinic.models import ProcedureType
+from clinic.selectors import patient_search
+
+
+class FilterForm(StyledFormMixin, forms.Form):
+    pass
+
+
+class PatientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Name or MRN", method="filter_query")
+    date_of_birth = django_filters.DateFilter(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    class Meta:
+        form = FilterForm
+
+    def filter_query(self, queryset, name, value):
+        return queryset & patient_search(query=value)
+
+
+class ProcedureTypeFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = ProcedureType
+        form = FilterForm
+        fields = ["name", "category", "bleeding_risk", "active"]

@@ -1,0 +1,142 @@
+from django import forms
+from django.utils import timezone
+
+from clinic.models import (
+    Allergy,
+    Capability,
+    Medication,
+    Patient,
+    ProcedureType,
+    Room,
+    SpinalRegion,
+)
+
+DATE_ERROR = "Enter a real date as YYYY-MM-DD, for example 1961-04-23."
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class StyledFormMixin:
+    """Bootstrap classes on every widget, so templates can render fields plainly."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+
+def choice_list_field(choices, label, required=False):
+    """A checkbox list stored in a JSONField as a list of codes."""
+    return forms.MultipleChoiceField(
+        choices=choices.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=required,
+        label=label,
+    )
+
+
+class PatientForm(StyledFormMixin, forms.ModelForm):
+    """Demographics and contact details: what the front desk registers and edits."""
+
+    class Meta:
+        model = Patient
+        fields = [
+            "mrn",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "email",
+            "phone",
+            "preferred_language",
+            "email_consent",
+        ]
+        widgets = {"date_of_birth": DateInput()}
+        error_messages = {
+            "date_of_birth": {"invalid": DATE_ERROR},
+            "email": {"invalid": "Enter an email address such as name@example.com."},
+        }
+
+    def clean_mrn(self):
+        mrn = self.cleaned_data["mrn"].strip().upper()
+        if Patient.objects.filter(mrn=mrn).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another patient already has this MRN.")
+        return mrn
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        if born > timezone.localdate():
+            raise forms.ValidationError("Date of birth cannot be in the future.")
+        if born.year < 1900:
+            raise forms.ValidationError("Date of birth must be after 1900.")
+        return born
+
+
+class ClinicalHistoryForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["spinal_history"]
+        widgets = {"spinal_history": forms.Textarea(attrs={"rows": 4})}
+
+
+class MedicationForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = Medication
+        fields = ["agent", "name", "dose"]
+
+
+class AllergyForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = Allergy
+        fields = ["kind", "substance", "reaction", "severity"]
+
+
+MedicationFormSet = forms.inlineformset_factory(
+    Patient, Medication, form=MedicationForm, extra=1, can_delete=True
+)
+AllergyFormSet = forms.inlineformset_factory(
+    Patient, Allergy, form=AllergyForm, extra=1, can_delete=True
+)
+
+
+class RoomForm(StyledFormMixin, forms.ModelForm):
+    capabilities = choice_list_field(Capability, "Capabilities")
+
+    class Meta:
+        model = Room
+        fields = ["site", "name", "kind", "capabilities", "active"]
+
+
+class ProcedureTypeForm(StyledFormMixin, forms.ModelForm):
+    regions = choice_list_field(SpinalRegion, "Spinal regions")
+    required_capabilities = choice_list_field(Capability, "Required room capabilities")
+
+    class Meta:
+        model = ProcedureType
+        fields = [
+            "code",
+            "name",
+            "category",
+            "regions",
+            "needs_laterality",
+            "needs_level",
+            "procedure_minutes",
+            "setup_minutes",
+            "turnover_minutes",
+            "recovery_minutes",
+            "required_capabilities",
+            "bleeding_risk",
+            "typical_sedation",
+            "active",
+        ]

@@ -1,0 +1,445 @@
+"""The shared clinic model: sites and rooms, staff, patients and the procedure catalogue."""
+
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+from simple_history.models import HistoricalRecords
+
+
+class Capability(models.TextChoices):
+    FLUOROSCOPY = "fluoroscopy", "Fluoroscopy (C-arm)"
+    CT = "ct", "CT"
+    ULTRASOUND = "ultrasound", "Ultrasound"
+    RF_GENERATOR = "rf_generator", "RF generator"
+    SEDATION = "sedation", "Sedation-capable"
+
+
+class SpinalRegion(models.TextChoices):
+    CERVICAL = "cervical", "Cervical"
+    THORACIC = "thoracic", "Thoracic"
+    LUMBAR = "lumbar", "Lumbar"
+    SACRAL = "sacral", "Sacral / sacroiliac"
+    PERIPHERAL = "peripheral", "Peripheral"
+
+
+@deconstructible
+class ChoiceListValidator:
+    """Validates a JSON list whose items must be values of a TextChoices class."""
+
+    def __init__(self, allowed):
+        self.allowed = sorted(allowed)
+
+    def __call__(self, value):
+        if not isinstance(value, list) or any(item not in self.allowed for item in value):
+            raise ValidationError(
+                "Choose from: %(allowed)s.", params={"allowed": ", ".join(self.allowed)}
+            )
+
+    def __eq__(self, other):
+        return isinstance(other, ChoiceListValidator) and other.allowed == self.allowed
+
+
+def validate_time_zone(value):
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "%(value)s is not a time zone; use a name such as Europe/Copenhagen.",
+            params={"value": value},
+        ) from None
+
+
+class Site(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="Europe/Copenhagen", validators=[validate_time_zone]
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningHours(models.Model):
+    """When a site is open on a weekday, in the site's own time zone. No row: closed."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "weekday"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(fields=["site", "weekday"], name="opening_hours_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="opening_hours_close_after_open"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site}: {self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self):
+        if self.opens and self.closes and self.closes <= self.opens:
+            raise ValidationError({"closes": "Closing time must be after opening time."})
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        PROCEDURE = "procedure", "Procedure room"
+        RECOVERY = "recovery", "Recovery bay"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=60)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PROCEDURE)
+    capabilities = models.JSONField(
+        default=list, blank=True, validators=[ChoiceListValidator(Capability.values)]
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="room_name_unique_per_site")
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.site})"
+
+    def has_capabilities(self, required) -> bool:
+        """True when this room has every capability in `required`."""
+        return set(required) <= set(self.capabilities)
+
+    def get_capabilities_display(self) -> str:
+        labels = dict(Capability.choices)
+        return ", ".join(labels.get(code, code) for code in self.capabilities)
+
+
+class ProcedureType(models.Model):
+    """An entry of the procedure catalogue; the times drive booking, the rest drives safety."""
+
+    class Category(models.TextChoices):
+        DIAGNOSTIC = "diagnostic", "Diagnostic"
+        THERAPEUTIC = "therapeutic", "Therapeutic"
+        IMPLANT = "implant", "Implant"
+
+    class BleedingRisk(models.TextChoices):
+        LOW = "low", "Low"
+        INTERMEDIATE = "intermediate", "Intermediate"
+        HIGH = "high", "High"
+
+    class Sedation(models.TextChoices):
+        NONE = "none", "Local anaesthetic only"
+        MILD = "mild", "Mild sedation"
+        MODERATE = "moderate", "Moderate sedation"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    regions = models.JSONField(
+        default=list, blank=True, validators=[ChoiceListValidator(SpinalRegion.values)]
+    )
+    needs_laterality = models.BooleanField(default=False)
+    needs_level = models.BooleanField(default=False)
+    procedure_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    setup_minutes = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(120)]
+    )
+    turnover_minutes = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(120)]
+    )
+    recovery_minutes = models.PositiveSmallIntegerField(
+        default=30, validators=[MaxValueValidator(480)]
+    )
+    required_capabilities = models.JSONField(
+        default=list, blank=True, validators=[ChoiceListValidator(Capability.values)]
+    )
+    bleeding_risk = models.CharField(max_length=20, choices=BleedingRisk.choices)
+    typical_sedation = models.CharField(
+        max_length=20, choices=Sedation.choices, default=Sedation.NONE
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(procedure_minutes__gte=5), name="procedure_type_minutes_positive"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("procedure_type_detail", args=[self.pk])
+
+    @property
+    def room_minutes(self) -> int:
+        """How long the procedure room is taken: setup, procedure and turnover."""
+        return self.setup_minutes + self.procedure_minutes + self.turnover_minutes
+
+    def get_regions_display(self) -> str:
+        labels = dict(SpinalRegion.choices)
+        return ", ".join(labels.get(code, code) for code in self.regions)
+
+    def get_required_capabilities_display(self) -> str:
+        labels = dict(Capability.choices)
+        return ", ".join(labels.get(code, code) for code in self.required_capabilities)
+
+
+class StaffProfile(models.Model):
+    """What the clinic knows of a staff member beyond the login: title and credentials."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    title = models.CharField(max_length=80, blank=True)
+    credentials = models.ManyToManyField(
+        ProcedureType,
+        blank=True,
+        related_name="credentialed_staff",
+        help_text="Procedure types this physician may perform.",
+    )
+    is_demo = models.BooleanField(
+        default=False, help_text="Created by seed_demo; can only log in while debugging."
+    )
+    history = HistoricalRecords(m2m_fields=[credentials])
+
+    def __str__(self):
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Not stated"
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        DANISH = "da", "Dansk"
+
+    mrn = models.CharField(
+        "MRN",
+        max_length=32,
+        unique=True,
+        error_messages={"unique": "Another patient already has this MRN."},
+    )
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    preferred_language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.DANISH
+    )
+    email_consent = models.BooleanField(
+        default=False, help_text="The patient agreed to reminders and surveys by email."
+    )
+    # Clinical fields: shown and edited only with the clinical record permissions.
+    spinal_history = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        permissions = [
+            ("view_clinical_record", "Can view a patient's clinical record"),
+            ("change_clinical_record", "Can change a patient's clinical record"),
+        ]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="patient_name_idx"),
+            models.Index(fields=["date_of_birth"], name="patient_dob_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_of_birth__gte=datetime.date(1900, 1, 1)),
+                name="patient_born_after_1900",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    def get_absolute_url(self):
+        return reverse("patient_detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def age_on(self, day: datetime.date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+    def clean(self):
+        if self.mrn:
+            self.mrn = self.mrn.strip().upper()
+        if self.date_of_birth:
+            if self.date_of_birth > timezone.localdate():
+                raise ValidationError({"date_of_birth": "Date of birth cannot be in the future."})
+            if self.date_of_birth < datetime.date(1900, 1, 1):
+                raise ValidationError({"date_of_birth": "Date of birth must be after 1900."})
+        if self.email_consent and not self.email:
+            raise ValidationError({"email": "Add an email address, or untick email consent."})
+
+    @property
+    def can_receive_email(self) -> bool:
+        return bool(self.email) and self.email_consent
+
+
+class Medication(models.Model):
+    """A current medication. `agent` names the drugs that matter for procedure holds."""
+
+    class Agent(models.TextChoices):
+        WARFARIN = "warfarin", "Warfarin"
+        CLOPIDOGREL = "clopidogrel", "Clopidogrel"
+        PRASUGREL = "prasugrel", "Prasugrel"
+        TICAGRELOR = "ticagrelor", "Ticagrelor"
+        APIXABAN = "apixaban", "Apixaban"
+        RIVAROXABAN = "rivaroxaban", "Rivaroxaban"
+        DABIGATRAN = "dabigatran", "Dabigatran"
+        EDOXABAN = "edoxaban", "Edoxaban"
+        ENOXAPARIN = "enoxaparin", "Enoxaparin (LMWH)"
+        ASPIRIN = "aspirin", "Aspirin"
+        NSAID = "nsaid", "NSAID"
+        INSULIN = "insulin", "Insulin"
+        ORAL_ANTIDIABETIC = "oral_antidiabetic", "Oral antidiabetic"
+        OPIOID = "opioid", "Opioid"
+        OTHER = "other", "Other"
+
+    ANTITHROMBOTIC_AGENTS = {
+        Agent.WARFARIN,
+        Agent.CLOPIDOGREL,
+        Agent.PRASUGREL,
+        Agent.TICAGRELOR,
+        Agent.APIXABAN,
+        Agent.RIVAROXABAN,
+        Agent.DABIGATRAN,
+        Agent.EDOXABAN,
+        Agent.ENOXAPARIN,
+        Agent.ASPIRIN,
+    }
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    agent = models.CharField(max_length=30, choices=Agent.choices, default=Agent.OTHER)
+    name = models.CharField(max_length=120, help_text="As the patient takes it, e.g. Eliquis.")
+    dose = models.CharField(max_length=80, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["patient", "name"]
+
+    def __str__(self):
+        return f"{self.name} {self.dose}".strip()
+
+    @property
+    def is_antithrombotic(self) -> bool:
+        return self.agent in self.ANTITHROMBOTIC_AGENTS
+
+
+class Allergy(models.Model):
+    class Kind(models.TextChoices):
+        CONTRAST = "contrast", "Contrast medium"
+        IODINE = "iodine", "Iodine"
+        LATEX = "latex", "Latex"
+        LOCAL_ANAESTHETIC = "local_anaesthetic", "Local anaesthetic"
+        STEROID = "steroid", "Steroid"
+        OTHER = "other", "Other"
+
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe / anaphylaxis"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    substance = models.CharField(max_length=120, blank=True)
+    reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.MODERATE)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["patient", "kind"]
+        verbose_name_plural = "allergies"
+
+    def __str__(self):
+        return self.substance or self.get_kind_display()
+
+    def clean(self):
+        if self.kind == self.Kind.OTHER and not self.substance:
+            raise ValidationError({"substance": "Name the substance for an 'other' allergy."})
+
+
+class AuditEvent(models.Model):
+    """Who read or changed which clinical record, and when. Rows are never edited."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        CREATE = "create", "Created"
+        CHANGE = "change", "Changed"
+        DELETE = "delete", "Deleted"
+        EXPORT = "export", "Exported"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=40, blank=True)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    detail = models.CharField(max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["patient", "-at"], name="audit_patient_idx")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"

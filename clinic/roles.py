@@ -1,0 +1,89 @@
+"""Staff roles: each is a Django Group holding the permissions that role needs.
+
+The groups are created by a migration and kept in step after every `migrate`
+(see clinic.apps), so editing ROLE_PERMISSIONS and migrating is all a change takes.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    NURSE = "nurse", "Nurse"
+    PHYSICIAN = "physician", "Physician"
+    MANAGER = "manager", "Manager"
+    ADMIN = "admin", "Admin"
+
+
+DEMOGRAPHICS = ["clinic.view_patient", "clinic.add_patient", "clinic.change_patient"]
+CLINICAL_READ = ["clinic.view_patient", "clinic.view_clinical_record"]
+CLINICAL_WRITE = [*CLINICAL_READ, "clinic.change_clinical_record"]
+CATALOGUE_READ = ["clinic.view_proceduretype", "clinic.view_site", "clinic.view_room"]
+CATALOGUE_WRITE = [
+    *CATALOGUE_READ,
+    *(
+        f"clinic.{verb}_{model}"
+        for verb in ("add", "change")
+        for model in ("proceduretype", "site", "room")
+    ),
+    "clinic.view_openinghours",
+    "clinic.add_openinghours",
+    "clinic.change_openinghours",
+    "clinic.delete_openinghours",
+    "clinic.view_staffprofile",
+    "clinic.change_staffprofile",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.FRONT_DESK: [*DEMOGRAPHICS, *CATALOGUE_READ],
+    Role.NURSE: [*CLINICAL_WRITE, *CATALOGUE_READ],
+    Role.PHYSICIAN: [*CLINICAL_WRITE, *CATALOGUE_READ],
+    Role.MANAGER: [*DEMOGRAPHICS, *CLINICAL_READ, *CATALOGUE_WRITE, "clinic.view_auditevent"],
+    Role.ADMIN: [
+        *DEMOGRAPHICS,
+        *CLINICAL_WRITE,
+        *CATALOGUE_WRITE,
+        "clinic.view_auditevent",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+    ],
+}
+
+# Roles whose members may use the Django admin (as staff, limited by their permissions).
+ADMIN_SITE_ROLES = {Role.MANAGER, Role.ADMIN}
+
+
+def group_name(role: str) -> str:
+    return Role(role).label
+
+
+def sync_role_groups(apps=None) -> None:
+    """Create the role groups and give each exactly its listed permissions.
+
+    Permissions of apps not migrated yet are skipped; the post_migrate hook adds them
+    once those apps exist, so the result does not depend on migration order.
+    """
+    from django.apps import apps as global_apps
+
+    apps = apps or global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for perm in dict.fromkeys(perms):
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found:
+                wanted.append(found)
+        group.permissions.set(wanted)
+
+
+def roles_of(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    labels = {label: value for value, label in Role.choices}
+    return {labels[name] for name in user.groups.values_list("name", flat=True) if name in labels}

@@ -1,0 +1,37 @@
+import django_tables2 as tables
+
+from clinic.models import Patient, ProcedureType
+
+
+class PatientTable(tables.Table):
+    mrn = tables.Column(linkify=True, verbose_name="MRN")
+
+    class Meta:
+        model = Patient
+        fields = ["mrn", "last_name", "first_name", "date_of_birth", "phone", "email"]
+        order_by = ["last_name", "first_name"]
+
+
+class ProcedureTypeTable(tables.Table):
+    name = tables.Column(linkify=lambda record: record.get_absolute_url())
+    room_minutes = tables.Column(verbose_name="Room time (min)", orderable=False)
+    regions = tables.Column(accessor="get_regions_display", orderable=False)
+    required_capabilities = tables.Column(
+        accessor="get_required_capabilities_display", orderable=False, verbose_name="Requires"
+    )
+
+    class Meta:
+        model = ProcedureType
+        fields = [
+            "name",
+            "code",
+            "category",
+            "regions",
+            "procedure_minutes",
+            "room_minutes",
+            "recovery_minutes",
+            "required_capabilities",
+            "bleeding_risk",
+            "typical_sedation",
+            "active",
+        ]

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from clinic import api, health, views
+
+router = DefaultRouter()
+router.register("patients", api.PatientViewSet, basename="patient")
+router.register("procedure-types", api.ProcedureTypeViewSet, basename="proceduretype")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("patients/", views.patient_list, name="patient_list"),
+    path("patients/new/", views.patient_create, name="patient_create"),
+    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
+    path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
+    path("patients/<int:pk>/clinical/", views.patient_clinical_edit, name="patient_clinical_edit"),
+    path("catalogue/", views.procedure_type_list, name="procedure_type_list"),
+    path("catalogue/new/", views.procedure_type_create, name="procedure_type_create"),
+    path("catalogue/<int:pk>/", views.procedure_type_detail, name="procedure_type_detail"),
+    path("catalogue/<int:pk>/edit/", views.procedure_type_edit, name="procedure_type_edit"),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/auth/token/", obtain_auth_token, name="api_token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,220 @@
+"""Registering, finding and editing patients; the clinical record and its audit trail."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from clinic.models import Allergy, AuditEvent, Medication, Patient
+from tests.helpers import assert_query_count_flat
+
+BORN = datetime.date(1980, 1, 1)
+
+VALID = {
+    "mrn": "mrn-0042 ",
+    "first_name": "Oliver",
+    "last_name": "Smith",
+    "date_of_birth": "1975-09-30",
+    "sex": "male",
+    "email": "oliver@example.com",
+    "phone": "+44 20 7946 0000",
+    "preferred_language": "en",
+    "email_consent": "on",
+}
+
+
+def post_patient(client, user, **changes):
+    client.force_login(user)
+    return client.post(reverse("patient_create"), {**VALID, **changes})
+
+
+def test_it_registers_a_patient_and_normalises_the_mrn(client, front_desk):
+    response = post_patient(client, front_desk)
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response.url == patient.get_absolute_url()
+    assert patient.mrn == "MRN-0042"
+    assert patient.email_consent is True
+    event = AuditEvent.objects.get(action="create")
+    assert (event.user, event.patient) == (front_desk, patient)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"date_of_birth": "1975-02-30"}, "date_of_birth", "Enter a real date as YYYY-MM-DD"),
+        ({"date_of_birth": "30/09/1975"}, "date_of_birth", "Enter a real date as YYYY-MM-DD"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "cannot be in the future"),
+        ({"date_of_birth": "1850-01-01"}, "date_of_birth", "must be after 1900"),
+        ({"email": "oliver@"}, "email", "Enter an email address such as name@example.com"),
+        ({"email": ""}, "email", "Add an email address, or untick email consent"),
+        ({"first_name": ""}, "first_name", "This field is required"),
+    ],
+)
+def test_it_explains_every_invalid_field_and_keeps_the_input(
+    client, front_desk, changes, field, message
+):
+    response = post_patient(client, front_desk, **changes)
+    assert response.status_code == 200
+    assert message in str(response.context["form"].errors[field])
+    assert "Nothing was saved" in response.content.decode()
+    # What the user typed is still in the form, so nothing is lost.
+    assert response.context["form"]["last_name"].value() == "Smith"
+    assert not Patient.objects.exists()
+
+
+def test_it_refuses_a_duplicate_mrn_whatever_its_case(client, front_desk, patient):
+    response = post_patient(client, front_desk, mrn="mrn-0001")
+    assert "Another patient already has this MRN." in response.context["form"].errors["mrn"]
+    assert Patient.objects.count() == 1
+
+
+def test_it_lets_a_patient_keep_their_own_mrn_when_edited(client, front_desk, patient):
+    client.force_login(front_desk)
+    data = {**VALID, "mrn": patient.mrn, "first_name": "Karin"}
+    response = client.post(reverse("patient_edit", args=[patient.pk]), data)
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.first_name == "Karin"
+    assert patient.history.first().history_user == front_desk
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("karen", True), ("JENSEN karen", True), ("mrn-0001", True), ("Hansen", False)],
+)
+def test_it_finds_patients_by_name_and_mrn(client, front_desk, patient, query, found):
+    client.force_login(front_desk)
+    response = client.get(reverse("patient_list"), {"q": query})
+    assert (patient.mrn in response.content.decode()) is found
+
+
+def test_it_finds_patients_by_date_of_birth(client, front_desk, patient):
+    client.force_login(front_desk)
+    assert (
+        patient.mrn
+        in client.get(reverse("patient_list"), {"date_of_birth": "1961-04-23"}).content.decode()
+    )
+    assert (
+        patient.mrn
+        not in client.get(reverse("patient_list"), {"date_of_birth": "1961-04-24"}).content.decode()
+    )
+
+
+def test_it_exports_the_patient_list_as_csv_and_audits_it(client, manager, patient):
+    client.force_login(manager)
+    response = client.get(reverse("patient_list"), {"_export": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "MRN-0001" in response.content.decode()
+    assert AuditEvent.objects.filter(action="export", user=manager).exists()
+
+
+def test_it_keeps_the_patient_list_query_count_flat(client, front_desk):
+    client.force_login(front_desk)
+    made = iter(range(10_000))
+
+    def add_patients(count):
+        Patient.objects.bulk_create(
+            Patient(mrn=f"Q{next(made)}", first_name="A", last_name="B", date_of_birth=BORN)
+            for _ in range(count)
+        )
+
+    assert_query_count_flat(client, reverse("patient_list"), add_patients)
+
+
+def test_it_hides_the_clinical_record_from_the_front_desk(client, front_desk, patient):
+    Allergy.objects.create(patient=patient, kind="contrast", severity="severe")
+    client.force_login(front_desk)
+    page = client.get(patient.get_absolute_url()).content.decode()
+    assert "Karen" in page
+    assert "radiculopathy" not in page
+    assert "Contrast medium" not in page
+    assert not AuditEvent.objects.filter(action="view").exists()
+
+
+def test_it_shows_the_clinical_record_to_a_nurse_and_audits_the_read(client, nurse, patient):
+    Allergy.objects.create(patient=patient, kind="contrast", severity="severe")
+    Medication.objects.create(patient=patient, agent="apixaban", name="Eliquis", dose="5 mg x2")
+    client.force_login(nurse)
+    page = client.get(patient.get_absolute_url()).content.decode()
+    assert "radiculopathy" in page
+    assert "Contrast medium" in page
+    assert "antithrombotic" in page
+    event = AuditEvent.objects.get(action="view")
+    assert (event.user, event.patient, event.ip_address) == (nurse, patient, "127.0.0.1")
+
+
+def clinical_post(**extra):
+    data = {
+        "spinal_history": "Spinal stenosis L3-L5",
+        "medications-TOTAL_FORMS": "1",
+        "medications-INITIAL_FORMS": "0",
+        "medications-0-agent": "warfarin",
+        "medications-0-name": "Marevan",
+        "medications-0-dose": "2.5 mg",
+        "allergies-TOTAL_FORMS": "1",
+        "allergies-INITIAL_FORMS": "0",
+        "allergies-0-kind": "latex",
+        "allergies-0-severity": "moderate",
+    }
+    return {**data, **extra}
+
+
+def test_it_saves_medications_and_allergies_together(client, physician, patient):
+    client.force_login(physician)
+    response = client.post(reverse("patient_clinical_edit", args=[patient.pk]), clinical_post())
+    assert response.status_code == 302
+    assert patient.medications.get().is_antithrombotic
+    assert patient.allergies.get().kind == "latex"
+    assert AuditEvent.objects.filter(action="change", user=physician, patient=patient).exists()
+
+
+def test_it_saves_nothing_when_one_allergy_is_incomplete(client, nurse, patient):
+    client.force_login(nurse)
+    data = clinical_post(**{"allergies-0-kind": "other", "allergies-0-substance": ""})
+    response = client.post(reverse("patient_clinical_edit", args=[patient.pk]), data)
+    assert response.status_code == 200
+    assert "Name the substance" in response.content.decode()
+    assert not patient.medications.exists()
+    patient.refresh_from_db()
+    assert patient.spinal_history.startswith("L4-L5")
+
+
+def test_it_gives_the_api_the_same_validation(front_desk, patient):
+    api = APIClient()
+    api.force_authenticate(front_desk)
+    body = {"mrn": "mrn-0001", "first_name": "A", "last_name": "B", "date_of_birth": "2999-01-01"}
+    response = api.post("/api/v1/patients/", body, format="json")
+    assert response.status_code == 400
+    assert "mrn" in response.data
+    body["mrn"] = "NEW-1"
+    response = api.post("/api/v1/patients/", body, format="json")
+    assert response.data["date_of_birth"] == ["Date of birth cannot be in the future."]
+
+
+def test_it_shows_clinical_fields_in_the_api_only_to_clinical_roles(front_desk, nurse, patient):
+    api = APIClient()
+    api.force_authenticate(front_desk)
+    assert "spinal_history" not in api.get(f"/api/v1/patients/{patient.pk}/").data
+    api.force_authenticate(nurse)
+    data = api.get(f"/api/v1/patients/{patient.pk}/").data
+    assert data["spinal_history"].startswith("L4-L5")
+    assert AuditEvent.objects.filter(action="view", user=nurse).exists()
+
+
+def test_it_searches_patients_through_the_api(front_desk, patient):
+    api = APIClient()
+    api.force_authenticate(front_desk)
+    assert api.get("/api/v1/patients/", {"q": "jensen"}).data["count"] == 1
+    assert api.get("/api/v1/patients/", {"q": "nobody"}).data["count"] == 0
+
+
+def test_it_issues_api_tokens_for_a_valid_login(client, nurse):
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "nurse", "password": "correct-horse-battery"}
+    )
+    token = response.json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/patients/").status_code == 200

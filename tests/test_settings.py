@@ -1,0 +1,149 @@
+"""Settings read from the environment: good values load, bad ones stop start-up clearly."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from clinic import env
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "k8#Vq2!xZp7@Lm4$Rt9^Wn6&Yb3*Hc5(Jd1)Fg0_Se8+Ua2=Oi7",
+    "ALLOWED_HOSTS": "clinic.example.org",
+    "DATABASE_URL": "postgres://postgres:postgres@127.0.0.1:5432/clinic",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def run_manage(*args, **environ):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean.pop("ALLOWED_HOSTS", None)
+    clean.pop("REDIS_URL", None)
+    clean["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
+    clean["CLINIC_VAR_DIR"] = "/tmp/clinic-settings-test"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "enabled"])
+def test_it_rejects_a_boolean_that_is_not_true_or_false(monkeypatch, raw):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG must be true or false"):
+        env.env_bool("SOME_FLAG", False)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("0", False), ("TRUE", True)])
+def test_it_reads_booleans(monkeypatch, raw, expected):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    assert env.env_bool("SOME_FLAG", not expected) is expected
+
+
+def test_it_rejects_a_number_that_is_not_whole(monkeypatch):
+    monkeypatch.setenv("SESSION_COOKIE_AGE", "12h")
+    with pytest.raises(ImproperlyConfigured, match="must be a whole number"):
+        env.env_int("SESSION_COOKIE_AGE", 60)
+
+
+def test_it_rejects_a_number_below_the_minimum(monkeypatch):
+    monkeypatch.setenv("SESSION_COOKIE_AGE", "5")
+    with pytest.raises(ImproperlyConfigured, match="at least 60"):
+        env.env_int("SESSION_COOKIE_AGE", 3600, minimum=60)
+
+
+def test_it_rejects_an_unknown_time_zone(monkeypatch):
+    monkeypatch.setenv("TIME_ZONE", "Europe/Aarhus")
+    with pytest.raises(ImproperlyConfigured, match="IANA time zone"):
+        env.env_time_zone("TIME_ZONE", "UTC")
+
+
+def test_it_rejects_a_url_with_the_wrong_scheme(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "mysql://root@localhost/clinic")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must start with one of"):
+        env.env_url("DATABASE_URL", "sqlite://", schemes={"sqlite", "postgres"})
+
+
+def test_it_rejects_a_malformed_email_address(monkeypatch):
+    monkeypatch.setenv("CLINIC_ONCALL_EMAIL", "on call")
+    with pytest.raises(ImproperlyConfigured, match="must be an email address"):
+        env.env_email("CLINIC_ONCALL_EMAIL", "")
+
+
+def test_it_splits_lists_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", " a.example , ,b.example")
+    assert env.env_list("ALLOWED_HOSTS") == ["a.example", "b.example"]
+
+
+def test_it_refuses_production_without_a_secret_key():
+    result = run_manage("check", DJANGO_DEBUG="false", ALLOWED_HOSTS="clinic.example.org")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_it_refuses_production_without_allowed_hosts():
+    result = run_manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_it_refuses_a_bad_email_url():
+    result = run_manage("check", EMAIL_URL="ftp://mail.example.org")
+    assert result.returncode != 0
+    assert "EMAIL_URL must start with one of" in result.stderr
+
+
+def test_it_starts_with_no_configuration_at_all():
+    result = run_manage("check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_it_passes_the_deployment_checklist_in_production_mode():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_parses_an_smtp_email_url():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER,"
+        " s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS)"
+    )
+    result = run_manage(
+        "shell", "-c", code, EMAIL_URL="smtp://mailer:p%40ss@mail.example.org:587?tls=1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-6:] == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.org",
+        "587",
+        "mailer",
+        "p@ss",
+        "True",
+    ]
+
+
+def test_it_defaults_to_sqlite_with_immediate_transactions_and_a_filesystem_broker():
+    code = (
+        "from django.conf import settings as s;"
+        "db = s.DATABASES['default'];"
+        "print(db['ENGINE'], db['OPTIONS']['transaction_mode'], s.CELERY_BROKER_URL, s.TIME_ZONE)"
+    )
+    result = run_manage("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-4:] == [
+        "django.db.backends.sqlite3",
+        "IMMEDIATE",
+        "filesystem://",
+        "Europe/Copenhagen",
+    ]
