@@ -100,3 +100,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The perioperative record registers its own admin classes.
+import clinic.nursing.admin  # noqa: E402,F401

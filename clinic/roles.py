@@ -50,6 +50,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 
+# Each area lists the permissions it adds per role in `<module>.ROLE_PERMISSIONS`.
+ROLE_PERMISSION_MODULES = ["scheduling.roles", "clinic.nursing.roles", "followup.roles"]
+
+
+def all_role_permissions() -> dict[str, list[str]]:
+    from importlib import import_module
+
+    merged = {role: list(perms) for role, perms in ROLE_PERMISSIONS.items()}
+    for module_name in ROLE_PERMISSION_MODULES:
+        for role, perms in import_module(module_name).ROLE_PERMISSIONS.items():
+            merged[role] += perms
+    return merged
+
+
 # Roles whose members may use the Django admin (as staff, limited by their permissions).
 ADMIN_SITE_ROLES = {Role.MANAGER, Role.ADMIN}
 
@@ -69,7 +83,7 @@ def sync_role_groups(apps=None) -> None:
     apps = apps or global_apps
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for role, perms in ROLE_PERMISSIONS.items():
+    for role, perms in all_role_permissions().items():
         group, _ = Group.objects.get_or_create(name=group_name(role))
         wanted = []
         for perm in dict.fromkeys(perms):

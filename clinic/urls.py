@@ -27,5 +27,8 @@ urlpatterns = [
     path("api/v1/auth/token/", obtain_auth_token, name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("", include("scheduling.urls")),
+    path("", include("clinic.nursing.urls")),
+    path("", include("followup.urls")),
     path("admin/", admin.site.urls),
 ]

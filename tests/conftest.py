@@ -76,3 +76,88 @@ def patient(db):
         email_consent=True,
         spinal_history="L4-L5 disc herniation with left L5 radiculopathy",
     )
+
+
+# A hand-built calendar for scheduling tests: one site open Mon-Fri 08:00-16:00
+# (Copenhagen time), a fluoroscopy room, a plain room, one recovery bay and one
+# credentialed physician with sessions every weekday.
+COPENHAGEN = "Europe/Copenhagen"
+
+
+def next_monday(weeks_ahead=1) -> datetime.date:
+    today = datetime.date.today()
+    return today + datetime.timedelta(days=(7 - today.weekday()) + 7 * (weeks_ahead - 1))
+
+
+def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.datetime.combine(day, datetime.time(hour, minute), ZoneInfo(COPENHAGEN))
+
+
+@pytest.fixture
+def calendar(db, physician):
+    from clinic.models import OpeningHours, ProcedureType, Room, Site
+    from scheduling.models import PhysicianSession
+
+    site = Site.objects.create(name="Test Spine Centre", time_zone=COPENHAGEN)
+    for weekday in range(5):
+        OpeningHours.objects.create(
+            site=site, weekday=weekday, opens=datetime.time(8), closes=datetime.time(16)
+        )
+        PhysicianSession.objects.create(
+            physician=physician,
+            site=site,
+            weekday=weekday,
+            starts=datetime.time(8),
+            ends=datetime.time(16),
+            valid_from=datetime.date(2020, 1, 1),
+        )
+    fluoro = Room.objects.create(site=site, name="Fluoro room", capabilities=["fluoroscopy"])
+    plain = Room.objects.create(site=site, name="Plain room", capabilities=[])
+    bay = Room.objects.create(site=site, name="Bay 1", kind=Room.Kind.RECOVERY)
+    tfesi = ProcedureType.objects.get(code="esi-transforaminal")
+    physician.staff_profile.credentials.add(tfesi)
+    return {
+        "site": site,
+        "fluoro": fluoro,
+        "plain": plain,
+        "bay": bay,
+        "physician": physician,
+        "tfesi": tfesi,
+        "monday": next_monday(),
+    }
+
+
+@pytest.fixture
+def book(calendar, front_desk, patient):
+    """Book the transforaminal ESI (room time 10+25+10 = 45 min, recovery 30 min)."""
+    from scheduling.services import appointment_book
+
+    def book(hour=9, minute=0, *, day=None, who=None, **overrides):
+        args = dict(
+            actor=front_desk,
+            patient=who or patient,
+            procedure_type=calendar["tfesi"],
+            physician=calendar["physician"],
+            room=calendar["fluoro"],
+            starts_at=local(day or calendar["monday"], hour, minute),
+            laterality="left",
+            levels="L4-L5",
+        )
+        return appointment_book(**{**args, **overrides})
+
+    return book
+
+
+@pytest.fixture
+def other_patient(db):
+    return Patient.objects.create(
+        mrn="MRN-0002",
+        first_name="Oliver",
+        last_name="Smith",
+        date_of_birth=datetime.date(1975, 9, 30),
+        email="oliver@example.com",
+        preferred_language="en",
+        email_consent=True,
+    )

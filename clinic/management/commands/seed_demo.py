@@ -14,6 +14,7 @@ import datetime
 import random
 import unicodedata
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -38,6 +39,8 @@ from clinic.models import (
 from clinic.roles import ADMIN_SITE_ROLES, Role, group_name
 
 DEMO_PASSWORD = "demo-clinic-2026"
+# Modules with a `seed() -> dict[str, Seeded]` run after the clinic itself is seeded.
+DEMO_EXTENSIONS = ["scheduling.demo", "clinic.nursing.demo", "followup.demo"]
 RANDOM_SEED = 20261123
 DEFAULT_PATIENT_COUNT = 200
 MRN_PREFIX = "DEMO-"
@@ -445,6 +448,9 @@ class Command(BaseCommand):
             raise CommandError("--patients must be 0 or more.")
         with transaction.atomic():
             results = {**seed_sites(), **seed_staff(), **seed_patients(patients)}
+            # Each area adds its own demo data, in dependency order; each part is idempotent.
+            for module_name in DEMO_EXTENSIONS:
+                results.update(import_module(module_name).seed())
 
         for username in results["staff"].skipped:
             self.stderr.write(

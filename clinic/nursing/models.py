@@ -1,0 +1,1 @@
+"""The perioperative (nursing) record: checklists, observation rounds, discharge."""

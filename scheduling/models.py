@@ -1,0 +1,371 @@
+"""Appointments and the availability they are booked against.
+
+No-double-booking is enforced by PostgreSQL exclusion constraints (migration 0002) and,
+on the SQLite default, by `scheduling.services` checking inside an IMMEDIATE transaction.
+"""
+
+import re
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from clinic.models import Patient, ProcedureType, Room, Site, Weekday
+
+
+class PhysicianSession(models.Model):
+    """A weekly template: this physician works at this site on this weekday, site-local times."""
+
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sessions"
+    )
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="physician_sessions")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+    valid_from = models.DateField(default=timezone.localdate)
+    valid_until = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["physician", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")), name="physician_session_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="physician_session_valid_range",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.physician} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+        )
+
+    def clean(self):
+        if self.starts and self.ends and self.ends <= self.starts:
+            raise ValidationError({"ends": "The session must end after it starts."})
+
+
+class Unavailability(models.Model):
+    """A dated exception: a physician's leave, a room closure or a site closure (holiday)."""
+
+    class Reason(models.TextChoices):
+        LEAVE = "leave", "Leave"
+        CONFERENCE = "conference", "Conference"
+        PUBLIC_HOLIDAY = "public_holiday", "Public holiday"
+        MAINTENANCE = "maintenance", "Maintenance"
+        OTHER = "other", "Other"
+
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="unavailabilities",
+    )
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, related_name="closures"
+    )
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="closures"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.LEAVE)
+    note = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name_plural = "unavailabilities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="unavailability_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(physician__isnull=False, room__isnull=True, site__isnull=True)
+                    | Q(physician__isnull=True, room__isnull=False, site__isnull=True)
+                    | Q(physician__isnull=True, room__isnull=True, site__isnull=False)
+                ),
+                name="unavailability_exactly_one_subject",
+            ),
+        ]
+
+    def __str__(self):
+        subject = self.physician or self.room or self.site
+        return f"{subject}: {self.get_reason_display()} {self.starts_at:%Y-%m-%d}"
+
+    def clean(self):
+        if sum(x is not None for x in (self.physician_id, self.room_id, self.site_id)) != 1:
+            raise ValidationError("Choose exactly one of physician, room or site.")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The end must be after the start."})
+
+
+class Status(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_PROCEDURE = "in_procedure", "In procedure"
+    IN_RECOVERY = "in_recovery", "In recovery"
+    DISCHARGED = "discharged", "Discharged"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+
+
+# The only legal moves of the lifecycle; anything else is refused.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.REQUESTED: {Status.BOOKED, Status.CANCELLED},
+    Status.BOOKED: {Status.CONFIRMED, Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+    Status.CONFIRMED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+    Status.CHECKED_IN: {Status.IN_PROCEDURE, Status.CANCELLED},
+    Status.IN_PROCEDURE: {Status.IN_RECOVERY},
+    Status.IN_RECOVERY: {Status.DISCHARGED},
+    Status.DISCHARGED: {Status.COMPLETED},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+    Status.NO_SHOW: set(),
+}
+# Statuses that no longer hold their room, physician, patient and bay time.
+FREED_STATUSES = (Status.CANCELLED, Status.NO_SHOW)
+# Statuses whose time may still be moved by a reschedule.
+MOVABLE_STATUSES = (Status.REQUESTED, Status.BOOKED, Status.CONFIRMED)
+
+
+class Laterality(models.TextChoices):
+    NOT_APPLICABLE = "na", "n.a."
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BILATERAL = "bilateral", "Bilateral"
+
+
+_LEVEL = r"(C[1-8]|T1[0-2]|T[1-9]|L[1-5]|S[1-5])"
+LEVEL_PATTERN = re.compile(rf"^{_LEVEL}(-{_LEVEL})?$")
+
+
+def validate_levels(value: str):
+    """Spinal levels as written on a request, e.g. "L4-L5, L5-S1" or "C6"."""
+    for level in (part.strip().upper() for part in value.split(",")):
+        if not LEVEL_PATTERN.match(level):
+            raise ValidationError(
+                "%(level)s is not a spinal level; write levels like L4-L5, L5-S1 or C6.",
+                params={"level": level or "(empty)"},
+            )
+
+
+class CancelReason(models.TextChoices):
+    PATIENT_REQUEST = "patient_request", "Patient request"
+    PATIENT_ILL = "patient_ill", "Patient unwell"
+    ANTICOAGULANT = "anticoagulant", "Anticoagulant not held"
+    PHYSICIAN_UNAVAILABLE = "physician_unavailable", "Physician unavailable"
+    EQUIPMENT = "equipment", "Equipment or room unavailable"
+    CLINICAL = "clinical", "Clinical decision"
+    OTHER = "other", "Other"
+
+
+class Appointment(models.Model):
+    """One booked procedure.
+
+    `starts_at`..`ends_at` is the procedure room's time: setup, procedure and turnover.
+    The recovery bay is held from the end of the procedure for the recovery time.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    procedure_type = models.ForeignKey(
+        ProcedureType, on_delete=models.PROTECT, related_name="appointments"
+    )
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    recovery_bay = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.PROTECT, related_name="recoveries"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    recovery_starts_at = models.DateTimeField(null=True, blank=True)
+    recovery_ends_at = models.DateTimeField(null=True, blank=True)
+    laterality = models.CharField(
+        max_length=10, choices=Laterality.choices, default=Laterality.NOT_APPLICABLE
+    )
+    levels = models.CharField(max_length=60, blank=True, validators=[validate_levels])
+    notes = models.TextField("booking notes", blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    cancel_reason = models.CharField(max_length=30, choices=CancelReason.choices, blank=True)
+    cancel_note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["starts_at"]
+        permissions = [("override_duration", "Can override an appointment's duration")]
+        indexes = [
+            models.Index(fields=["site", "starts_at"], name="appointment_site_start_idx"),
+            models.Index(fields=["physician", "starts_at"], name="appointment_phys_start_idx"),
+            models.Index(fields=["room", "starts_at"], name="appointment_room_start_idx"),
+            models.Index(fields=["patient", "starts_at"], name="appointment_patient_idx"),
+            models.Index(fields=["status", "starts_at"], name="appointment_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(recovery_bay__isnull=True)
+                | Q(recovery_ends_at__gt=F("recovery_starts_at")),
+                name="appointment_recovery_window_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[Status.CANCELLED]) | ~Q(cancel_reason=""),
+                name="appointment_cancel_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.procedure_type} at {self.local_start:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("appointment_detail", args=[self.pk])
+
+    @property
+    def local_start(self):
+        return timezone.localtime(self.starts_at, self.site.zone)
+
+    @property
+    def local_end(self):
+        return timezone.localtime(self.ends_at, self.site.zone)
+
+    @property
+    def is_active(self) -> bool:
+        """Still holds its time (not cancelled or a no-show)."""
+        return self.status not in FREED_STATUSES
+
+    def can_move_to(self, status: str) -> bool:
+        return status in TRANSITIONS[self.status]
+
+    @property
+    def side_and_level(self) -> str:
+        parts = []
+        if self.laterality != Laterality.NOT_APPLICABLE:
+            parts.append(self.get_laterality_display())
+        if self.levels:
+            parts.append(self.levels)
+        return " ".join(parts)
+
+
+class AppointmentEvent(models.Model):
+    """The appointment's own history: who did what, when, shown on its page."""
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        STATUS = "status", "Status changed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+        EDITED = "edited", "Edited"
+        OVERRIDE = "override", "Override"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for an earlier or any slot of a procedure type."""
+
+    class PartOfDay(models.TextChoices):
+        ANY = "any", "Any time"
+        MORNING = "morning", "Morning"
+        AFTERNOON = "afternoon", "Afternoon"
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Booked"
+        REMOVED = "removed", "Removed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="waitlist")
+    procedure_type = models.ForeignKey(ProcedureType, on_delete=models.PROTECT, related_name="+")
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    earliest = models.DateField()
+    latest = models.DateField()
+    part_of_day = models.CharField(max_length=10, choices=PartOfDay.choices, default=PartOfDay.ANY)
+    notes = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest__gte=F("earliest")), name="waitlist_window_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "procedure_type"],
+                condition=Q(state="waiting"),
+                name="waitlist_one_waiting_entry_per_procedure",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.patient} waiting for {self.procedure_type}"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A physician's secret iCalendar URL; revoking it replaces the token."""
+
+    physician = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Calendar feed of {self.physician}"

@@ -1,0 +1,350 @@
+"""Writes of scheduling: book, reschedule, change status, cancel, mark no-show.
+
+Every write checks the booking rules, lets the database have the last word (exclusion
+constraints on PostgreSQL, an IMMEDIATE transaction on SQLite), records an
+AppointmentEvent and sends `appointment_changed` for the follow-up engine.
+"""
+
+import datetime
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from scheduling import rules
+from scheduling.models import (
+    MOVABLE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    CancelReason,
+    Laterality,
+    Status,
+)
+from scheduling.signals import appointment_changed
+
+CONSTRAINT_MESSAGES = {
+    "appointment_room_no_overlap": "The room was just booked by someone else for this time.",
+    "appointment_physician_no_overlap": "The physician was just booked by someone else then.",
+    "appointment_patient_no_overlap": "The patient was just booked by someone else for this time.",
+    "appointment_recovery_bay_no_overlap": "The recovery bay was just taken by another booking.",
+}
+
+
+class BookingRefused(Exception):
+    """A booking or reschedule that breaks a rule; `refusals` say which and why."""
+
+    def __init__(self, refusals: list[rules.Refusal], alternatives=()):
+        self.refusals = refusals
+        self.alternatives = list(alternatives)
+        super().__init__("; ".join(r.message for r in refusals))
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.message for r in self.refusals]
+
+
+class TransitionRefused(Exception):
+    """A status change that the lifecycle or a safety rule does not allow."""
+
+
+# Guards run before a status change to the key status; they raise TransitionRefused.
+# Signature: guard(appointment, actor, override_reason) -> None.
+TransitionGuard = Callable[[Appointment, object, str], None]
+TRANSITION_GUARDS: dict[str, list[TransitionGuard]] = {}
+
+
+def register_transition_guard(status: str):
+    def decorator(guard: TransitionGuard) -> TransitionGuard:
+        TRANSITION_GUARDS.setdefault(status, []).append(guard)
+        return guard
+
+    return decorator
+
+
+def constraint_refusal(exc: IntegrityError) -> BookingRefused:
+    cause = exc.__cause__
+    name = getattr(getattr(cause, "diag", None), "constraint_name", "") or ""
+    message = CONSTRAINT_MESSAGES.get(name)
+    if message is None:
+        raise exc
+    return BookingRefused([rules.Refusal(name, message + " Please choose another time.")])
+
+
+def alternatives_for(*, procedure_type, physician, patient, site, after):
+    """A few next free slots to offer alongside a refusal."""
+    from scheduling.slots import find_slots
+
+    return find_slots(
+        procedure_type=procedure_type,
+        site=site,
+        physician=physician,
+        patient=patient,
+        date_from=timezone.localtime(after, site.zone).date(),
+        limit=5,
+    )
+
+
+def _record(appointment, *, actor, kind, detail="", from_status="", to_status=""):
+    AppointmentEvent.objects.create(
+        appointment=appointment,
+        user=actor,
+        kind=kind,
+        detail=detail,
+        from_status=from_status,
+        to_status=to_status,
+    )
+
+
+def appointment_book(
+    *,
+    actor,
+    patient,
+    procedure_type,
+    physician,
+    room,
+    starts_at: datetime.datetime,
+    recovery_bay=None,
+    laterality: str = Laterality.NOT_APPLICABLE,
+    levels: str = "",
+    notes: str = "",
+    room_minutes: int | None = None,
+    status: str = Status.BOOKED,
+    now: datetime.datetime | None = None,
+    offer_alternatives: bool = True,
+) -> Appointment:
+    """Book a procedure, or raise BookingRefused with every reason and a few alternatives."""
+    windows = rules.windows_for(procedure_type, starts_at, room_minutes)
+    levels = ", ".join(part.strip().upper() for part in levels.split(",") if part.strip())
+    try:
+        with transaction.atomic():
+            refusals = rules.check_booking(
+                patient=patient,
+                procedure_type=procedure_type,
+                physician=physician,
+                room=room,
+                windows=windows,
+                laterality=laterality,
+                levels=levels,
+                now=now,
+            )
+            bay = None
+            if not refusals:
+                bay = rules.free_recovery_bay(room.site, windows, preferred=recovery_bay)
+                if bay is None:
+                    refusals.append(no_bay_refusal(room.site, windows))
+            if refusals:
+                raise BookingRefused(refusals)
+            appointment = Appointment.objects.create(
+                patient=patient,
+                procedure_type=procedure_type,
+                physician=physician,
+                site=room.site,
+                room=room,
+                recovery_bay=bay,
+                starts_at=windows.starts_at,
+                ends_at=windows.ends_at,
+                recovery_starts_at=windows.recovery_starts_at,
+                recovery_ends_at=windows.recovery_ends_at,
+                laterality=laterality,
+                levels=levels,
+                notes=notes,
+                status=status,
+                created_by=actor,
+                updated_by=actor,
+            )
+            _record(
+                appointment,
+                actor=actor,
+                kind=AppointmentEvent.Kind.BOOKED,
+                to_status=status,
+                detail=(
+                    f"{procedure_type.name}, {rules.day_and_time(starts_at, room.site)}, "
+                    f"{room.name}"
+                ),
+            )
+            appointment_changed.send(Appointment, appointment=appointment, change="booked")
+            return appointment
+    except IntegrityError as exc:
+        refused = constraint_refusal(exc)
+    except BookingRefused as exc:
+        refused = exc
+    if offer_alternatives:
+        refused.alternatives = alternatives_for(
+            procedure_type=procedure_type,
+            physician=physician,
+            patient=patient,
+            site=room.site,
+            after=max(starts_at, now or timezone.now()),
+        )
+    raise refused
+
+
+def no_bay_refusal(site, windows) -> rules.Refusal:
+    return rules.Refusal(
+        "recovery_full",
+        f"No recovery bay at {site} is free from {rules.hhmm(windows.recovery_starts_at, site)} "
+        f"to {rules.hhmm(windows.recovery_ends_at, site)}.",
+        "recovery bay",
+    )
+
+
+def appointment_reschedule(
+    *,
+    actor,
+    appointment: Appointment,
+    starts_at: datetime.datetime,
+    room=None,
+    physician=None,
+    room_minutes: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """Move an appointment (and, through the signal, what hangs off it) to a new time."""
+    room = room or appointment.room
+    physician = physician or appointment.physician
+    minutes = room_minutes or int(
+        (appointment.ends_at - appointment.starts_at).total_seconds() // 60
+    )
+    windows = rules.windows_for(appointment.procedure_type, starts_at, minutes)
+    try:
+        with transaction.atomic():
+            current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+            if current.status not in MOVABLE_STATUSES:
+                raise BookingRefused(
+                    [
+                        rules.Refusal(
+                            "not_movable",
+                            f"A {current.get_status_display().lower()} appointment "
+                            "cannot be rescheduled.",
+                        )
+                    ]
+                )
+            refusals = rules.check_booking(
+                patient=current.patient,
+                procedure_type=current.procedure_type,
+                physician=physician,
+                room=room,
+                windows=windows,
+                laterality=current.laterality,
+                levels=current.levels,
+                exclude_pk=current.pk,
+                now=now,
+            )
+            bay = None
+            if not refusals:
+                bay = rules.free_recovery_bay(room.site, windows, exclude_pk=current.pk)
+                if bay is None:
+                    refusals.append(no_bay_refusal(room.site, windows))
+            if refusals:
+                raise BookingRefused(refusals)
+            before = rules.day_and_time(current.starts_at, current.site)
+            Appointment.objects.filter(pk=current.pk).update(
+                starts_at=windows.starts_at,
+                ends_at=windows.ends_at,
+                recovery_starts_at=windows.recovery_starts_at,
+                recovery_ends_at=windows.recovery_ends_at,
+                room=room,
+                site=room.site,
+                physician=physician,
+                recovery_bay=bay,
+                updated_by=actor,
+                updated_at=timezone.now(),
+            )
+            current.refresh_from_db()
+            _record(
+                current,
+                actor=actor,
+                kind=AppointmentEvent.Kind.RESCHEDULED,
+                detail=f"{before} → {rules.day_and_time(current.starts_at, current.site)}, "
+                f"{room.name}, {rules.physician_name(physician)}",
+            )
+            appointment_changed.send(Appointment, appointment=current, change="rescheduled")
+            return current
+    except IntegrityError as exc:
+        refused = constraint_refusal(exc)
+    except BookingRefused as exc:
+        refused = exc
+    refused.alternatives = alternatives_for(
+        procedure_type=appointment.procedure_type,
+        physician=physician,
+        patient=appointment.patient,
+        site=room.site,
+        after=max(starts_at, now or timezone.now()),
+    )
+    raise refused
+
+
+def appointment_transition(
+    *,
+    actor,
+    appointment: Appointment,
+    to: str,
+    override_reason: str = "",
+    detail: str = "",
+    extra_fields: dict | None = None,
+) -> Appointment:
+    """Move to `to` if the lifecycle allows it from the current status and no guard objects.
+
+    The update is conditional on the status read, so two clerks clicking at once cannot
+    both succeed.
+    """
+    current_status = appointment.status
+    if to not in {s for s in Status.values} or not appointment.can_move_to(to):
+        raise TransitionRefused(
+            f"An appointment that is {appointment.get_status_display().lower()} cannot become "
+            f"{Status(to).label.lower() if to in Status.values else to}."
+        )
+    for guard in TRANSITION_GUARDS.get(to, []):
+        guard(appointment, actor, override_reason)
+    with transaction.atomic():
+        changed = Appointment.objects.filter(pk=appointment.pk, status=current_status).update(
+            status=to, updated_by=actor, updated_at=timezone.now(), **(extra_fields or {})
+        )
+        if changed != 1:
+            appointment.refresh_from_db()
+            raise TransitionRefused(
+                "Someone else changed this appointment a moment ago; it is now "
+                f"{appointment.get_status_display().lower()}. Please check and try again."
+            )
+        appointment.refresh_from_db()
+        kind = {
+            Status.CANCELLED: AppointmentEvent.Kind.CANCELLED,
+            Status.NO_SHOW: AppointmentEvent.Kind.NO_SHOW,
+        }.get(to, AppointmentEvent.Kind.STATUS)
+        if override_reason:
+            detail = f"{detail} Override: {override_reason}".strip()
+        _record(
+            appointment,
+            actor=actor,
+            kind=kind,
+            from_status=current_status,
+            to_status=to,
+            detail=detail,
+        )
+        change = {Status.CANCELLED: "cancelled", Status.NO_SHOW: "no_show"}.get(to, "status")
+        appointment_changed.send(Appointment, appointment=appointment, change=change)
+    return appointment
+
+
+def appointment_cancel(
+    *, actor, appointment: Appointment, reason: str, note: str = ""
+) -> Appointment:
+    if reason not in CancelReason.values:
+        raise TransitionRefused("Choose a reason for the cancellation.")
+    if reason == CancelReason.OTHER and not note.strip():
+        raise TransitionRefused("Describe the reason when you choose 'Other'.")
+    label = CancelReason(reason).label
+    return appointment_transition(
+        actor=actor,
+        appointment=appointment,
+        to=Status.CANCELLED,
+        detail=f"{label}{': ' + note if note else ''}",
+        extra_fields={"cancel_reason": reason, "cancel_note": note[:255]},
+    )
+
+
+def appointment_mark_no_show(*, actor, appointment: Appointment, now=None) -> Appointment:
+    if appointment.starts_at > (now or timezone.now()):
+        raise TransitionRefused(
+            "A patient can only be marked as a no-show once the start time has passed."
+        )
+    return appointment_transition(actor=actor, appointment=appointment, to=Status.NO_SHOW)
