@@ -1,0 +1,264 @@
+"""The follow-up engine's data: care plans, work rows with due times, responses, alerts.
+
+Future work is a row (`Invitation`) with a due time; the beat dispatcher claims due rows.
+Nothing is ever scheduled as a long eta/countdown on the broker.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.models import Patient, ProcedureType
+
+
+class Instrument(models.TextChoices):
+    """The instruments a survey can contain; scoring is in followup.scoring."""
+
+    NRS = "nrs", "Pain now, average and worst (NRS-11)"
+    PGIC = "pgic", "Global impression of change (PGIC)"
+    RELIEF = "relief", "Patient-rated % relief"
+    ODI = "odi", "Oswestry Disability Index v2.1a"
+    NDI = "ndi", "Neck Disability Index"
+    RED_FLAGS = "red_flags", "Red-flag symptoms"
+    DIARY = "diary", "Pain diary after a diagnostic block"
+    # Chooses ODI or NDI by the spinal region treated (cervical -> NDI).
+    DISABILITY = "disability", "ODI or NDI by region"
+
+
+class CarePlan(models.Model):
+    """What follow-up a procedure type gets; managers edit it."""
+
+    procedure_type = models.OneToOneField(
+        ProcedureType, on_delete=models.CASCADE, related_name="care_plan"
+    )
+    active = models.BooleanField(default=True)
+    baseline_with_reminder = models.BooleanField(
+        default=True, help_text="Send the baseline survey with the appointment reminder."
+    )
+
+    def __str__(self):
+        return f"Care plan: {self.procedure_type}"
+
+
+class CarePlanStep(models.Model):
+    """One survey of a plan, due `offset_days` after discharge at `local_time` (site time)."""
+
+    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=80)
+    offset_days = models.PositiveSmallIntegerField(default=0)
+    offset_minutes = models.PositiveIntegerField(
+        default=0, help_text="For same-day diaries: minutes after discharge instead of a day."
+    )
+    local_time = models.TimeField(
+        null=True, blank=True, help_text="Site-local send time; empty = offset from discharge."
+    )
+    instruments = models.JSONField(default=list)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["plan", "order", "offset_days", "offset_minutes"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "name"], name="care_plan_step_name_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.plan.procedure_type}: {self.name}"
+
+
+class Invitation(models.Model):
+    """A unit of future work: an email to send at `due_at`, and the survey it links to."""
+
+    class Kind(models.TextChoices):
+        APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+        BASELINE = "baseline", "Baseline survey"
+        SURVEY = "survey", "Follow-up survey"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued for sending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        ANSWERED = "answered", "Answered"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.CASCADE, related_name="invitations"
+    )
+    step = models.ForeignKey(
+        CarePlanStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    instruments = models.JSONField(default=list, blank=True)
+    due_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    # Survey reminders are further sends of the same invitation, counted here.
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # Partial answers saved while the patient fills in the survey.
+    draft = models.JSONField(default=dict, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="invitation_due_idx"),
+            models.Index(fields=["status", "next_reminder_at"], name="invitation_reminder_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "step"],
+                condition=Q(step__isnull=False),
+                name="invitation_one_per_plan_step",
+            ),
+            models.UniqueConstraint(
+                fields=["appointment", "kind"],
+                condition=Q(kind__in=["appointment_reminder", "baseline"]),
+                name="invitation_one_reminder_and_baseline_per_appointment",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.patient} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class EmailLog(models.Model):
+    """Every send attempt: who, what kind, when, how it went, the provider's message id."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    kind = models.CharField(max_length=40)
+    to_address = models.EmailField(blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.kind} to {self.to_address}: {self.status}"
+
+
+class Response(models.Model):
+    """A patient's answers to one invitation; the database allows one per invitation."""
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.PROTECT, related_name="response")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="responses")
+    submitted_at = models.DateTimeField(default=timezone.now)
+    answers = models.JSONField(default=dict)
+    nrs_current = models.PositiveSmallIntegerField(null=True, blank=True)
+    nrs_average = models.PositiveSmallIntegerField(null=True, blank=True)
+    nrs_worst = models.PositiveSmallIntegerField(null=True, blank=True)
+    pgic = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The patient's own "what % of your usual pain is relieved" answer.
+    patient_rated_relief = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Computed from NRS against the baseline response (unrounded).
+    percent_relief = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    odi_percent = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    ndi_percent = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    red_flags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+
+    def __str__(self):
+        return f"Response of {self.patient} at {self.submitted_at:%Y-%m-%d}"
+
+
+class Alert(models.Model):
+    """Something in a response that needs a nurse: red flags, worse pain, PGIC 6-7."""
+
+    class Kind(models.TextChoices):
+        RED_FLAG = "red_flag", "Red-flag symptom"
+        WORSE_PAIN = "worse_pain", "Pain worse than baseline"
+        PGIC_WORSE = "pgic_worse", "Patient feels much worse"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    oncall_emailed_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "kind"], name="alert_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True) | ~Q(acknowledgement_note=""),
+                name="alert_acknowledgement_has_note",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.patient}"
+
+
+class RescheduleRequest(models.Model):
+    """A patient asked, from the reminder email, to move their appointment."""
+
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.CASCADE, related_name="reschedule_requests"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    message = models.CharField(max_length=500, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at"]
+
+    def __str__(self):
+        return f"Reschedule request for appointment {self.appointment_id}"
+
+
+class InstrumentWording(models.Model):
+    """Licensed item wording (ODI, NDI) loaded at deployment by `load_instrument_wording`.
+
+    The wording is copyright; only section ids and titles ship with the code, and the
+    survey falls back to a generic 0-5 scale where no wording is loaded.
+    """
+
+    instrument = models.CharField(max_length=10, choices=[("odi", "ODI"), ("ndi", "NDI")])
+    section = models.CharField(max_length=40)
+    language = models.CharField(max_length=2, choices=Patient.Language.choices)
+    title = models.CharField(max_length=120)
+    options = models.JSONField(help_text="Six answer texts, for scores 0 to 5.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "section", "language"], name="instrument_wording_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.instrument} {self.section} ({self.language})"
