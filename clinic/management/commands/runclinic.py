@@ -6,12 +6,21 @@ so a half-running clinic never goes unnoticed.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def web_is_up(host, port) -> bool:
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class Command(BaseCommand):
@@ -33,9 +42,8 @@ class Command(BaseCommand):
             name: subprocess.Popen(command, cwd=settings.BASE_DIR)
             for name, command in commands.items()
         }
-        self.print_banner(host, port)
-
         stopping = False
+        banner_due = True
 
         def stop(signum, frame):
             nonlocal stopping
@@ -45,6 +53,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             while not stopping:
+                # Print the banner once the web server answers, after the children's start-up logs.
+                if banner_due and web_is_up(host, port):
+                    self.print_banner(host, port)
+                    banner_due = False
                 exited = [name for name, proc in processes.items() if proc.poll() is not None]
                 if exited:
                     self.stderr.write(f"{', '.join(exited)} stopped; stopping the rest.")
@@ -68,12 +80,16 @@ class Command(BaseCommand):
     def print_banner(self, host, port):
         from clinic.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD
 
+        by_role: dict[str, list[str]] = {}
+        for role, username in DEMO_LOGINS:
+            by_role.setdefault(role, []).append(username)
+
         lines = [
             "",
             f"  {settings.CLINIC_NAME} is running at http://{host}:{port}/",
             f"  Health: http://{host}:{port}/healthz   API docs: http://{host}:{port}/api/docs/",
             f"  Demo logins (password {DEMO_PASSWORD}):",
-            *(f"    {role:<12} {username}" for role, username in DEMO_LOGINS),
+            *(f"    {role:<11} {', '.join(names)}" for role, names in by_role.items()),
             "  Press Ctrl-C to stop the web server, worker and beat.",
             "",
         ]
