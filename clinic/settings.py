@@ -140,6 +140,8 @@ LANGUAGES = [("en", "English"), ("da", "Dansk")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_time_zone("TIME_ZONE", "Europe/Copenhagen")
 USE_I18N = True
+# https://docs.djangoproject.com/en/5.2/topics/i18n/formatting/#creating-custom-format-files
+FORMAT_MODULE_PATH = ["clinic.formats"]
 USE_TZ = True  # stored in UTC, shown in TIME_ZONE or the site's zone
 
 STATIC_URL = "static/"
