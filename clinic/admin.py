@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import forms
+from clinic.audit import audit_record
 from clinic.models import (
     Allergy,
     AuditEvent,
@@ -53,6 +54,37 @@ class StaffProfileAdmin(SimpleHistoryAdmin):
     filter_horizontal = ["credentials"]
 
 
+class ClinicalReadAuditMixin:
+    """Audits every admin page that shows a clinical record, as the staff pages do."""
+
+    def _patient_of(self, obj):
+        return obj if isinstance(obj, Patient) else obj.patient
+
+    def _audit_read(self, request, object_id, detail):
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.user.has_perm("clinic.view_clinical_record"):
+            audit_record(
+                request=request,
+                action=AuditEvent.Action.VIEW,
+                obj=obj,
+                patient=self._patient_of(obj),
+                detail=detail,
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            self._audit_read(request, object_id, "clinical record (admin)")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._audit_read(request, object_id, "clinical record history (admin)")
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._audit_read(request, object_id, f"clinical record version {version_id} (admin)")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 class MedicationInline(admin.TabularInline):
     model = Medication
     extra = 0
@@ -64,21 +96,37 @@ class AllergyInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(ClinicalReadAuditMixin, SimpleHistoryAdmin):
     list_display = ["mrn", "last_name", "first_name", "date_of_birth", "preferred_language"]
     search_fields = ["mrn", "last_name", "first_name"]
     inlines = [MedicationInline, AllergyInline]
 
+    # The clinical note follows the clinical record permissions, as on the staff pages:
+    # change_patient alone (demographics) neither shows nor edits it.
+    def get_exclude(self, request, obj=None):
+        if request.user.has_perm("clinic.view_clinical_record"):
+            return super().get_exclude(request, obj)
+        return ["spinal_history"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        user = request.user
+        if user.has_perm("clinic.view_clinical_record") and not user.has_perm(
+            "clinic.change_clinical_record"
+        ):
+            readonly.append("spinal_history")
+        return readonly
+
 
 @admin.register(Medication)
-class MedicationAdmin(SimpleHistoryAdmin):
+class MedicationAdmin(ClinicalReadAuditMixin, SimpleHistoryAdmin):
     list_display = ["patient", "name", "agent", "dose"]
     list_filter = ["agent"]
     raw_id_fields = ["patient"]
 
 
 @admin.register(Allergy)
-class AllergyAdmin(SimpleHistoryAdmin):
+class AllergyAdmin(ClinicalReadAuditMixin, SimpleHistoryAdmin):
     list_display = ["patient", "kind", "substance", "severity"]
     list_filter = ["kind"]
     raw_id_fields = ["patient"]

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import mixins, serializers, viewsets
 
-from clinic.audit import audit_record
+from clinic.audit import audit_record, audit_record_reads
 from clinic.models import Allergy, AuditEvent, Medication, Patient, ProcedureType
 from clinic.selectors import patient_search
 
@@ -93,6 +93,18 @@ class PatientViewSet(
         if self.get_serializer_class() is PatientClinicalSerializer:
             patients = patients.prefetch_related("medications", "allergies")
         return patients.order_by("last_name", "first_name", "pk")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if self.get_serializer_class() is PatientClinicalSerializer:
+            # Each listed patient's clinical record was read: audit them one by one.
+            rows = response.data.get("results", []) if response.data else []
+            audit_record_reads(
+                request=request,
+                patients=[Patient(pk=row["id"]) for row in rows],
+                detail="clinical record (API list)",
+            )
+        return response
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)

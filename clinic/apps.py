@@ -21,7 +21,7 @@ class ClinicConfig(AppConfig):
                 os.makedirs(folder, exist_ok=True)
 
 
-def _sync_roles(sender, apps, **kwargs):
+def _sync_roles(sender, **kwargs):
     # Keeps the role groups in step with clinic.roles after every migrate (and test flush).
     # post_migrate fires once per app; acting on the last one means every app's
     # permissions exist by then.

@@ -21,3 +21,21 @@ def audit_record(*, request=None, user=None, action, obj=None, patient=None, det
         detail=detail[:255],
         ip_address=client_ip(request) if request is not None else None,
     )
+
+
+def audit_record_reads(*, request, patients, detail):
+    """One VIEW row per patient whose clinical record a list showed, in one query."""
+    user = request.user if request.user.is_authenticated else None
+    ip_address = client_ip(request)
+    return AuditEvent.objects.bulk_create(
+        AuditEvent(
+            user=user,
+            action=AuditEvent.Action.VIEW,
+            object_type=patient._meta.label,
+            object_id=str(patient.pk),
+            patient=patient,
+            detail=detail[:255],
+            ip_address=ip_address,
+        )
+        for patient in patients
+    )

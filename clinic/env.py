@@ -6,6 +6,7 @@ that cannot be understood stops the process at start-up instead of misbehaving l
 
 import os
 import zoneinfo
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -67,8 +68,21 @@ def env_time_zone(name: str, default: str) -> str:
     return value
 
 
-def env_email(name: str, default: str) -> str:
+def env_choice(name: str, default: str, *, choices: set[str]) -> str:
     value = env_str(name, default)
-    if value and ("@" not in value or " " in value):
+    if value not in choices:
+        allowed = ", ".join(sorted(choices))
+        raise ImproperlyConfigured(f"{name} must be one of {allowed} (got {value!r}).")
+    return value
+
+
+def env_email(name: str, default: str) -> str:
+    """An address, bare or with a display name ("Spine Clinic <clinic@example.org>")."""
+    value = env_str(name, default)
+    if not value:
+        return value
+    _display_name, address = parseaddr(value)
+    bare = value.strip("<>") == address or value.endswith(f"<{address}>")
+    if not bare or "@" not in address or " " in address or address.startswith("@"):
         raise ImproperlyConfigured(f"{name} must be an email address (got {value!r}).")
     return value

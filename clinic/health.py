@@ -25,6 +25,22 @@ def broker_ok() -> tuple[bool, str]:
         return False, exc.__class__.__name__
 
 
+class HealthCheckMiddleware:
+    """Answers /healthz before host validation and the HTTPS redirect.
+
+    Load balancers and the compose healthcheck probe by IP over plain HTTP; the
+    production ALLOWED_HOSTS and SECURE_SSL_REDIRECT would turn that into 400 or 301.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz" and request.method in ("GET", "HEAD"):
+            return healthz(request)
+        return self.get_response(request)
+
+
 @never_cache
 def healthz(request):
     db, db_detail = database_ok()

@@ -97,7 +97,11 @@ def sync_role_groups(apps=None) -> None:
 
 
 def roles_of(user) -> set[str]:
+    """The user's roles, read once per user object (templates and boards ask many times)."""
     if not user.is_authenticated:
         return set()
-    labels = {label: value for value, label in Role.choices}
-    return {labels[name] for name in user.groups.values_list("name", flat=True) if name in labels}
+    if not hasattr(user, "_clinic_roles"):
+        labels = {label: value for value, label in Role.choices}
+        names = user.groups.values_list("name", flat=True)
+        user._clinic_roles = {labels[name] for name in names if name in labels}
+    return user._clinic_roles

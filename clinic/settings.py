@@ -4,6 +4,7 @@ Every variable is listed in README.md. The defaults give the zero-setup `make ru
 SQLite under var/ and a filesystem Celery broker, debug on, emails to the console.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -12,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import (
     env_bool,
+    env_choice,
     env_email,
     env_int,
     env_list,
@@ -67,6 +69,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers probes by IP over plain HTTP (see clinic.health).
+    "clinic.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # https://whitenoise.readthedocs.io/en/stable/django.html
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -157,20 +161,39 @@ STORAGES = {
 }
 
 # Email: EMAIL_URL such as smtp://user:password@host:587?tls=1, smtps://host:465,
-# console:// (default) or locmem://.
-EMAIL_URL = env_url("EMAIL_URL", "console://", schemes={"smtp", "smtps", "console", "locmem"})
-_email = urlsplit(EMAIL_URL)
-if _email.scheme in {"smtp", "smtps"}:
+# console:// (default) or locmem://; or, instead of EMAIL_URL, EMAIL_HOST with EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS and EMAIL_USE_SSL.
+if env_str("EMAIL_HOST"):
+    if env_str("EMAIL_URL"):
+        raise ImproperlyConfigured("Set EMAIL_URL or EMAIL_HOST, not both.")
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _email.hostname or "localhost"
-    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 25)
-    EMAIL_HOST_USER = unquote(_email.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
-    EMAIL_USE_SSL = _email.scheme == "smtps"
-    EMAIL_USE_TLS = "tls=1" in (_email.query or "")
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    if EMAIL_USE_SSL and EMAIL_USE_TLS:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+    EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 25, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_TIMEOUT = 20
 else:
-    EMAIL_BACKEND = f"django.core.mail.backends.{_email.scheme}.EmailBackend"
+    EMAIL_URL = env_url("EMAIL_URL", "console://", schemes={"smtp", "smtps", "console", "locmem"})
+    _email = urlsplit(EMAIL_URL)
+    if _email.scheme in {"smtp", "smtps"}:
+        try:
+            _email_port = _email.port
+        except ValueError:
+            raise ImproperlyConfigured(f"EMAIL_URL has a bad port (got {EMAIL_URL!r}).") from None
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        EMAIL_HOST = _email.hostname or "localhost"
+        EMAIL_PORT = _email_port or (465 if _email.scheme == "smtps" else 25)
+        EMAIL_HOST_USER = unquote(_email.username or "")
+        EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+        EMAIL_USE_SSL = _email.scheme == "smtps"
+        EMAIL_USE_TLS = "tls=1" in (_email.query or "")
+        EMAIL_TIMEOUT = 20
+    else:
+        EMAIL_BACKEND = f"django.core.mail.backends.{_email.scheme}.EmailBackend"
 DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -212,7 +235,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "clinic.auth_backends.ClinicTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["clinic.api_permissions.RoleModelPermissions"],
@@ -247,10 +270,70 @@ SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
 
+LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", choices=LOG_LEVELS)},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Follow-up engine
+# Reminders, surveys and alerts (followup.dispatch). Times are minutes/hours/days as named.
+FOLLOWUP_REMINDER_HOURS_BEFORE = env_int("FOLLOWUP_REMINDER_HOURS_BEFORE", 48)
+# "HH:MM" site-local time for the reminder on its day; empty: exactly the hours before.
+FOLLOWUP_REMINDER_LOCAL_TIME = env_str("FOLLOWUP_REMINDER_LOCAL_TIME", "")
+_hh, _sep, _mm = FOLLOWUP_REMINDER_LOCAL_TIME.partition(":")
+if FOLLOWUP_REMINDER_LOCAL_TIME and not (
+    _sep and _hh.isdigit() and _mm.isdigit() and int(_hh) < 24 and int(_mm) < 60
+):
+    raise ImproperlyConfigured(
+        "FOLLOWUP_REMINDER_LOCAL_TIME must be a time such as 17:00 "
+        f"(got {FOLLOWUP_REMINDER_LOCAL_TIME!r})."
+    )
+FOLLOWUP_SURVEY_REMINDER_DAYS = env_int("FOLLOWUP_SURVEY_REMINDER_DAYS", 3, minimum=1)
+FOLLOWUP_SURVEY_MAX_REMINDERS = env_int("FOLLOWUP_SURVEY_MAX_REMINDERS", 2)
+FOLLOWUP_SURVEY_EXPIRY_DAYS = env_int("FOLLOWUP_SURVEY_EXPIRY_DAYS", 14, minimum=1)
+# Signed links in emails stop working after this; longer than a survey stays open.
+FOLLOWUP_LINK_MAX_AGE_DAYS = env_int("FOLLOWUP_LINK_MAX_AGE_DAYS", 90, minimum=1)
+# Sections left out before the ODI / NDI gives no score (implementations differ).
+FOLLOWUP_ODI_MAX_MISSING = env_int("FOLLOWUP_ODI_MAX_MISSING", 1)
+FOLLOWUP_NDI_MAX_MISSING = env_int("FOLLOWUP_NDI_MAX_MISSING", 1)
+# Minutes after a diagnostic block at which the pain diary asks for an NRS score.
+_diary = env_list("FOLLOWUP_DIARY_OFFSETS_MINUTES", "30,60,120,240,360,480")
+if not _diary or not all(m.isdigit() and int(m) > 0 for m in _diary):
+    raise ImproperlyConfigured(
+        f"FOLLOWUP_DIARY_OFFSETS_MINUTES must list minutes such as 30,60,120 (got {_diary})."
+    )
+FOLLOWUP_DIARY_OFFSETS_MINUTES = sorted({int(m) for m in _diary})
+FOLLOWUP_WORSE_PAIN_POINTS = env_int("FOLLOWUP_WORSE_PAIN_POINTS", 2, minimum=1)
+# An alert nobody acknowledged is emailed to on-call again after this long.
+FOLLOWUP_ALERT_ESCALATE_MINUTES = env_int("FOLLOWUP_ALERT_ESCALATE_MINUTES", 60, minimum=1)
+FOLLOWUP_EMERGENCY_PHONE = env_str("FOLLOWUP_EMERGENCY_PHONE", "112")
+FOLLOWUP_DISPATCH_BATCH_SIZE = env_int("FOLLOWUP_DISPATCH_BATCH_SIZE", 200, minimum=1)
+# A send task is killed after FOLLOWUP_SEND_TIME_LIMIT seconds, so a row still queued or
+# sending after FOLLOWUP_STUCK_AFTER_MINUTES has no live worker and is recovered.
+FOLLOWUP_SEND_TIME_LIMIT = env_int("FOLLOWUP_SEND_TIME_LIMIT", 120, minimum=10)
+FOLLOWUP_STUCK_AFTER_MINUTES = env_int("FOLLOWUP_STUCK_AFTER_MINUTES", 10, minimum=1)
+if FOLLOWUP_STUCK_AFTER_MINUTES * 60 <= FOLLOWUP_SEND_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "FOLLOWUP_STUCK_AFTER_MINUTES must be longer than FOLLOWUP_SEND_TIME_LIMIT, "
+        "or a send still in progress could be repeated."
+    )
+FOLLOWUP_SEND_MAX_ATTEMPTS = env_int("FOLLOWUP_SEND_MAX_ATTEMPTS", 5, minimum=1)
+FOLLOWUP_SEND_RETRY_MINUTES = env_int("FOLLOWUP_SEND_RETRY_MINUTES", 5, minimum=1)
+FOLLOWUP_MESSAGE_ID_DOMAIN = urlsplit(SITE_URL).hostname or "localhost"
+CELERY_BEAT_SCHEDULE["followup-dispatch"] = {
+    "task": "followup.dispatch",
+    "schedule": 60.0,
+    # A tick missed while no worker ran is replaced by the next one, not piled up.
+    "options": {"expires": 55},
+}
+# The follow-up API names two different "kind" choice sets; give each enum its own name.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "AlertKindEnum": "followup.models.Alert.Kind",
+        "InvitationKindEnum": "followup.models.Invitation.Kind",
+    }
+)

@@ -100,6 +100,15 @@ def patient_clinical_edit(request, pk):
             messages.success(request, "Clinical record saved.")
             return redirect(patient)
         messages.error(request, "Nothing was saved: please correct the fields marked below.")
+    else:
+        # The form shows the whole clinical record: reading it is audited like the detail page.
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.VIEW,
+            obj=patient,
+            patient=patient,
+            detail="clinical record (edit form)",
+        )
     return render(
         request,
         "clinic/patient_clinical_form.html",

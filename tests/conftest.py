@@ -85,8 +85,12 @@ COPENHAGEN = "Europe/Copenhagen"
 
 
 def next_monday(weeks_ahead=1) -> datetime.date:
+    """A Monday at least three days ahead, so that a 48-hour reminder is still in the future."""
     today = datetime.date.today()
-    return today + datetime.timedelta(days=(7 - today.weekday()) + 7 * (weeks_ahead - 1))
+    days = 7 - today.weekday()
+    if days < 3:
+        days += 7
+    return today + datetime.timedelta(days=days + 7 * (weeks_ahead - 1))
 
 
 def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
