@@ -95,6 +95,23 @@ def _record(appointment, *, actor, kind, detail="", from_status="", to_status=""
     )
 
 
+def _record_history(appointment, *, actor):
+    """Conditional updates skip simple-history's save hook: add the changed version here."""
+    Appointment.history.bulk_history_create([appointment], update=True, default_user=actor)
+
+
+def _record_override(appointment, *, actor, minutes):
+    """Keep a duration override in the history: it departs from the catalogue's times."""
+    standard = appointment.procedure_type.room_minutes
+    if minutes and minutes != standard:
+        _record(
+            appointment,
+            actor=actor,
+            kind=AppointmentEvent.Kind.OVERRIDE,
+            detail=f"Room time set to {minutes} min instead of the standard {standard} min.",
+        )
+
+
 def appointment_book(
     *,
     actor,
@@ -162,6 +179,7 @@ def appointment_book(
                     f"{room.name}"
                 ),
             )
+            _record_override(appointment, actor=actor, minutes=room_minutes)
             appointment_changed.send(Appointment, appointment=appointment, change="booked")
             return appointment
     except IntegrityError as exc:
@@ -250,6 +268,7 @@ def appointment_reschedule(
                 updated_at=timezone.now(),
             )
             current.refresh_from_db()
+            _record_history(current, actor=actor)
             _record(
                 current,
                 actor=actor,
@@ -257,6 +276,7 @@ def appointment_reschedule(
                 detail=f"{before} → {rules.day_and_time(current.starts_at, current.site)}, "
                 f"{room.name}, {rules.physician_name(physician)}",
             )
+            _record_override(current, actor=actor, minutes=room_minutes)
             appointment_changed.send(Appointment, appointment=current, change="rescheduled")
             return current
     except IntegrityError as exc:
@@ -306,6 +326,7 @@ def appointment_transition(
                 f"{appointment.get_status_display().lower()}. Please check and try again."
             )
         appointment.refresh_from_db()
+        _record_history(appointment, actor=actor)
         kind = {
             Status.CANCELLED: AppointmentEvent.Kind.CANCELLED,
             Status.NO_SHOW: AppointmentEvent.Kind.NO_SHOW,

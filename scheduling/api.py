@@ -1,0 +1,451 @@
+"""JSON API v1 for appointments and the slot finder: the pages' services and rules.
+
+A refused booking is 409 with every refusal and a few alternative slots; an illegal status
+change is 409 with a `detail`; malformed input is 400 with a message per field.
+"""
+
+import datetime
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic.models import Patient, ProcedureType, Room, Site
+from scheduling import selectors, services
+from scheduling.models import Appointment, CancelReason, Laterality, Status, validate_levels
+from scheduling.selectors_board import card_appointments
+from scheduling.slots import PARTS_OF_DAY, find_slots
+
+User = get_user_model()
+OVERRIDE = "scheduling.override_duration"
+MAX_SLOT_DAYS = 92
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class HasPermissions(BasePermission):
+    """Logged in (401 otherwise) and holding every one of `perms` (403 otherwise)."""
+
+    def __init__(self, *perms):
+        self.perms = perms
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and request.user.has_perms(
+            self.perms
+        )
+
+
+class CanViewAppointments(HasPermissions):
+    def __init__(self):
+        super().__init__("scheduling.view_appointment")
+
+
+# --- Serializers -------------------------------------------------------------------------
+
+
+class SiteLocalDateTimeField(serializers.DateTimeField):
+    """Leaves a time without an offset naive, for the view to read in the site's zone."""
+
+    def enforce_timezone(self, value):
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
+STARTS_AT_HELP = "ISO 8601. Without an offset, it is read as local time at the room's site."
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    procedure_type_name = serializers.CharField(source="procedure_type.name", read_only=True)
+    physician_name = serializers.SerializerMethodField()
+    site_name = serializers.CharField(source="site.name", read_only=True)
+    room_name = serializers.CharField(source="room.name", read_only=True)
+    recovery_bay_name = serializers.CharField(
+        source="recovery_bay.name", read_only=True, allow_null=True
+    )
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    # A plain string here: the cancel endpoint's `reason` documents the choices once.
+    cancel_reason = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "patient",
+            "patient_name",
+            "procedure_type",
+            "procedure_type_name",
+            "physician",
+            "physician_name",
+            "site",
+            "site_name",
+            "room",
+            "room_name",
+            "recovery_bay",
+            "recovery_bay_name",
+            "starts_at",
+            "ends_at",
+            "recovery_starts_at",
+            "recovery_ends_at",
+            "laterality",
+            "levels",
+            "notes",
+            "status",
+            "status_display",
+            "cancel_reason",
+            "cancel_note",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_physician_name(self, appointment) -> str:
+        return _name(appointment.physician)
+
+
+class AppointmentCreateSerializer(serializers.Serializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    procedure_type = serializers.PrimaryKeyRelatedField(queryset=ProcedureType.objects.all())
+    physician = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.filter(kind=Room.Kind.PROCEDURE).select_related("site")
+    )
+    starts_at = SiteLocalDateTimeField(help_text=STARTS_AT_HELP)
+    laterality = serializers.ChoiceField(
+        choices=Laterality.choices, default=Laterality.NOT_APPLICABLE
+    )
+    levels = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default="", validators=[validate_levels]
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    room_minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=5,
+        max_value=600,
+        help_text="Room time override; only for users who may override durations.",
+    )
+
+    def validate(self, attrs):
+        if attrs.get("room_minutes") and not self.context["request"].user.has_perm(OVERRIDE):
+            raise PermissionDenied("Only physicians and managers may override the room time.")
+        attrs["starts_at"] = _aware(attrs["starts_at"], attrs["room"].site)
+        return attrs
+
+
+class RescheduleSerializer(serializers.Serializer):
+    starts_at = SiteLocalDateTimeField(help_text=STARTS_AT_HELP)
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.filter(kind=Room.Kind.PROCEDURE).select_related("site"),
+        required=False,
+        help_text="Defaults to the current room.",
+    )
+    physician = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text="Defaults to the current physician.",
+    )
+    room_minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=5, max_value=600
+    )
+
+    def validate(self, attrs):
+        if attrs.get("room_minutes") and not self.context["request"].user.has_perm(OVERRIDE):
+            raise PermissionDenied("Only physicians and managers may override the room time.")
+        room = attrs.get("room") or self.context["appointment"].room
+        attrs["starts_at"] = _aware(attrs["starts_at"], room.site)
+        return attrs
+
+
+def _aware(value: datetime.datetime, site: Site) -> datetime.datetime:
+    return timezone.make_aware(value, site.zone) if timezone.is_naive(value) else value
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=CancelReason.choices)
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if attrs["reason"] == CancelReason.OTHER and not attrs["note"].strip():
+            raise serializers.ValidationError(
+                {"note": "Describe the reason when you choose 'Other'."}
+            )
+        return attrs
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(
+        choices=[c for c in Status.choices if c[0] != Status.CANCELLED],
+        help_text="The next status. Cancelling takes a reason: use the cancel endpoint.",
+        error_messages={
+            "invalid_choice": '"{input}" is not a status to set here; to cancel, POST a reason '
+            "to the appointment's cancel endpoint."
+        },
+    )
+    override_reason = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why a safety rule is overridden, when the rule allows an override.",
+    )
+
+
+class SlotSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    site = serializers.IntegerField(source="site.pk")
+    site_name = serializers.CharField(source="site.name")
+    room = serializers.IntegerField(source="room.pk")
+    room_name = serializers.CharField(source="room.name")
+    physician = serializers.IntegerField(source="physician.pk")
+    physician_name = serializers.SerializerMethodField()
+    recovery_bay = serializers.IntegerField(source="recovery_bay.pk")
+    recovery_bay_name = serializers.CharField(source="recovery_bay.name")
+
+    def get_physician_name(self, slot) -> str:
+        return _name(slot.physician)
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    procedure_type = serializers.PrimaryKeyRelatedField(
+        queryset=ProcedureType.objects.filter(active=True)
+    )
+    site = serializers.PrimaryKeyRelatedField(
+        queryset=Site.objects.filter(active=True), required=False
+    )
+    physician = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False
+    )
+    patient = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(),
+        required=False,
+        help_text="Leave out slots when this patient is already booked.",
+    )
+    date_from = serializers.DateField(required=False, help_text="Default: today.")
+    date_to = serializers.DateField(required=False, help_text="Default: 28 days on.")
+    part_of_day = serializers.ChoiceField(choices=sorted(PARTS_OF_DAY), required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+    def validate(self, attrs):
+        start = attrs.get("date_from") or timezone.localdate()
+        end = attrs.get("date_to")
+        if end is not None and end < start:
+            raise serializers.ValidationError({"date_to": "The end date is before the start."})
+        if end is not None and (end - start).days > MAX_SLOT_DAYS:
+            raise serializers.ValidationError(
+                {"date_to": f"Search at most {MAX_SLOT_DAYS} days at a time."}
+            )
+        return attrs
+
+
+class RefusalSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    resource = serializers.CharField(allow_blank=True)
+
+
+class BookingRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    refusals = RefusalSerializer(many=True)
+    alternatives = SlotSerializer(many=True)
+
+
+class SchedulingErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Invalid input: each field name with its messages."
+)
+REFUSED = OpenApiResponse(
+    BookingRefusedSerializer,
+    description="A booking rule refuses it: every refusal, and a few free alternatives.",
+)
+TRANSITION_REFUSED = OpenApiResponse(
+    SchedulingErrorSerializer,
+    description="The lifecycle or a safety rule does not allow this now.",
+)
+FORBIDDEN = OpenApiResponse(SchedulingErrorSerializer, description="Not allowed for your role.")
+
+
+def refused_response(refused: services.BookingRefused) -> Response:
+    body = {
+        "detail": "Refused: " + " ".join(refused.messages),
+        "refusals": RefusalSerializer(refused.refusals, many=True).data,
+        "alternatives": SlotSerializer(refused.alternatives, many=True).data,
+    }
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+def conflict(message: str) -> Response:
+    return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
+
+
+# --- Views -------------------------------------------------------------------------------
+
+
+class AppointmentFilterSet(django_filters.FilterSet):
+    date_from = django_filters.DateFilter(
+        field_name="starts_at", lookup_expr="date__gte", label="Starts on or after (date)"
+    )
+    date_to = django_filters.DateFilter(
+        field_name="starts_at", lookup_expr="date__lte", label="Starts on or before (date)"
+    )
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all())
+    physician = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    procedure_type = django_filters.ModelChoiceFilter(queryset=ProcedureType.objects.all())
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "date_from",
+            "date_to",
+            "site",
+            "physician",
+            "procedure_type",
+            "status",
+            "patient",
+        ]
+
+
+BOOK = ("scheduling.add_appointment", "scheduling.change_appointment")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List appointments", description="Earliest first, paginated."),
+    retrieve=extend_schema(summary="One appointment"),
+)
+class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Appointments: book, reschedule, cancel and move through the day's statuses."""
+
+    queryset = card_appointments()
+    serializer_class = AppointmentSerializer
+    filterset_class = AppointmentFilterSet
+
+    def get_permissions(self):
+        # Booking, moving and cancelling are the booking roles' work, as on the pages;
+        # status moves are checked per target status in `transition`.
+        if self.action in ("reschedule", "cancel"):
+            return [HasPermissions(*BOOK)]
+        if self.action == "transition":
+            return [HasPermissions("scheduling.change_appointment")]
+        return super().get_permissions()
+
+    @extend_schema(
+        summary="Book an appointment",
+        request=AppointmentCreateSerializer,
+        responses={201: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN, 409: REFUSED},
+    )
+    def create(self, request):
+        incoming = AppointmentCreateSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        try:
+            appointment = services.appointment_book(actor=request.user, **incoming.validated_data)
+        except services.BookingRefused as refused:
+            return refused_response(refused)
+        body = AppointmentSerializer(self.get_queryset().get(pk=appointment.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Move an appointment to another time, room or physician",
+        request=RescheduleSerializer,
+        responses={200: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN, 409: REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        appointment = self.get_object()
+        incoming = RescheduleSerializer(
+            data=request.data, context={"request": request, "appointment": appointment}
+        )
+        incoming.is_valid(raise_exception=True)
+        try:
+            services.appointment_reschedule(
+                actor=request.user, appointment=appointment, **incoming.validated_data
+            )
+        except services.BookingRefused as refused:
+            return refused_response(refused)
+        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(
+        summary="Cancel an appointment",
+        request=CancelSerializer,
+        responses={
+            200: AppointmentSerializer,
+            400: VALIDATION_ERROR,
+            403: FORBIDDEN,
+            409: TRANSITION_REFUSED,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        appointment = self.get_object()
+        incoming = CancelSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            services.appointment_cancel(
+                actor=request.user, appointment=appointment, **incoming.validated_data
+            )
+        except services.TransitionRefused as refused:
+            return conflict(str(refused))
+        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(
+        summary="Move an appointment to its next status (check in, no-show, ...)",
+        request=TransitionSerializer,
+        responses={
+            200: AppointmentSerializer,
+            400: VALIDATION_ERROR,
+            403: FORBIDDEN,
+            409: TRANSITION_REFUSED,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        appointment = self.get_object()
+        incoming = TransitionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        to = incoming.validated_data["to"]
+        if not selectors.may_set_status(request.user, to):
+            raise PermissionDenied(f"Your role may not set an appointment to {Status(to).label}.")
+        try:
+            if to == Status.NO_SHOW:
+                services.appointment_mark_no_show(actor=request.user, appointment=appointment)
+            else:
+                services.appointment_transition(
+                    actor=request.user,
+                    appointment=appointment,
+                    to=to,
+                    override_reason=incoming.validated_data["override_reason"],
+                )
+        except services.TransitionRefused as refused:
+            return conflict(str(refused))
+        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data)
+
+
+class SlotFinderView(APIView):
+    """The next free slots at which every booking rule holds."""
+
+    permission_classes = [CanViewAppointments]
+
+    @extend_schema(
+        summary="Find free slots",
+        parameters=[SlotQuerySerializer],
+        responses={200: SlotSerializer(many=True), 400: VALIDATION_ERROR},
+    )
+    def get(self, request):
+        query = SlotQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slots = find_slots(**query.validated_data)
+        return Response(SlotSerializer(slots, many=True).data)

@@ -1,0 +1,57 @@
+"""Filters of the appointments list and the waitlist (django-filter)."""
+
+import django_filters
+from django import forms
+
+from clinic.filters import FilterForm
+from clinic.models import ProcedureType, Site
+from clinic.selectors import patient_search
+from scheduling import selectors
+from scheduling.forms import PhysicianChoiceField
+from scheduling.models import Status, WaitlistEntry
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+
+class PhysicianFilter(django_filters.ModelChoiceFilter):
+    field_class = PhysicianChoiceField
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    date_from = django_filters.DateFilter(
+        field_name="starts_at", lookup_expr="date__gte", label="From", widget=DATE_WIDGET
+    )
+    date_to = django_filters.DateFilter(
+        field_name="starts_at", lookup_expr="date__lte", label="To", widget=DATE_WIDGET
+    )
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    physician = PhysicianFilter(queryset=selectors.physicians(), empty_label="All physicians")
+    procedure_type = django_filters.ModelChoiceFilter(
+        queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+    )
+    status = django_filters.ChoiceFilter(choices=Status.choices, empty_label="Any status")
+    patient = django_filters.CharFilter(label="Patient (name or MRN)", method="filter_patient")
+
+    class Meta:
+        form = FilterForm
+
+    def filter_patient(self, queryset, name, value):
+        return queryset.filter(patient__in=patient_search(query=value))
+
+
+class WaitlistFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        choices=WaitlistEntry.State.choices, empty_label="Any state"
+    )
+    procedure_type = django_filters.ModelChoiceFilter(
+        queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+    )
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="Any site")
+    physician = PhysicianFilter(queryset=selectors.physicians(), empty_label="Any physician")
+    patient = django_filters.CharFilter(label="Patient (name or MRN)", method="filter_patient")
+
+    class Meta:
+        form = FilterForm
+
+    def filter_patient(self, queryset, name, value):
+        return queryset.filter(patient__in=patient_search(query=value))

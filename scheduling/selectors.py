@@ -1,0 +1,244 @@
+"""Reads of scheduling for the booking pages, the appointment list and the waitlist."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinic.models import Room, Site
+from clinic.roles import Role, group_name, roles_of
+from scheduling.models import (
+    FREED_STATUSES,
+    MOVABLE_STATUSES,
+    TRANSITIONS,
+    Appointment,
+    AppointmentEvent,
+    Status,
+    WaitlistEntry,
+)
+from scheduling.slots import PARTS_OF_DAY
+
+User = get_user_model()
+
+# Who may move an appointment into each status. The front desk runs the booking side,
+# nurses and physicians the procedure day; managers and admins may do everything.
+BOOKING_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER, Role.ADMIN})
+CLINICAL_ROLES = frozenset({Role.NURSE, Role.PHYSICIAN, Role.MANAGER, Role.ADMIN})
+STATUS_ROLES: dict[str, frozenset] = {
+    Status.REQUESTED: BOOKING_ROLES,
+    Status.BOOKED: BOOKING_ROLES,
+    Status.CONFIRMED: BOOKING_ROLES,
+    Status.CANCELLED: BOOKING_ROLES,
+    Status.NO_SHOW: BOOKING_ROLES,
+    Status.CHECKED_IN: BOOKING_ROLES | {Role.NURSE, Role.PHYSICIAN},
+    Status.IN_PROCEDURE: CLINICAL_ROLES,
+    Status.IN_RECOVERY: CLINICAL_ROLES,
+    Status.DISCHARGED: CLINICAL_ROLES,
+    Status.COMPLETED: CLINICAL_ROLES,
+}
+
+
+def may_set_status(user, status: str) -> bool:
+    if not user.is_authenticated or not user.has_perm("scheduling.change_appointment"):
+        return False
+    return user.is_superuser or bool(roles_of(user) & STATUS_ROLES.get(status, set()))
+
+
+def may_book(user) -> bool:
+    """Booking, rescheduling and cancelling are the front desk's (and managers') work."""
+    return user.has_perms(["scheduling.add_appointment", "scheduling.change_appointment"])
+
+
+def status_moves_for(*, user, appointment: Appointment, now=None) -> list[str]:
+    """The next statuses this user may set from the appointment's status, lifecycle order.
+
+    Cancelling needs a reason, so it is offered as its own page, not among these moves;
+    a no-show is only offered once the start time has passed.
+    """
+    now = now or timezone.now()
+    moves = []
+    for status in Status.values:
+        if status not in TRANSITIONS[appointment.status] or status == Status.CANCELLED:
+            continue
+        if status == Status.NO_SHOW and appointment.starts_at > now:
+            continue
+        if may_set_status(user, status):
+            moves.append(status)
+    return moves
+
+
+def may_reschedule(*, user, appointment: Appointment) -> bool:
+    return appointment.status in MOVABLE_STATUSES and may_book(user)
+
+
+def may_cancel(*, user, appointment: Appointment) -> bool:
+    return Status.CANCELLED in TRANSITIONS[appointment.status] and may_book(user)
+
+
+def appointment_list() -> QuerySet:
+    return Appointment.objects.select_related(
+        "patient", "procedure_type", "physician", "site", "room"
+    )
+
+
+def appointment_get(*, pk: int) -> Appointment:
+    return Appointment.objects.select_related(
+        "patient",
+        "procedure_type",
+        "physician",
+        "site",
+        "room",
+        "recovery_bay",
+        "created_by",
+        "updated_by",
+    ).get(pk=pk)
+
+
+def physicians() -> QuerySet:
+    return (
+        User.objects.filter(is_active=True, groups__name=group_name(Role.PHYSICIAN))
+        .order_by("last_name", "first_name")
+        .distinct()
+    )
+
+
+def procedure_rooms() -> QuerySet:
+    return Room.objects.filter(kind=Room.Kind.PROCEDURE, active=True).select_related("site")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime.datetime
+    user: object
+    kind: str
+    changes: list[FieldChange]
+
+
+# Fields whose history is noise next to the events (timestamps) or shown elsewhere.
+HISTORY_SKIPPED_FIELDS = ["updated_at", "created_at", "updated_by", "created_by"]
+
+
+def appointment_events(*, appointment: Appointment) -> list[AppointmentEvent]:
+    return list(appointment.events.select_related("user"))
+
+
+def appointment_field_history(*, appointment: Appointment) -> list[HistoryEntry]:
+    """Each saved version's field changes (django-simple-history), newest first, readable."""
+    records = list(appointment.history.select_related("history_user").order_by("history_id"))
+    if not records:
+        return []
+    zone = appointment.site.zone
+    names = _related_names(records)
+    entries = []
+    for previous, record in zip([None, *records], records, strict=False):
+        if previous is None:
+            changes = [FieldChange("status", "", record.get_status_display())]
+        else:
+            delta = record.diff_against(previous, excluded_fields=HISTORY_SKIPPED_FIELDS)
+            changes = [
+                FieldChange(
+                    Appointment._meta.get_field(change.field).verbose_name,
+                    _readable(change.field, change.old, names, zone),
+                    _readable(change.field, change.new, names, zone),
+                )
+                for change in delta.changes
+            ]
+        if changes:
+            entries.append(
+                HistoryEntry(
+                    at=record.history_date,
+                    user=record.history_user,
+                    kind=record.get_history_type_display(),
+                    changes=changes,
+                )
+            )
+    return entries[::-1]
+
+
+def _related_names(records) -> dict[tuple[str, int], str]:
+    """Names of the rooms, physicians and sites the history mentions, in three queries."""
+    ids: dict[str, set] = {"room": set(), "physician": set(), "site": set()}
+    for record in records:
+        ids["room"].update(filter(None, (record.room_id, record.recovery_bay_id)))
+        ids["physician"].add(record.physician_id)
+        ids["site"].add(record.site_id)
+    names = {("room", room.pk): room.name for room in Room.objects.filter(pk__in=ids["room"])}
+    names |= {
+        ("physician", user.pk): user.get_full_name() or user.get_username()
+        for user in User.objects.filter(pk__in=ids["physician"])
+    }
+    names |= {("site", site.pk): site.name for site in Site.objects.filter(pk__in=ids["site"])}
+    return names
+
+
+def _readable(field: str, value, names, zone) -> str:
+    if value in (None, ""):
+        return "—"
+    if field in ("room", "recovery_bay"):
+        return names.get(("room", value), str(value))
+    if field in ("physician", "site"):
+        return names.get((field, value), str(value))
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value, zone).strftime("%Y-%m-%d %H:%M")
+    model_field = Appointment._meta.get_field(field)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    return str(value)
+
+
+def patient_appointments(*, patient, now=None) -> dict[str, list[Appointment]]:
+    """The patient's appointments: upcoming (soonest first) and past (latest first)."""
+    now = now or timezone.now()
+    appointments = appointment_list().filter(patient=patient)
+    return {
+        "upcoming": list(appointments.filter(ends_at__gte=now).order_by("starts_at")),
+        "past": list(appointments.filter(ends_at__lt=now).order_by("-starts_at")[:50]),
+    }
+
+
+def waitlist_entries() -> QuerySet:
+    return WaitlistEntry.objects.select_related(
+        "patient", "procedure_type", "physician", "site", "appointment"
+    )
+
+
+def waitlist_matches(*, appointment: Appointment) -> list[WaitlistEntry]:
+    """Waiting entries the freed time of a cancelled or no-show appointment would suit.
+
+    Same procedure type, a window containing the freed (site-local) date, the physician
+    and site if the entry names them, and the part of the day if it names one.
+    """
+    if appointment.status not in FREED_STATUSES:
+        return []
+    local_start = appointment.local_start
+    day = local_start.date()
+    entries = (
+        waitlist_entries()
+        .filter(
+            state=WaitlistEntry.State.WAITING,
+            procedure_type=appointment.procedure_type_id,
+            earliest__lte=day,
+            latest__gte=day,
+        )
+        .filter(Q(physician__isnull=True) | Q(physician=appointment.physician_id))
+        .filter(Q(site__isnull=True) | Q(site=appointment.site_id))
+        .exclude(patient=appointment.patient_id)
+        .order_by("created_at")
+    )
+    return [
+        entry
+        for entry in entries
+        if entry.part_of_day == WaitlistEntry.PartOfDay.ANY
+        or PARTS_OF_DAY[entry.part_of_day][0]
+        <= local_start.time()
+        < PARTS_OF_DAY[entry.part_of_day][1]
+    ]

@@ -1,0 +1,287 @@
+"""Reads for the day board, the week board and a physician's day (read-only).
+
+Each selector runs a fixed number of queries however many appointments the day holds:
+the appointments come in one query with everything a card shows joined in.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.models import OpeningHours, Room, Site
+from scheduling.models import FREED_STATUSES, Appointment
+
+# Five-minute grid rows place any booking exactly; times are labelled every quarter hour.
+ROW_MINUTES = 5
+LABEL_MINUTES = 15
+ROWS_PER_LABEL = LABEL_MINUTES // ROW_MINUTES
+# Shown when the site has no opening hours that day, so a closed day still has a grid.
+DEFAULT_HOURS = (datetime.time(8), datetime.time(16))
+CARD_RELATIONS = ("patient", "procedure_type", "physician", "site", "room", "recovery_bay")
+
+
+def card_appointments():
+    return Appointment.objects.select_related(*CARD_RELATIONS).order_by("starts_at", "pk")
+
+
+def local_day_bounds(day: datetime.date, zone) -> tuple[datetime.datetime, datetime.datetime]:
+    """Midnight to midnight in `zone`; 23 or 25 hours long on a daylight-saving day."""
+    return (
+        datetime.datetime.combine(day, datetime.time(0), zone),
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0), zone),
+    )
+
+
+def _minutes(moment: datetime.datetime, zone) -> int:
+    """Wall-clock minutes since local midnight, which is what the board's rows are."""
+    local = timezone.localtime(moment, zone)
+    return local.hour * 60 + local.minute
+
+
+@dataclass(frozen=True)
+class TimeRow:
+    number: int  # 1-based grid row below the header, ROW_MINUTES long
+    time: datetime.time
+
+    @property
+    def is_hour(self) -> bool:
+        return self.time.minute == 0
+
+    @property
+    def is_label(self) -> bool:
+        return self.time.minute % LABEL_MINUTES == 0
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An appointment placed on the grid: `row` is its first time row, `span` how many."""
+
+    appointment: Appointment
+    row: int
+    span: int
+
+
+@dataclass
+class RoomColumn:
+    room: Room
+    number: int  # 1-based among the room columns
+    cards: list[Placed] = field(default_factory=list)
+
+
+@dataclass
+class BayLane:
+    bay: Room
+    number: int
+    stays: list[Placed] = field(default_factory=list)
+
+
+@dataclass
+class DayBoard:
+    site: Site
+    day: datetime.date
+    hours: OpeningHours | None
+    rows: list[TimeRow]
+    rooms: list[RoomColumn]
+    bays: list[BayLane]
+    appointments: list[Appointment]  # every appointment of the day, cancelled ones too
+
+    rows_per_label = ROWS_PER_LABEL
+
+    @property
+    def is_open(self) -> bool:
+        return self.hours is not None
+
+    @property
+    def active(self) -> list[Appointment]:
+        return [a for a in self.appointments if a.status not in FREED_STATUSES]
+
+    @property
+    def freed(self) -> list[Appointment]:
+        """Cancelled and no-show appointments: listed apart, their time is free again."""
+        return [a for a in self.appointments if a.status in FREED_STATUSES]
+
+
+def _row_range(hours, appointments, zone) -> tuple[int, int]:
+    """First and last minute of the grid: opening hours, widened to fit every appointment."""
+    opens, closes = (hours.opens, hours.closes) if hours else DEFAULT_HOURS
+    first = opens.hour * 60 + opens.minute
+    last = closes.hour * 60 + closes.minute
+    for appointment in appointments:
+        first = min(first, _minutes(appointment.starts_at, zone))
+        end = max(appointment.ends_at, appointment.recovery_ends_at or appointment.ends_at)
+        same_day = (
+            timezone.localtime(end, zone).date()
+            == timezone.localtime(appointment.starts_at, zone).date()
+        )
+        last = max(last, _minutes(end, zone) if same_day else 24 * 60)
+    first -= first % LABEL_MINUTES
+    last = min(last + (-last) % LABEL_MINUTES, 24 * 60)
+    return first, max(last, first + LABEL_MINUTES)
+
+
+def _place(appointment, starts_at, ends_at, first_minute, row_count, zone) -> Placed:
+    start = max(_minutes(starts_at, zone) - first_minute, 0)
+    local_start = timezone.localtime(starts_at, zone)
+    local_end = timezone.localtime(ends_at, zone)
+    # A window running past local midnight is cut at the end of the grid.
+    end = (
+        _minutes(ends_at, zone) - first_minute
+        if local_end.date() == local_start.date()
+        else row_count * ROW_MINUTES
+    )
+    row = min(start // ROW_MINUTES, row_count - 1) + 1
+    span = max(-(-end // ROW_MINUTES) - (row - 1), 1)
+    return Placed(appointment, row, min(span, row_count - row + 1))
+
+
+def day_board(*, site: Site, day: datetime.date) -> DayBoard:
+    """The site's day: procedure rooms as columns, five-minute rows, recovery bays below."""
+    zone = site.zone
+    day_starts, day_ends = local_day_bounds(day, zone)
+    appointments = list(
+        card_appointments().filter(site=site, starts_at__gte=day_starts, starts_at__lt=day_ends)
+    )
+    active = [a for a in appointments if a.status not in FREED_STATUSES]
+    hours = OpeningHours.objects.filter(site=site, weekday=day.weekday()).first()
+    # Inactive rooms still get a column on a day they hold appointments.
+    used = {a.room_id for a in active} | {a.recovery_bay_id for a in active if a.recovery_bay_id}
+    rooms = list(
+        Room.objects.filter(site=site)
+        .filter(Q(active=True) | Q(pk__in=used))
+        .order_by("kind", "name", "pk")
+    )
+    first, last = _row_range(hours, active, zone)
+    row_count = (last - first) // ROW_MINUTES
+    rows = [
+        TimeRow(number, datetime.time(*divmod(first + (number - 1) * ROW_MINUTES, 60)))
+        for number in range(1, row_count + 1)
+    ]
+    columns = {
+        room.pk: RoomColumn(room, number)
+        for number, room in enumerate((r for r in rooms if r.kind == Room.Kind.PROCEDURE), start=1)
+    }
+    lanes = {
+        room.pk: BayLane(room, number)
+        for number, room in enumerate((r for r in rooms if r.kind == Room.Kind.RECOVERY), start=1)
+    }
+    for appointment in active:
+        if appointment.room_id in columns:
+            columns[appointment.room_id].cards.append(
+                _place(
+                    appointment, appointment.starts_at, appointment.ends_at, first, row_count, zone
+                )
+            )
+        if appointment.recovery_bay_id in lanes:
+            lanes[appointment.recovery_bay_id].stays.append(
+                _place(
+                    appointment,
+                    appointment.recovery_starts_at,
+                    appointment.recovery_ends_at,
+                    first,
+                    row_count,
+                    zone,
+                )
+            )
+    return DayBoard(
+        site=site,
+        day=day,
+        hours=hours,
+        rows=rows,
+        rooms=list(columns.values()),
+        bays=list(lanes.values()),
+        appointments=appointments,
+    )
+
+
+@dataclass
+class WeekDay:
+    day: datetime.date
+    hours: OpeningHours | None
+    appointments: list[Appointment] = field(default_factory=list)
+
+    @property
+    def active(self) -> list[Appointment]:
+        return [a for a in self.appointments if a.status not in FREED_STATUSES]
+
+    @property
+    def freed_count(self) -> int:
+        return len(self.appointments) - len(self.active)
+
+
+@dataclass
+class WeekBoard:
+    site: Site
+    week_start: datetime.date
+    days: list[WeekDay]
+
+    @property
+    def previous_week(self) -> datetime.date:
+        return self.week_start - datetime.timedelta(days=7)
+
+    @property
+    def next_week(self) -> datetime.date:
+        return self.week_start + datetime.timedelta(days=7)
+
+    @property
+    def week_end(self) -> datetime.date:
+        return self.week_start + datetime.timedelta(days=6)
+
+    @property
+    def shown_days(self) -> list[WeekDay]:
+        """Weekdays always; a weekend day only when the site opens or has bookings then."""
+        return [d for d in self.days if d.day.weekday() < 5 or d.hours or d.appointments]
+
+
+def week_board(*, site: Site, week_start: datetime.date) -> WeekBoard:
+    """Monday to Sunday of the week holding `week_start`, one list of appointments a day."""
+    monday = week_start - datetime.timedelta(days=week_start.weekday())
+    zone = site.zone
+    starts, _ = local_day_bounds(monday, zone)
+    _, ends = local_day_bounds(monday + datetime.timedelta(days=6), zone)
+    hours = {h.weekday: h for h in OpeningHours.objects.filter(site=site)}
+    days = {
+        monday + datetime.timedelta(days=offset): WeekDay(
+            monday + datetime.timedelta(days=offset), hours.get(offset)
+        )
+        for offset in range(7)
+    }
+    for appointment in card_appointments().filter(
+        site=site, starts_at__gte=starts, starts_at__lt=ends
+    ):
+        days[timezone.localtime(appointment.starts_at, zone).date()].appointments.append(
+            appointment
+        )
+    return WeekBoard(site=site, week_start=monday, days=list(days.values()))
+
+
+@dataclass
+class PhysicianDay:
+    physician: object
+    day: datetime.date
+    appointments: list[Appointment]
+
+    @property
+    def active(self) -> list[Appointment]:
+        return [a for a in self.appointments if a.status not in FREED_STATUSES]
+
+    @property
+    def freed(self) -> list[Appointment]:
+        return [a for a in self.appointments if a.status in FREED_STATUSES]
+
+
+def physician_day(*, physician, day: datetime.date) -> PhysicianDay:
+    """The physician's appointments on `day` at every site, each day read in its site's zone."""
+    # A day is at most 26 hours from UTC midnight in any zone; the exact cut is per site.
+    starts = datetime.datetime.combine(day, datetime.time(0), datetime.UTC)
+    candidates = card_appointments().filter(
+        physician=physician,
+        starts_at__gte=starts - datetime.timedelta(hours=14),
+        starts_at__lt=starts + datetime.timedelta(hours=38),
+    )
+    return PhysicianDay(
+        physician=physician,
+        day=day,
+        appointments=[a for a in candidates if a.local_start.date() == day],
+    )

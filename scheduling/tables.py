@@ -1,0 +1,145 @@
+"""Tables of the appointments list and the waitlist (django-tables2, with CSV export)."""
+
+import django_tables2 as tables
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from scheduling.models import Appointment, WaitlistEntry
+from scheduling.templatetags.scheduling_booking import offer_url, status_badge
+
+
+class AppointmentTable(tables.Table):
+    starts_at = tables.Column(verbose_name="Start (site time)", linkify=True)
+    patient = tables.Column(
+        linkify=lambda record: record.patient.get_absolute_url(),
+        order_by=("patient__last_name", "patient__first_name"),
+    )
+    mrn = tables.Column(accessor="patient__mrn", verbose_name="MRN")
+    procedure_type = tables.Column(verbose_name="Procedure", order_by="procedure_type__name")
+    side_and_level = tables.Column(
+        verbose_name="Side / level", accessor="side_and_level", orderable=False
+    )
+    physician = tables.Column(order_by=("physician__last_name", "physician__first_name"))
+    site = tables.Column(order_by="site__name")
+    room = tables.Column(order_by="room__name")
+    status = tables.Column()
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "starts_at",
+            "patient",
+            "mrn",
+            "procedure_type",
+            "side_and_level",
+            "physician",
+            "site",
+            "room",
+            "status",
+        ]
+        order_by = ["starts_at"]
+        attrs = {"class": "table table-hover align-middle"}
+
+    def render_starts_at(self, record):
+        return f"{record.local_start:%a %Y-%m-%d %H:%M}–{record.local_end:%H:%M}"
+
+    def value_starts_at(self, record):
+        return record.local_start.isoformat()
+
+    def render_patient(self, record):
+        return record.patient.full_name
+
+    def render_physician(self, value):
+        return value.get_full_name() or value.get_username()
+
+    def render_room(self, value):
+        return value.name
+
+    def render_status(self, record):
+        return status_badge(record)
+
+    def value_status(self, record):
+        return record.get_status_display()
+
+
+class WaitlistTable(tables.Table):
+    patient = tables.Column(
+        linkify=lambda record: record.patient.get_absolute_url(),
+        order_by=("patient__last_name", "patient__first_name"),
+    )
+    procedure_type = tables.Column(verbose_name="Procedure", order_by="procedure_type__name")
+    physician = tables.Column(
+        verbose_name="Preferred physician",
+        order_by=("physician__last_name", "physician__first_name"),
+        default="Any",
+    )
+    site = tables.Column(verbose_name="Preferred site", order_by="site__name", default="Any")
+    window = tables.Column(accessor="earliest", verbose_name="Window")
+    part_of_day = tables.Column(verbose_name="Time of day")
+    state = tables.Column()
+    created_at = tables.Column(verbose_name="Added")
+    actions = tables.Column(
+        accessor="pk", verbose_name="", orderable=False, exclude_from_export=True
+    )
+
+    class Meta:
+        model = WaitlistEntry
+        fields = [
+            "patient",
+            "procedure_type",
+            "physician",
+            "site",
+            "window",
+            "part_of_day",
+            "notes",
+            "state",
+            "created_at",
+        ]
+        order_by = ["created_at"]
+        attrs = {"class": "table table-hover align-middle"}
+
+    def render_patient(self, record):
+        return f"{record.patient.full_name} ({record.patient.mrn})"
+
+    def render_physician(self, value):
+        return value.get_full_name() or value.get_username()
+
+    def render_window(self, record):
+        return f"{record.earliest:%Y-%m-%d} – {record.latest:%Y-%m-%d}"
+
+    def render_created_at(self, value):
+        return f"{timezone.localtime(value):%Y-%m-%d}"
+
+    def render_actions(self, record):
+        # Rendered here, not by a template column: a template per row re-runs the context
+        # processors (a query each).
+        if record.state != WaitlistEntry.State.WAITING:
+            if record.appointment_id:
+                return format_html(
+                    '<a href="{}">Appointment</a>', record.appointment.get_absolute_url()
+                )
+            return ""
+        user = self.request.user
+        buttons = []
+        if user.has_perms(["scheduling.add_appointment", "scheduling.change_appointment"]):
+            buttons.append(
+                format_html(
+                    '<a class="btn btn-outline-primary" href="{}">Book</a>', offer_url(record)
+                )
+            )
+        if user.has_perm("scheduling.change_waitlistentry"):
+            buttons.append(
+                format_html(
+                    '<form method="post" action="{}"><input type="hidden" '
+                    'name="csrfmiddlewaretoken" value="{}"><button class="btn '
+                    'btn-outline-secondary" type="submit">Remove</button></form>',
+                    reverse("waitlist_remove", args=[record.pk]),
+                    get_token(self.request),
+                )
+            )
+        return format_html(
+            '<div class="d-flex gap-2">{}</div>',
+            format_html_join("", "{}", ((b,) for b in buttons)),
+        )

@@ -1,0 +1,93 @@
+"""Template helpers of the booking pages and the status card partial."""
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from scheduling import selectors
+from scheduling.models import Status
+
+register = template.Library()
+
+BADGE_CLASSES = {
+    Status.REQUESTED: "text-bg-light border",
+    Status.BOOKED: "text-bg-primary",
+    Status.CONFIRMED: "text-bg-info",
+    Status.CHECKED_IN: "text-bg-warning",
+    Status.IN_PROCEDURE: "text-bg-danger",
+    Status.IN_RECOVERY: "text-bg-warning",
+    Status.DISCHARGED: "text-bg-success",
+    Status.COMPLETED: "text-bg-success",
+    Status.CANCELLED: "text-bg-secondary",
+    Status.NO_SHOW: "text-bg-dark",
+}
+# The words on the buttons that move an appointment to each status.
+ACTION_LABELS = {
+    Status.BOOKED: "Book",
+    Status.CONFIRMED: "Confirm",
+    Status.CHECKED_IN: "Check in",
+    Status.IN_PROCEDURE: "Start procedure",
+    Status.IN_RECOVERY: "To recovery",
+    Status.DISCHARGED: "Discharge",
+    Status.COMPLETED: "Complete",
+    Status.NO_SHOW: "Mark no-show",
+    Status.CANCELLED: "Cancel",
+}
+
+
+@register.simple_tag
+def status_badge(appointment):
+    return format_html(
+        '<span class="badge fs-6 {}">{}</span>',
+        BADGE_CLASSES.get(appointment.status, "text-bg-light"),
+        appointment.get_status_display(),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def status_moves(context, appointment) -> list[tuple[str, str]]:
+    """(status, button label) for each move the current user may make now."""
+    user = context["request"].user
+    return [
+        (status, ACTION_LABELS[status])
+        for status in selectors.status_moves_for(user=user, appointment=appointment)
+    ]
+
+
+@register.simple_tag(takes_context=True)
+def may_reschedule(context, appointment) -> bool:
+    return selectors.may_reschedule(user=context["request"].user, appointment=appointment)
+
+
+@register.simple_tag(takes_context=True)
+def may_cancel(context, appointment) -> bool:
+    return selectors.may_cancel(user=context["request"].user, appointment=appointment)
+
+
+@register.simple_tag
+def patient_appointments(patient):
+    return selectors.patient_appointments(patient=patient)
+
+
+@register.simple_tag
+def offer_url(entry, appointment=None) -> str:
+    """The booking page prefilled for a waiting patient, and with a freed slot if given."""
+    params = {"patient": entry.patient_id, "procedure_type": entry.procedure_type_id}
+    if entry.physician_id:
+        params["physician"] = entry.physician_id
+    if appointment is not None:
+        params |= {
+            "physician": appointment.physician_id,
+            "room": appointment.room_id,
+            "starts_at": appointment.starts_at.isoformat(),
+        }
+    params["waitlist"] = entry.pk
+    return f"{reverse('appointment_book')}?{urlencode(params)}"
+
+
+@register.filter
+def person(user) -> str:
+    if user is None:
+        return "system"
+    return user.get_full_name() or user.get_username()

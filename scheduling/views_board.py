@@ -1,0 +1,262 @@
+"""The day board, week board, a physician's day, the printable day list and calendars."""
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_POST
+
+from clinic.audit import audit_record
+from clinic.decorators import permission_required
+from clinic.forms import DateInput, StyledFormMixin
+from clinic.models import AuditEvent, Site
+from clinic.roles import Role, roles_of
+from scheduling import calendars, selectors
+from scheduling import selectors_board as board
+from scheduling.forms import PhysicianChoiceField
+from scheduling.models import CalendarFeed, Status
+from scheduling.services import (
+    TransitionRefused,
+    appointment_mark_no_show,
+    appointment_transition,
+)
+
+VIEW = "scheduling.view_appointment"
+CHANGE = "scheduling.change_appointment"
+DAY_ERROR = "Enter a real date as YYYY-MM-DD; showing today instead."
+_DAY = datetime.timedelta(days=1)
+SITE_ERROR = "That site does not exist or is closed; showing the first open site instead."
+
+
+class BoardForm(StyledFormMixin, forms.Form):
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.filter(active=True),
+        required=False,
+        empty_label=None,
+        error_messages={"invalid_choice": SITE_ERROR},
+    )
+    day = forms.DateField(required=False, widget=DateInput(), error_messages={"invalid": DAY_ERROR})
+
+
+class PhysicianDayForm(StyledFormMixin, forms.Form):
+    physician = PhysicianChoiceField(
+        queryset=selectors.physicians(),
+        required=False,
+        empty_label="Choose a physician",
+        error_messages={"invalid_choice": "Choose a physician from the list."},
+    )
+    day = forms.DateField(required=False, widget=DateInput(), error_messages={"invalid": DAY_ERROR})
+
+
+def _choices(request, form_class, defaults):
+    """The valid choices of the query string, `defaults(cleaned)` for the rest, and the form:
+    bound (showing the errors) when something was wrong, else filled with what is shown."""
+    form = form_class(request.GET)
+    valid = form.is_valid()
+    chosen = {**defaults(form.cleaned_data), **{k: v for k, v in form.cleaned_data.items() if v}}
+    if valid:
+        form = form_class(initial=chosen)
+    return form, chosen
+
+
+def _site_and_day(request):
+    def defaults(cleaned):
+        site = cleaned.get("site") or Site.objects.filter(active=True).first()
+        zone = site.zone if site else None
+        return {"site": site, "day": timezone.localdate(timezone=zone)}
+
+    form, chosen = _choices(request, BoardForm, defaults)
+    return form, chosen["site"], chosen["day"]
+
+
+def board_url(name, **params) -> str:
+    return f"{reverse(name)}?{urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+def _links(site, day) -> dict:
+    params = {"site": site.pk, "day": day.isoformat()}
+    return {
+        "day_url": board_url("day_board", **params),
+        "week_url": board_url("week_board", **params),
+        "print_url": board_url("day_list_print", **params),
+        "physician_url": board_url("physician_day", day=day.isoformat()),
+    }
+
+
+@permission_required(VIEW)
+def day_board(request):
+    form, site, day = _site_and_day(request)
+    context = {"form": form, "board": None, "now": timezone.now()}
+    if site is not None:
+        context["board"] = board.day_board(site=site, day=day)
+        context.update(_links(site, day))
+        context["previous_url"] = board_url("day_board", site=site.pk, day=day - _DAY)
+        context["next_url"] = board_url("day_board", site=site.pk, day=day + _DAY)
+    return render(request, "scheduling/board/day.html", context)
+
+
+@permission_required(VIEW)
+def week_board(request):
+    form, site, day = _site_and_day(request)
+    context = {"form": form, "week": None}
+    if site is not None:
+        week = board.week_board(site=site, week_start=day)
+        context["week"] = week
+        context.update(_links(site, day))
+        context["previous_url"] = board_url("week_board", site=site.pk, day=week.previous_week)
+        context["next_url"] = board_url("week_board", site=site.pk, day=week.next_week)
+    return render(request, "scheduling/board/week.html", context)
+
+
+@permission_required(VIEW)
+def physician_day(request):
+    own = request.user if Role.PHYSICIAN in roles_of(request.user) else None
+    form, chosen = _choices(
+        request,
+        PhysicianDayForm,
+        lambda cleaned: {"physician": own, "day": timezone.localdate()},
+    )
+    physician, day = chosen["physician"], chosen["day"]
+    context = {"form": form, "schedule": None, "now": timezone.now(), "day": day}
+    if physician is not None:
+        context["schedule"] = board.physician_day(physician=physician, day=day)
+        context["previous_url"] = board_url("physician_day", physician=physician.pk, day=day - _DAY)
+        context["next_url"] = board_url("physician_day", physician=physician.pk, day=day + _DAY)
+    return render(request, "scheduling/board/physician.html", context)
+
+
+@permission_required(VIEW)
+def day_list_print(request):
+    form, site, day = _site_and_day(request)
+    context = {"form": form, "board": None}
+    if site is not None:
+        context["board"] = board.day_board(site=site, day=day)
+        context.update(_links(site, day))
+        # A printed list of patients leaves the system; record who printed which day.
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.EXPORT,
+            detail=f"printable day list {site} {day:%Y-%m-%d}",
+        )
+    return render(request, "scheduling/board/print.html", context)
+
+
+@permission_required(CHANGE)
+@require_POST
+def board_card_transition(request, pk):
+    """Check in or mark a no-show from a board card; htmx swaps the returned card."""
+    appointment = get_object_or_404(board.card_appointments(), pk=pk)
+    to = request.POST.get("to", "")
+    if to in Status.values and not selectors.may_set_status(request.user, to):
+        raise PermissionDenied
+    error = ""
+    try:
+        if to == Status.CHECKED_IN:
+            appointment_transition(actor=request.user, appointment=appointment, to=to)
+        elif to == Status.NO_SHOW:
+            appointment_mark_no_show(actor=request.user, appointment=appointment)
+        else:
+            raise TransitionRefused("The board can only check a patient in or mark a no-show.")
+        appointment = board.card_appointments().get(pk=pk)
+    except TransitionRefused as refused:
+        error = str(refused)
+    if request.htmx:
+        return render(
+            request,
+            "scheduling/board/_card.html",
+            {"appointment": appointment, "error": error, "now": timezone.now()},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request, f"{appointment.patient.full_name}: {appointment.get_status_display()}."
+        )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = board_url(
+            "day_board", site=appointment.site_id, day=appointment.local_start.date()
+        )
+    return redirect(next_url)
+
+
+def _ics_response(content: bytes, filename: str | None = None) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@permission_required(VIEW)
+def appointment_ics(request, pk):
+    """The appointment as an .ics file; ?for=patient gives the neutral patient version."""
+    appointment = get_object_or_404(board.card_appointments(), pk=pk)
+    for_patient = request.GET.get("for") == "patient"
+    audit_record(
+        request=request,
+        action=AuditEvent.Action.EXPORT,
+        obj=appointment,
+        patient=appointment.patient,
+        detail="calendar file" + (" (patient version)" if for_patient else ""),
+    )
+    return _ics_response(
+        calendars.appointment_ics(appointment, for_patient=for_patient),
+        f"appointment-{appointment.pk}.ics",
+    )
+
+
+def physician_feed(request, token):
+    """The subscription feed: no login, the secret token is the key; revoked tokens 404."""
+    feed = get_object_or_404(
+        CalendarFeed.objects.select_related("physician"), token=token, physician__is_active=True
+    )
+    response = _ics_response(calendars.physician_feed_ics(feed.physician))
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+FEED_ACTIONS = {
+    "create": (calendars.calendar_feed_create, "Your calendar feed is ready."),
+    "revoke": (
+        calendars.calendar_feed_revoke,
+        "The old link no longer works. Subscribe again with the new link below.",
+    ),
+    "delete": (calendars.calendar_feed_delete, "Your calendar feed is turned off."),
+}
+
+
+@permission_required(VIEW)
+def calendar_feed_settings(request):
+    is_physician = Role.PHYSICIAN in roles_of(request.user)
+    if request.method == "POST":
+        if not is_physician:
+            raise PermissionDenied
+        action = FEED_ACTIONS.get(request.POST.get("action", ""))
+        if action is None:
+            messages.error(request, "Choose create, replace or turn off.")
+        else:
+            action[0](physician=request.user)
+            messages.success(request, action[1])
+        return redirect("calendar_feed_settings")
+    feed = CalendarFeed.objects.filter(physician=request.user).first()
+    feed_url = settings.SITE_URL + reverse("physician_feed", args=[feed.token]) if feed else ""
+    return render(
+        request,
+        "scheduling/board/calendar_feed.html",
+        {
+            "is_physician": is_physician,
+            "feed": feed,
+            "feed_url": feed_url,
+            "webcal_url": feed_url.replace("https://", "webcal://").replace("http://", "webcal://"),
+        },
+    )

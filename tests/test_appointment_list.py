@@ -1,0 +1,143 @@
+"""The appointments list: filters, sorting, pagination, CSV export and a flat query count."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from clinic.models import OpeningHours, ProcedureType, Room, Site, StaffProfile
+from clinic.roles import Role, group_name
+from scheduling.models import Status
+from tests.booking_fixtures import appointment_maker, make_appointment
+from tests.conftest import local
+from tests.helpers import assert_query_count_flat
+
+
+@pytest.fixture
+def spread(calendar, patient, other_patient, django_user_model):
+    """Appointments differing in one thing each: day, site, physician, procedure, status."""
+    monday = calendar["monday"]
+    north = Site.objects.create(name="North Clinic", time_zone="Europe/Copenhagen")
+    OpeningHours.objects.create(
+        site=north, weekday=0, opens=datetime.time(8), closes=datetime.time(16)
+    )
+    north_room = Room.objects.create(site=north, name="North fluoro", capabilities=["fluoroscopy"])
+    dr_berg = django_user_model.objects.create_user("dr.berg", first_name="Ane", last_name="Berg")
+    StaffProfile.objects.create(user=dr_berg)
+    dr_berg.groups.add(Group.objects.get(name=group_name(Role.PHYSICIAN)))
+    caudal = ProcedureType.objects.get(code="esi-caudal")
+    return {
+        "base": make_appointment(calendar, patient, local(monday, 9)),
+        "later": make_appointment(calendar, patient, local(monday + datetime.timedelta(days=7), 9)),
+        "north": make_appointment(
+            calendar, other_patient, local(monday, 10), site=north, room=north_room
+        ),
+        "berg": make_appointment(calendar, other_patient, local(monday, 11), physician=dr_berg),
+        "caudal": make_appointment(
+            calendar, other_patient, local(monday, 13), procedure_type=caudal
+        ),
+        "cancelled": make_appointment(
+            calendar, patient, local(monday, 14), status=Status.CANCELLED
+        ),
+        "north_site": north,
+        "dr_berg": dr_berg,
+        "caudal_type": caudal,
+    }
+
+
+def listed(client, **params):
+    response = client.get(reverse("appointment_list"), params)
+    assert response.status_code == 200
+    return {row.record.pk for row in response.context["table"].paginated_rows}
+
+
+def test_it_filters_by_each_criterion(client, front_desk, calendar, spread):
+    client.force_login(front_desk)
+    monday = calendar["monday"]
+    everything = {a.pk for key, a in spread.items() if hasattr(a, "status")}
+    assert listed(client) == everything
+    assert listed(client, date_from=monday.isoformat(), date_to=monday.isoformat()) == (
+        everything - {spread["later"].pk}
+    )
+    assert listed(client, date_from=(monday + datetime.timedelta(days=1)).isoformat()) == {
+        spread["later"].pk
+    }
+    assert listed(client, site=spread["north_site"].pk) == {spread["north"].pk}
+    assert listed(client, physician=spread["dr_berg"].pk) == {spread["berg"].pk}
+    assert listed(client, procedure_type=spread["caudal_type"].pk) == {spread["caudal"].pk}
+    assert listed(client, status="cancelled") == {spread["cancelled"].pk}
+    assert listed(client, patient="MRN-0002") == {
+        spread[key].pk for key in ("north", "berg", "caudal")
+    }
+    assert listed(client, patient="jensen", status="booked") == {
+        spread["base"].pk,
+        spread["later"].pk,
+    }
+
+
+def test_it_explains_a_bad_filter_instead_of_failing(client, front_desk, spread):
+    client.force_login(front_desk)
+    response = client.get(reverse("appointment_list"), {"date_from": "someday", "site": "x"})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Enter a valid date." in content
+    assert "Select a valid choice." in content
+
+
+def test_it_sorts_by_start_and_by_patient(client, front_desk, spread):
+    client.force_login(front_desk)
+    url = reverse("appointment_list")
+    rows = client.get(url, {"sort": "-starts_at"}).context["table"].paginated_rows
+    starts = [row.record.starts_at for row in rows]
+    assert starts == sorted(starts, reverse=True)
+    rows = client.get(url, {"sort": "patient"}).context["table"].paginated_rows
+    names = [row.record.patient.last_name for row in rows]
+    assert names == sorted(names)
+
+
+def test_it_shows_site_local_times_status_badges_and_links(client, front_desk, spread):
+    client.force_login(front_desk)
+    content = client.get(reverse("appointment_list")).content.decode()
+    assert spread["base"].get_absolute_url() in content
+    assert "09:00–09:45" in content
+    assert '<span class="badge fs-6 text-bg-secondary">Cancelled</span>' in content
+
+
+def test_it_pages_the_list(client, front_desk, calendar, patient):
+    appointment_maker(calendar, patient)(30)
+    client.force_login(front_desk)
+    first = client.get(reverse("appointment_list"))
+    assert len(first.context["table"].paginated_rows) == 25
+    second = client.get(reverse("appointment_list"), {"page": 2})
+    assert len(second.context["table"].paginated_rows) == 5
+
+
+def test_it_exports_the_filtered_list_as_csv(client, front_desk, spread):
+    client.force_login(front_desk)
+    response = client.get(reverse("appointment_list"), {"status": "cancelled", "_export": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0].startswith("Start (site time),Patient,MRN,Procedure")
+    assert len(lines) == 2
+    assert "Karen Jensen,MRN-0001" in lines[1]
+    assert lines[1].endswith("Cancelled")
+    assert "badge" not in lines[1]
+
+
+def test_it_lists_in_the_same_number_of_queries_for_many_appointments(
+    client, front_desk, calendar, patient
+):
+    client.force_login(front_desk)
+    assert_query_count_flat(
+        client, reverse("appointment_list"), appointment_maker(calendar, patient)
+    )
+
+
+def test_it_exports_in_the_same_number_of_queries_for_many_appointments(
+    client, front_desk, calendar, patient
+):
+    client.force_login(front_desk)
+    assert_query_count_flat(
+        client, reverse("appointment_list"), appointment_maker(calendar, patient), _export="csv"
+    )

@@ -1,0 +1,366 @@
+"""The day board, week board, physician's day and printable list; htmx status changes."""
+
+import datetime
+import os
+import re
+
+import pytest
+from django.urls import reverse
+
+from clinic.models import AuditEvent
+from scheduling.models import Appointment, Status
+from scheduling.selectors_board import day_board
+from scheduling.services import appointment_cancel
+from tests import board_fixtures
+from tests.conftest import PASSWORD, local
+from tests.helpers import assert_query_count_flat
+
+# Playwright drives Chromium from the test's own thread.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
+filler_name = board_fixtures.filler_name
+ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
+BOARD_PAGES = ["day_board", "week_board", "physician_day", "day_list_print"]
+
+
+def board_params(calendar, day=None):
+    return {"site": calendar["site"].pk, "day": (day or calendar["monday"]).isoformat()}
+
+
+def card_count(response) -> int:
+    return len(re.findall(r'<article id="card-\d+"', response.content.decode()))
+
+
+def test_it_shows_rooms_as_columns_with_a_card_per_appointment(client, front_desk, book, calendar):
+    appointment = book(9, 0)
+    client.force_login(front_desk)
+    response = client.get(reverse("day_board"), board_params(calendar))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in (
+        "Fluoro room",
+        "Plain room",
+        "09:00–09:45",
+        "Karen Jensen",
+        "Epidural steroid injection",
+        "Left L4-L5",
+        "Peter Holm",
+        "Bay 1",
+    ):
+        assert text in html, text
+    # The status is written out next to its colour, never colour alone.
+    assert 'class="board-card status-booked' in html
+    assert '<span class="badge status-badge">Booked</span>' in html
+    board = response.context["board"]
+    fluoro = board.rooms[0]
+    assert [c.appointment for c in fluoro.cards] == [appointment]
+    # Five-minute rows from 08:00: 09:00 is row 13, and 45 minutes take nine rows.
+    assert (fluoro.cards[0].row, fluoro.cards[0].span) == (13, 9)
+    # The recovery bay is held from 09:35 to 10:05.
+    stay = board.bays[0].stays[0]
+    assert (stay.row, stay.span) == (20, 6)
+
+
+def test_it_places_times_in_the_sites_zone_on_a_daylight_saving_day(calendar, book):
+    # The Monday after the spring switch: 09:00 local is 07:00 UTC, still row 13.
+    monday = datetime.date(2027, 3, 29)
+    appointment = book(9, 0, day=monday, now=local(monday, 0) - datetime.timedelta(days=30))
+    assert appointment.starts_at.astimezone(datetime.UTC).hour == 7
+    board = day_board(site=calendar["site"], day=monday)
+    assert board.rows[0].time == datetime.time(8)
+    assert board.rooms[0].cards[0].row == 13
+
+
+def test_it_defaults_to_the_first_site_and_today(client, front_desk, calendar):
+    client.force_login(front_desk)
+    response = client.get(reverse("day_board"))
+    assert response.status_code == 200
+    board = response.context["board"]
+    assert board.site == calendar["site"]
+    assert board.day == datetime.datetime.now(calendar["site"].zone).date()
+
+
+def test_it_links_to_the_previous_and_next_day(client, front_desk, calendar):
+    client.force_login(front_desk)
+    response = client.get(reverse("day_board"), board_params(calendar))
+    monday = calendar["monday"]
+    html = response.content.decode()
+    site = calendar["site"].pk
+    assert f"?site={site}&amp;day={monday - datetime.timedelta(days=1)}" in html
+    assert f"?site={site}&amp;day={monday + datetime.timedelta(days=1)}" in html
+
+
+def test_it_explains_a_bad_day_or_site_and_shows_the_default(client, front_desk, calendar):
+    client.force_login(front_desk)
+    response = client.get(reverse("day_board"), {"site": calendar["site"].pk, "day": "2027-13-45"})
+    assert response.status_code == 200
+    assert "Enter a real date as YYYY-MM-DD; showing today instead." in response.content.decode()
+    assert response.context["board"].site == calendar["site"]
+    # What was typed stays in the field to be corrected.
+    assert 'value="2027-13-45"' in response.content.decode()
+    response = client.get(reverse("day_board"), {"site": 999999, "day": "2027-01-04"})
+    assert "That site does not exist or is closed" in response.content.decode()
+    assert response.context["board"].day == datetime.date(2027, 1, 4)
+
+
+def test_it_lists_cancelled_appointments_apart_from_the_grid(
+    client, front_desk, book, calendar, other_patient
+):
+    kept = book(9, 0)
+    cancelled = book(10, 0, who=other_patient)
+    appointment_cancel(actor=front_desk, appointment=cancelled, reason="patient_ill")
+    client.force_login(front_desk)
+    response = client.get(reverse("day_board"), board_params(calendar))
+    board = response.context["board"]
+    assert [c.appointment for c in board.rooms[0].cards] == [kept]
+    assert board.freed == [Appointment.objects.get(pk=cancelled.pk)]
+    html = response.content.decode()
+    assert "Cancelled and no-show" in html
+    assert "Patient unwell" in html
+
+
+def test_it_stays_readable_with_forty_appointments(client, front_desk, calendar, fill_day):
+    fill_day(40)
+    client.force_login(front_desk)
+    response = client.get(reverse("day_board"), board_params(calendar))
+    html = response.content.decode()
+    assert card_count(response) == 40
+    for number in range(1, 41):
+        assert filler_name(number) in html
+    assert "40 appointments" in html
+    assert [len(column.cards) for column in response.context["board"].rooms] == [10] * 4
+
+
+@pytest.mark.parametrize("name", BOARD_PAGES)
+def test_it_reads_a_day_in_a_constant_number_of_queries(
+    client, front_desk, calendar, fill_day, name
+):
+    client.force_login(front_desk)
+    params = board_params(calendar)
+    if name == "physician_day":
+        params = {"physician": calendar["physician"].pk, "day": params["day"]}
+    assert_query_count_flat(client, reverse(name), fill_day, **params)
+
+
+def test_it_checks_a_patient_in_from_the_board_without_a_reload(client, front_desk, book, calendar):
+    appointment = book(9, 0)
+    client.force_login(front_desk)
+    response = client.post(
+        reverse("board_card_transition", args=[appointment.pk]),
+        {"to": "checked_in"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][0] == "scheduling/board/_card.html"
+    html = response.content.decode()
+    assert "<html" not in html
+    assert f'id="card-{appointment.pk}"' in html
+    assert "Checked in" in html
+    assert ">Check in</button>" not in html  # no second check-in offered
+    appointment.refresh_from_db()
+    assert appointment.status == Status.CHECKED_IN
+    assert appointment.events.last().user == front_desk
+
+
+def test_it_marks_a_no_show_once_the_start_has_passed(client, front_desk, book, calendar):
+    last_monday = calendar["monday"] - datetime.timedelta(days=14)
+    appointment = book(9, 0, day=last_monday, now=local(last_monday, 0))
+    client.force_login(front_desk)
+    board = client.get(reverse("day_board"), board_params(calendar, last_monday))
+    assert ">No-show</button>" in board.content.decode()
+    response = client.post(
+        reverse("board_card_transition", args=[appointment.pk]),
+        {"to": "no_show"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "No-show" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == Status.NO_SHOW
+
+
+def test_it_shows_a_refusal_inside_the_card(client, front_desk, book, calendar):
+    appointment = book(9, 0)
+    client.force_login(front_desk)
+    board = client.get(reverse("day_board"), board_params(calendar))
+    # Not offered before the start time...
+    assert ">No-show</button>" not in board.content.decode()
+    # ...and refused with the reason if posted anyway.
+    response = client.post(
+        reverse("board_card_transition", args=[appointment.pk]),
+        {"to": "no_show"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="alert"' in html
+    assert "only be marked as a no-show once the start time has passed" in html
+    appointment.refresh_from_db()
+    assert appointment.status == Status.BOOKED
+
+
+def test_it_redirects_back_to_the_board_without_htmx(client, front_desk, book, calendar):
+    appointment = book(9, 0)
+    client.force_login(front_desk)
+    board_url = reverse("day_board") + f"?site={calendar['site'].pk}&day={calendar['monday']}"
+    response = client.post(
+        reverse("board_card_transition", args=[appointment.pk]),
+        {"to": "checked_in", "next": board_url},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == board_url
+    assert "Karen Jensen: Checked in." in response.content.decode()
+    # An outside `next` is not followed.
+    other = book(11, 0)
+    response = client.post(
+        reverse("board_card_transition", args=[other.pk]),
+        {"to": "checked_in", "next": "https://evil.example/"},
+    )
+    assert response.url.startswith(reverse("day_board"))
+
+
+@pytest.mark.parametrize("name", BOARD_PAGES)
+def test_it_opens_the_board_pages_to_staff_only(client, personas, calendar, name):
+    url = reverse(name)
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    for role in ROLES:
+        client.force_login(personas[role])
+        status = client.get(url, board_params(calendar)).status_code
+        assert status == (403 if role == "outsider" else 200), f"{role} on {name}: {status}"
+
+
+@pytest.mark.parametrize(
+    ("role", "to", "allowed"),
+    [
+        ("front_desk", "checked_in", True),
+        ("nurse", "checked_in", True),
+        ("physician", "checked_in", True),
+        ("nurse", "no_show", False),
+        ("outsider", "checked_in", False),
+    ],
+)
+def test_it_lets_each_role_make_only_its_status_changes(
+    client, personas, book, calendar, role, to, allowed
+):
+    appointment = book(9, 0)
+    client.force_login(personas[role])
+    response = client.post(
+        reverse("board_card_transition", args=[appointment.pk]), {"to": to}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == (200 if allowed else 403)
+
+
+def test_it_offers_no_buttons_to_a_role_that_may_not_use_them(client, nurse, book, calendar):
+    last_monday = calendar["monday"] - datetime.timedelta(days=14)
+    book(9, 0, day=last_monday, now=local(last_monday, 0))
+    client.force_login(nurse)
+    html = client.get(reverse("day_board"), board_params(calendar, last_monday)).content.decode()
+    assert ">Check in</button>" in html
+    assert ">No-show</button>" not in html
+
+
+def test_it_shows_a_physician_their_own_day(client, physician, manager, book, calendar):
+    book(9, 0)
+    client.force_login(physician)
+    response = client.get(reverse("physician_day"), {"day": calendar["monday"].isoformat()})
+    assert response.context["schedule"].physician == physician
+    assert "Karen Jensen" in response.content.decode()
+    assert "Test Spine Centre, Fluoro room" in response.content.decode()
+    # Anyone else chooses a physician first.
+    client.force_login(manager)
+    response = client.get(reverse("physician_day"), {"day": calendar["monday"].isoformat()})
+    assert response.context["schedule"] is None
+    assert "Choose a physician" in response.content.decode()
+    response = client.get(
+        reverse("physician_day"),
+        {"physician": physician.pk, "day": calendar["monday"].isoformat()},
+    )
+    assert len(response.context["schedule"].active) == 1
+
+
+def test_it_shows_the_week_with_a_link_to_each_day(client, front_desk, book, calendar):
+    book(9, 0)
+    book(10, 0, day=calendar["monday"] + datetime.timedelta(days=2))
+    client.force_login(front_desk)
+    wednesday = calendar["monday"] + datetime.timedelta(days=2)
+    response = client.get(reverse("week_board"), board_params(calendar, wednesday))
+    week = response.context["week"]
+    assert week.week_start == calendar["monday"]
+    assert [len(d.active) for d in week.days] == [1, 0, 1, 0, 0, 0, 0]
+    # Weekends without opening hours or bookings are left out.
+    assert len(week.shown_days) == 5
+    html = response.content.decode()
+    assert f"day={wednesday:%Y-%m-%d}" in html
+    assert html.count("Karen Jensen") == 2
+
+
+def test_it_prints_the_day_list_and_records_who_printed_it(client, front_desk, book, calendar):
+    book(9, 0)
+    client.force_login(front_desk)
+    response = client.get(reverse("day_list_print"), board_params(calendar))
+    html = response.content.decode()
+    for text in ("Jensen, Karen", "MRN-0001", "1961-04-23", "Left L4-L5", "Bay 1 09:35–10:05"):
+        assert text in html, text
+    assert "@media print" in html
+    event = AuditEvent.objects.get(user=front_desk, action=AuditEvent.Action.EXPORT)
+    assert "printable day list Test Spine Centre" in event.detail
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_checks_in_in_the_browser_without_reloading_the_page(
+    live_server, front_desk, calendar, fill_day
+):
+    from playwright.sync_api import sync_playwright
+
+    fill_day(40)
+    params = f"site={calendar['site'].pk}&day={calendar['monday']}"
+    url = f"{live_server.url}{reverse('day_board')}?{params}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{live_server.url}{reverse('login')}")
+        page.fill("input[name=username]", front_desk.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit], input[type=submit]")
+        page.goto(url)
+        assert page.locator("article.board-card").count() == 40
+        # Readable: no card hides part of its text or lies over another card.
+        overflowing = page.evaluate(
+            """() => [...document.querySelectorAll('article.board-card')]
+                 .filter(c => c.scrollHeight > c.clientHeight + 1).length"""
+        )
+        assert overflowing == 0
+        overlapping = page.evaluate(
+            """() => {
+                const boxes = [...document.querySelectorAll('article.board-card')]
+                    .map(c => c.getBoundingClientRect());
+                let count = 0;
+                boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+                    if (a.left < b.right - 1 && b.left < a.right - 1 &&
+                        a.top < b.bottom - 1 && b.top < a.bottom - 1) count++;
+                }));
+                return count;
+            }"""
+        )
+        assert overlapping == 0
+        page.evaluate("() => { window.notReloaded = true; }")
+        first = Appointment.objects.order_by("starts_at", "pk").first()
+        card = page.locator(f"#card-{first.pk}")
+        card.get_by_role("button", name="Check in").click()
+        page.locator(f"#card-{first.pk} .status-badge", has_text="Checked in").wait_for()
+        assert page.evaluate("() => window.notReloaded") is True
+        browser.close()
+    first.refresh_from_db()
+    assert first.status == Status.CHECKED_IN

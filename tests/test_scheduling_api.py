@@ -1,0 +1,372 @@
+"""The scheduling JSON API: appointments, their moves and the slot finder."""
+
+import datetime
+
+import pytest
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+from rest_framework.test import APIClient
+
+from scheduling.models import Appointment, Status
+from tests import board_fixtures
+from tests.conftest import local
+from tests.helpers import assert_query_count_flat
+
+fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
+LIST = "/api/v1/appointments/"
+SLOTS = "/api/v1/slots/"
+# Warnings name the view, or for choice sets the enum or field name.
+MINE = (
+    "scheduling/api.py",
+    "AppointmentViewSet",
+    "SlotFinderView",
+    *(f"({enum})" for enum in ("ReasonEnum", "LateralityEnum", "ToEnum", "PartOfDayEnum")),
+    *(f'named "{field}"' for field in ("reason", "laterality", "to", "part_of_day")),
+)
+
+
+def detail(appointment, verb=""):
+    return f"{LIST}{appointment.pk}/" + (f"{verb}/" if verb else "")
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def as_user(api, user):
+    api.force_authenticate(user)
+    return api
+
+
+def booking(calendar, who, **changes):
+    body = {
+        "patient": who.pk,
+        "procedure_type": calendar["tfesi"].pk,
+        "physician": calendar["physician"].pk,
+        "room": calendar["fluoro"].pk,
+        # No offset: read as local time at the room's site.
+        "starts_at": f"{calendar['monday']}T09:00:00",
+        "laterality": "left",
+        "levels": "L4-L5",
+    }
+    return {**body, **changes}
+
+
+# --- List and detail ---------------------------------------------------------------------
+
+
+def test_it_lists_appointments_earliest_first(api, front_desk, book, other_patient):
+    late, early = book(11, 0), book(9, 0, who=other_patient)
+    response = as_user(api, front_desk).get(LIST)
+    assert response.status_code == 200
+    assert response.data["count"] == 2
+    assert [row["id"] for row in response.data["results"]] == [early.pk, late.pk]
+    row = response.data["results"][0]
+    assert row["patient_name"] == "Oliver Smith"
+    assert row["physician_name"] == "Peter Holm"
+    assert row["recovery_bay_name"] == "Bay 1"
+    assert row["status"] == "booked"
+
+
+def test_it_filters_the_list(api, front_desk, book, calendar, other_patient):
+    monday = calendar["monday"]
+    first = book(9, 0)
+    tuesday = book(9, 0, day=monday + datetime.timedelta(days=1), who=other_patient)
+    as_user(api, front_desk)
+
+    def ids(**params):
+        response = api.get(LIST, params)
+        assert response.status_code == 200, response.data
+        return [row["id"] for row in response.data["results"]]
+
+    assert ids(date_from=monday + datetime.timedelta(days=1)) == [tuesday.pk]
+    assert ids(date_to=monday) == [first.pk]
+    assert ids(patient=other_patient.pk) == [tuesday.pk]
+    assert ids(site=calendar["site"].pk, physician=calendar["physician"].pk) == [
+        first.pk,
+        tuesday.pk,
+    ]
+    assert ids(procedure_type=calendar["tfesi"].pk, status="booked") == [first.pk, tuesday.pk]
+    assert ids(status="cancelled") == []
+
+
+def test_it_explains_a_bad_filter(api, front_desk):
+    response = as_user(api, front_desk).get(LIST, {"date_from": "next week", "status": "lost"})
+    assert response.status_code == 400
+    assert set(response.data) == {"date_from", "status"}
+
+
+def test_it_lists_in_a_constant_number_of_queries(client, front_desk, fill_day):
+    client.force_login(front_desk)
+    assert_query_count_flat(client, LIST, fill_day)
+
+
+def test_it_shows_one_appointment(api, nurse, book):
+    appointment = book(9, 0)
+    response = as_user(api, nurse).get(detail(appointment))
+    assert response.status_code == 200
+    assert response.data["levels"] == "L4-L5"
+    assert response.data["starts_at"].startswith(f"{appointment.local_start:%Y-%m-%dT%H:%M}")
+
+
+# --- Booking ------------------------------------------------------------------------------
+
+
+def test_it_books_an_appointment(api, front_desk, calendar, patient):
+    response = as_user(api, front_desk).post(LIST, booking(calendar, patient), format="json")
+    assert response.status_code == 201, response.data
+    appointment = Appointment.objects.get(pk=response.data["id"])
+    assert appointment.starts_at == local(calendar["monday"], 9)
+    assert appointment.created_by == front_desk
+    assert response.data["ends_at"].startswith(f"{calendar['monday']}T09:45")
+
+
+def test_it_accepts_a_start_with_an_offset(api, front_desk, calendar, patient):
+    start = local(calendar["monday"], 10).astimezone(datetime.UTC).isoformat()
+    response = as_user(api, front_desk).post(
+        LIST, booking(calendar, patient, starts_at=start), format="json"
+    )
+    assert response.status_code == 201, response.data
+    assert Appointment.objects.get().starts_at == local(calendar["monday"], 10)
+
+
+def test_it_refuses_a_booking_with_reasons_and_alternatives(api, front_desk, calendar, patient):
+    body = booking(calendar, patient, starts_at=f"{calendar['monday']}T15:30:00")
+    response = as_user(api, front_desk).post(LIST, body, format="json")
+    assert response.status_code == 409
+    assert response.data["detail"].startswith("Refused: Outside opening hours")
+    assert response.data["refusals"][0] == {
+        "code": "outside_opening_hours",
+        "message": response.data["refusals"][0]["message"],
+        "resource": "Test Spine Centre",
+    }
+    alternatives = response.data["alternatives"]
+    assert alternatives
+    assert set(alternatives[0]) >= {
+        "starts_at",
+        "ends_at",
+        "room",
+        "physician",
+        "recovery_bay",
+        "site",
+    }
+    assert alternatives[0]["room"] == calendar["fluoro"].pk
+    assert not Appointment.objects.exists()
+
+
+def test_it_refuses_a_double_booking(api, front_desk, book, calendar, other_patient):
+    book(9, 0)
+    body = booking(calendar, other_patient, starts_at=f"{calendar['monday']}T09:15:00")
+    response = as_user(api, front_desk).post(LIST, body, format="json")
+    assert response.status_code == 409
+    codes = {refusal["code"] for refusal in response.data["refusals"]}
+    assert {"room_taken", "physician_taken"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"levels": "L9-L10"}, "levels"),
+        ({"laterality": "up"}, "laterality"),
+        ({"starts_at": "monday morning"}, "starts_at"),
+        ({"room": 999999}, "room"),
+        ({"patient": None}, "patient"),
+    ],
+)
+def test_it_explains_invalid_input(api, front_desk, calendar, patient, changes, field):
+    response = as_user(api, front_desk).post(
+        LIST, booking(calendar, patient, **changes), format="json"
+    )
+    assert response.status_code == 400
+    assert field in response.data
+    assert response.data[field][0]
+
+
+def test_it_lets_only_overriders_change_the_room_time(api, front_desk, manager, calendar, patient):
+    body = booking(calendar, patient, room_minutes=60)
+    response = as_user(api, front_desk).post(LIST, body, format="json")
+    assert response.status_code == 403
+    assert "override" in response.data["detail"]
+    response = as_user(api, manager).post(LIST, body, format="json")
+    assert response.status_code == 201, response.data
+    appointment = Appointment.objects.get()
+    assert appointment.ends_at - appointment.starts_at == datetime.timedelta(minutes=60)
+
+
+# --- Reschedule, cancel, status ------------------------------------------------------------
+
+
+def test_it_reschedules(api, front_desk, book, calendar):
+    appointment = book(9, 0)
+    response = as_user(api, front_desk).post(
+        detail(appointment, "reschedule"),
+        {"starts_at": f"{calendar['monday']}T11:00:00", "room": calendar["fluoro"].pk},
+        format="json",
+    )
+    assert response.status_code == 200, response.data
+    appointment.refresh_from_db()
+    assert appointment.starts_at == local(calendar["monday"], 11)
+
+
+def test_it_refuses_a_reschedule_into_a_taken_time(api, front_desk, book, calendar, other_patient):
+    book(11, 0, who=other_patient)
+    appointment = book(9, 0)
+    response = as_user(api, front_desk).post(
+        detail(appointment, "reschedule"), {"starts_at": f"{calendar['monday']}T11:15:00"}
+    )
+    assert response.status_code == 409
+    assert "room_taken" in {r["code"] for r in response.data["refusals"]}
+    appointment.refresh_from_db()
+    assert appointment.starts_at == local(calendar["monday"], 9)
+
+
+def test_it_cancels_with_a_reason(api, front_desk, book):
+    appointment = book(9, 0)
+    as_user(api, front_desk)
+    response = api.post(detail(appointment, "cancel"), {"reason": "other"})
+    assert response.status_code == 400
+    assert "note" in response.data
+    response = api.post(detail(appointment, "cancel"), {"reason": "whim"})
+    assert response.status_code == 400
+    response = api.post(detail(appointment, "cancel"), {"reason": "patient_ill", "note": "flu"})
+    assert response.status_code == 200
+    assert response.data["status"] == "cancelled"
+    assert response.data["cancel_reason"] == "patient_ill"
+    response = api.post(detail(appointment, "cancel"), {"reason": "patient_ill"})
+    assert response.status_code == 409
+    assert "cancelled cannot become cancelled" in response.data["detail"]
+
+
+def test_it_moves_through_legal_statuses_and_refuses_illegal_ones(api, nurse, book):
+    appointment = book(9, 0)
+    as_user(api, nurse)
+    response = api.post(detail(appointment, "transition"), {"to": "checked_in"})
+    assert response.status_code == 200, response.data
+    assert response.data["status"] == Status.CHECKED_IN
+    response = api.post(detail(appointment, "transition"), {"to": "checked_in"})
+    assert response.status_code == 409
+    assert response.data == {
+        "detail": "An appointment that is checked in cannot become checked in."
+    }
+
+
+def test_it_refuses_a_no_show_before_the_start(api, front_desk, book):
+    appointment = book(9, 0)
+    response = as_user(api, front_desk).post(detail(appointment, "transition"), {"to": "no_show"})
+    assert response.status_code == 409
+    assert "start time has passed" in response.data["detail"]
+
+
+def test_it_sends_cancelling_to_its_own_endpoint(api, front_desk, book):
+    appointment = book(9, 0)
+    response = as_user(api, front_desk).post(detail(appointment, "transition"), {"to": "cancelled"})
+    assert response.status_code == 400
+    assert "POST a reason to the appointment's cancel endpoint" in response.data["to"][0]
+
+
+# --- Slot finder ----------------------------------------------------------------------------
+
+
+def test_it_finds_free_slots(api, front_desk, book, calendar):
+    book(8, 0)
+    response = as_user(api, front_desk).get(
+        SLOTS,
+        {
+            "procedure_type": calendar["tfesi"].pk,
+            "site": calendar["site"].pk,
+            "date_from": calendar["monday"],
+            "date_to": calendar["monday"],
+            "limit": 3,
+        },
+    )
+    assert response.status_code == 200, response.data
+    assert len(response.data) == 3
+    first = response.data[0]
+    # 08:00 is taken by the booking (room and physician until 08:45).
+    assert first["starts_at"].startswith(f"{calendar['monday']}T08:45")
+    assert first["room"] == calendar["fluoro"].pk
+    assert first["physician_name"] == "Peter Holm"
+    assert first["recovery_bay"] == calendar["bay"].pk
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "procedure_type"),
+        ({"date_from": "2027-02-01", "date_to": "2027-01-01"}, "date_to"),
+        ({"date_from": "2027-01-01", "date_to": "2027-12-31"}, "date_to"),
+        ({"part_of_day": "night"}, "part_of_day"),
+        ({"limit": 0}, "limit"),
+    ],
+)
+def test_it_explains_a_bad_slot_search(api, front_desk, calendar, params, field):
+    if field != "procedure_type":
+        params = {"procedure_type": calendar["tfesi"].pk, **params}
+    response = as_user(api, front_desk).get(SLOTS, params)
+    assert response.status_code == 400
+    assert field in response.data
+
+
+# --- Roles ---------------------------------------------------------------------------------
+
+
+def test_it_lets_each_role_do_only_its_part(api, personas, book, calendar, patient):
+    appointment = book(9, 0)
+    body = booking(calendar, patient, starts_at=f"{calendar['monday']}T11:00:00")
+    assert as_user(api, personas["nurse"]).post(LIST, body, format="json").status_code == 403
+    assert api.post(detail(appointment, "cancel"), {"reason": "clinical"}).status_code == 403
+    assert api.post(detail(appointment, "transition"), {"to": "no_show"}).status_code == 403
+    assert api.get(LIST).status_code == 200
+    assert as_user(api, personas["physician"]).get(SLOTS).status_code == 400  # allowed, bad query
+    as_user(api, personas["outsider"])
+    assert api.get(LIST).status_code == 403
+    assert api.get(detail(appointment)).status_code == 403
+    assert api.get(SLOTS).status_code == 403
+    for verb in ("reschedule", "cancel", "transition"):
+        assert api.post(detail(appointment, verb), {}).status_code == 403, verb
+    assert api.post(LIST, body, format="json").status_code == 403
+    anonymous = APIClient()
+    assert anonymous.get(LIST).status_code == 401
+    assert anonymous.get(SLOTS).status_code == 401
+    assert (
+        anonymous.post(detail(appointment, "transition"), {"to": "checked_in"}).status_code == 401
+    )
+    assert as_user(api, personas["front_desk"]).post(LIST, body, format="json").status_code == 201
+
+
+# --- OpenAPI schema ------------------------------------------------------------------------
+
+
+def test_it_documents_the_endpoints_without_warnings(db):
+    GENERATOR_STATS.reset()
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    mine = [
+        message
+        for message in [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
+        if any(name in message for name in MINE)
+    ]
+    assert mine == []
+    validate_schema(schema)
+    paths = schema["paths"]
+    for path in (
+        "/api/v1/appointments/",
+        "/api/v1/appointments/{id}/",
+        "/api/v1/appointments/{id}/reschedule/",
+        "/api/v1/appointments/{id}/cancel/",
+        "/api/v1/appointments/{id}/transition/",
+        "/api/v1/slots/",
+    ):
+        assert path in paths, path
+    create = paths["/api/v1/appointments/"]["post"]["responses"]
+    assert {"201", "400", "409"} <= set(create)
+    refused = create["409"]["content"]["application/json"]["schema"]["$ref"]
+    assert refused.endswith("/BookingRefused")
+    assert "409" in paths["/api/v1/appointments/{id}/transition/"]["post"]["responses"]
+    list_params = {p["name"] for p in paths["/api/v1/appointments/"]["get"]["parameters"]}
+    assert {"date_from", "date_to", "site", "physician", "procedure_type", "status"} <= (
+        list_params
+    )
+    slot_params = {p["name"] for p in paths["/api/v1/slots/"]["get"]["parameters"]}
+    assert {"procedure_type", "part_of_day", "limit"} <= slot_params
