@@ -1,1 +1,81 @@
-"""Admin of the perioperative record."""
+"""Admin of the perioperative record: protocols are edited here or on the nursing pages;
+the record itself is read-only here (signed rows change only by amendment)."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from clinic.nursing.forms import AnticoagulantHoldForm, ChecklistItemForm, ProcedureProtocolForm
+from clinic.nursing.models import (
+    Amendment,
+    AnticoagulantHold,
+    ChecklistAnswer,
+    ChecklistItem,
+    Discharge,
+    DischargeAssessment,
+    Escalation,
+    HardStopOverride,
+    ObservationRound,
+    ProcedureProtocol,
+    TimeOutConfirmation,
+)
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(SimpleHistoryAdmin):
+    form = ChecklistItemForm
+    list_display = ["label", "phase", "kind", "applies_when", "required", "hard_stop", "active"]
+    list_filter = ["phase", "kind", "hard_stop", "active"]
+    filter_horizontal = ["procedure_types"]
+    search_fields = ["label", "code"]
+
+
+@admin.register(AnticoagulantHold)
+class AnticoagulantHoldAdmin(SimpleHistoryAdmin):
+    form = AnticoagulantHoldForm
+    list_display = ["agent", "bleeding_risk", "hold_days", "note"]
+    list_filter = ["agent", "bleeding_risk"]
+
+
+@admin.register(ProcedureProtocol)
+class ProcedureProtocolAdmin(SimpleHistoryAdmin):
+    form = ProcedureProtocolForm
+    list_display = [
+        "procedure_type",
+        "observation_interval_minutes",
+        "observation_count",
+        "discharge_scale",
+        "discharge_threshold",
+    ]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Signed record rows: shown, never added, edited or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for model, columns in [
+    (ChecklistAnswer, ["appointment", "item", "value", "signed_by", "signed_at"]),
+    (TimeOutConfirmation, ["appointment", "role", "signed_by", "signed_at"]),
+    (ObservationRound, ["appointment", "taken_at", "news2_total", "news2_risk", "signed_by"]),
+    (Escalation, ["round", "callee", "called_at", "recorded_by"]),
+    (DischargeAssessment, ["appointment", "scale", "total", "threshold", "signed_by"]),
+    (Discharge, ["appointment", "discharged_at", "discharged_by"]),
+    (HardStopOverride, ["appointment", "to_status", "reason", "by", "at"]),
+    (Amendment, ["field", "old_value", "new_value", "reason", "by", "at"]),
+]:
+    admin.site.register(
+        model,
+        type(
+            f"{model.__name__}Admin",
+            (ReadOnlyAdmin,),
+            {"list_display": columns, "list_select_related": True},
+        ),
+    )

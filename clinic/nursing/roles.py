@@ -1,11 +1,57 @@
-"""Permissions this area adds to each staff role (merged by clinic.roles)."""
+"""Permissions this area adds to each staff role (merged by clinic.roles).
+
+Nurses and physicians record; only physicians override a hard stop or sign a time-out as
+the physician; managers (and admins) read everything and edit the protocols; the front
+desk sees only the status, on the recovery board (scheduling.view_appointment).
+"""
 
 from clinic.roles import Role
 
+PROTOCOL_MODELS = ["checklistitem", "anticoagulanthold", "procedureprotocol"]
+RECORD_MODELS = [
+    "checklistanswer",
+    "timeoutconfirmation",
+    "observationround",
+    "escalation",
+    "dischargeassessment",
+    "discharge",
+    "amendment",
+    "hardstopoverride",
+]
+PROTOCOL_READ = [f"clinic.view_{model}" for model in PROTOCOL_MODELS]
+PROTOCOL_WRITE = [
+    *PROTOCOL_READ,
+    *(f"clinic.{verb}_{model}" for model in PROTOCOL_MODELS for verb in ("add", "change")),
+]
+RECORD_READ = [f"clinic.view_{model}" for model in RECORD_MODELS]
+RECORD_WRITE = [
+    *RECORD_READ,
+    *(
+        f"clinic.add_{model}"
+        for model in (
+            "checklistanswer",
+            "timeoutconfirmation",
+            "observationround",
+            "escalation",
+            "dischargeassessment",
+            "discharge",
+        )
+    ),
+    # Amending a signed record.
+    "clinic.change_checklistanswer",
+    "clinic.change_observationround",
+    "clinic.change_dischargeassessment",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [],
-    Role.NURSE: [],
-    Role.PHYSICIAN: [],
-    Role.MANAGER: [],
-    Role.ADMIN: [],
+    Role.NURSE: [*RECORD_WRITE, *PROTOCOL_READ],
+    Role.PHYSICIAN: [
+        *RECORD_WRITE,
+        *PROTOCOL_READ,
+        "clinic.override_hard_stop",
+        "clinic.sign_time_out_as_physician",
+    ],
+    Role.MANAGER: [*RECORD_READ, *PROTOCOL_WRITE],
+    Role.ADMIN: [*RECORD_READ, *PROTOCOL_WRITE],
 }

@@ -1,0 +1,529 @@
+"""JSON API twins of the perioperative record, with the same rules as the pages.
+
+Refusals by a rule answer 409 with `detail` and `reasons`; invalid values answer 400
+naming the field.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic.audit import audit_record
+from clinic.models import AuditEvent
+from clinic.nursing import rules, services
+from clinic.nursing.forms import physicians
+from clinic.nursing.guards import HardStopRefused
+from clinic.nursing.models import (
+    Amendment,
+    ChecklistAnswer,
+    ChecklistItem,
+    Discharge,
+    DischargeAssessment,
+    Escalation,
+    ObservationRound,
+    TimeOutConfirmation,
+)
+from scheduling.models import Appointment, Status
+from scheduling.services import TransitionRefused
+
+
+class MethodPermissions(BasePermission):
+    """The view's `permissions` map: HTTP method -> Django permissions needed."""
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        needed = view.permissions.get(method)
+        # A method the view does not have is left to answer 405.
+        return needed is None or request.user.has_perms(needed)
+
+
+def refused(exc) -> Response:
+    if isinstance(exc, HardStopRefused):
+        body = {"detail": exc.heading, "reasons": exc.failures}
+    elif isinstance(exc, services.NursingRefused):
+        body = {"detail": exc.messages[0], "reasons": exc.messages}
+    else:
+        body = {"detail": str(exc), "reasons": [str(exc)]}
+    return Response(body, status=status.HTTP_409_CONFLICT)
+
+
+def invalid(exc: DjangoValidationError) -> Response:
+    body = exc.message_dict if hasattr(exc, "error_dict") else {"value": exc.messages}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+class NursingRefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+REFUSED = {409: NursingRefusalSerializer}
+
+
+@extend_schema_field(
+    {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+)
+class UserField(serializers.RelatedField):
+    def to_representation(self, value):
+        return {"id": value.pk, "name": value.get_full_name() or value.get_username()}
+
+
+class AmendmentSerializer(serializers.ModelSerializer):
+    by = UserField(read_only=True)
+
+    class Meta:
+        model = Amendment
+        fields = ["field", "old_value", "new_value", "reason", "by", "at"]
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(read_only=True, help_text="yes_no, yes_no_na, number, ...")
+
+    class Meta:
+        model = ChecklistItem
+        fields = [
+            "code",
+            "label",
+            "phase",
+            "kind",
+            "required",
+            "hard_stop",
+            "fail_values",
+            "unit",
+            "min_value",
+            "max_value",
+            "choices",
+            "help_text",
+        ]
+
+
+class ChecklistAnswerSerializer(serializers.ModelSerializer):
+    item = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    display = serializers.CharField(source="display_value", read_only=True)
+    entered_by = UserField(read_only=True)
+    signed_by = UserField(read_only=True)
+    amendments = AmendmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ChecklistAnswer
+        fields = [
+            "id",
+            "item",
+            "value",
+            "display",
+            "entered_by",
+            "entered_at",
+            "signed_by",
+            "signed_at",
+            "amendments",
+        ]
+
+
+class AnswerInSerializer(serializers.Serializer):
+    item = serializers.CharField(help_text="The item's code, e.g. consent.")
+    value = serializers.JSONField()
+
+
+class AnswersInSerializer(serializers.Serializer):
+    answers = AnswerInSerializer(many=True, allow_empty=False)
+
+
+class ChecklistBodySerializer(serializers.Serializer):
+    appointment = serializers.IntegerField()
+    status = serializers.CharField()
+    items = ChecklistItemSerializer(many=True)
+    answers = ChecklistAnswerSerializer(many=True)
+    time_out_confirmed_by = serializers.DictField()
+    start_blockers = serializers.ListField(child=serializers.CharField())
+
+
+def checklist_body(appointment) -> dict:
+    state = rules.checklist_state(appointment)
+    answers = (
+        ChecklistAnswer.objects.filter(appointment=appointment)
+        .select_related("item", "entered_by", "signed_by")
+        .prefetch_related("amendments__by")
+    )
+    return {
+        "appointment": appointment.pk,
+        "status": appointment.status,
+        "items": ChecklistItemSerializer(state.items, many=True).data,
+        "answers": ChecklistAnswerSerializer(answers, many=True).data,
+        "time_out_confirmed_by": {
+            role: {"id": s.signed_by_id, "at": s.signed_at} for role, s in state.signatures.items()
+        },
+        "start_blockers": rules.start_blockers(appointment, state),
+    }
+
+
+def _appointment(pk) -> Appointment:
+    return get_object_or_404(
+        Appointment.objects.select_related("patient", "procedure_type", "site"), pk=pk
+    )
+
+
+def _audit_view(request, appointment, what):
+    audit_record(
+        request=request,
+        action=AuditEvent.Action.VIEW,
+        obj=appointment,
+        patient=appointment.patient,
+        detail=f"{what} (API)",
+    )
+
+
+class ChecklistView(APIView):
+    """The checklist of an appointment: GET reads it with what still blocks the start;
+    POST signs answers given as {"answers": [{"item": code, "value": ...}]}."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {
+        "GET": ["clinic.view_checklistanswer"],
+        "POST": ["clinic.add_checklistanswer"],
+    }
+
+    @extend_schema(responses=ChecklistBodySerializer)
+    def get(self, request, pk):
+        appointment = _appointment(pk)
+        _audit_view(request, appointment, "checklist")
+        return Response(checklist_body(appointment))
+
+    @extend_schema(request=AnswersInSerializer, responses={201: ChecklistBodySerializer, **REFUSED})
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        payload = AnswersInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        codes = [a["item"] for a in payload.validated_data["answers"]]
+        items = {i.code: i for i in rules.applicable_items(appointment)}
+        unknown = [code for code in codes if code not in items]
+        if unknown:
+            return Response(
+                {
+                    "answers": [
+                        f"Not an item of this appointment's checklist: {', '.join(unknown)}."
+                    ]
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        values = {items[a["item"]]: a["value"] for a in payload.validated_data["answers"]}
+        try:
+            services.checklist_save(
+                actor=request.user, appointment=appointment, values=values, sign=True
+            )
+        except DjangoValidationError as exc:
+            return Response({"answers": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(checklist_body(appointment), status=status.HTTP_201_CREATED)
+
+
+class AmendInSerializer(serializers.Serializer):
+    value = serializers.JSONField()
+    reason = serializers.CharField()
+
+
+class AnswerAmendView(APIView):
+    """Amend a signed checklist answer: {"value": ..., "reason": "..."}."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {"POST": ["clinic.change_checklistanswer"]}
+
+    @extend_schema(request=AmendInSerializer, responses={200: ChecklistAnswerSerializer, **REFUSED})
+    def post(self, request, pk):
+        answer = get_object_or_404(ChecklistAnswer.objects.select_related("item"), pk=pk)
+        payload = AmendInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            services.answer_amend(
+                actor=request.user,
+                answer=answer,
+                value=payload.validated_data["value"],
+                reason=payload.validated_data["reason"],
+            )
+        except DjangoValidationError as exc:
+            return invalid(exc)
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(ChecklistAnswerSerializer(answer).data)
+
+
+class TimeOutView(APIView):
+    """Confirm the time-out as the calling user: {"role": "nurse" | "physician"}."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {"POST": ["clinic.add_timeoutconfirmation"]}
+
+    @extend_schema(
+        request=inline_serializer(
+            "TimeOutIn", {"role": serializers.ChoiceField(TimeOutConfirmation.Role.choices)}
+        ),
+        responses={201: ChecklistBodySerializer, **REFUSED},
+    )
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        role = request.data.get("role")
+        if role not in TimeOutConfirmation.Role.values:
+            return Response({"role": ["Choose nurse or physician."]}, status=400)
+        try:
+            services.time_out_confirm(actor=request.user, appointment=appointment, role=role)
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(checklist_body(appointment), status=status.HTTP_201_CREATED)
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    physician = serializers.PrimaryKeyRelatedField(
+        queryset=physicians(), required=False, allow_null=True
+    )
+    recorded_by = UserField(read_only=True)
+
+    class Meta:
+        model = Escalation
+        fields = ["id", "physician", "called_whom", "called_at", "note", "recorded_by"]
+        read_only_fields = ["recorded_by"]
+        extra_kwargs = {"called_at": {"required": False}}
+
+
+class ObservationRoundSerializer(serializers.ModelSerializer):
+    signed_by = UserField(read_only=True)
+    needs_escalation = serializers.BooleanField(read_only=True)
+    unusual_fields = serializers.ListField(read_only=True)
+    escalations = EscalationSerializer(many=True, read_only=True)
+    amendments = AmendmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ObservationRound
+        fields = [
+            "id",
+            "taken_at",
+            *ObservationRound.ENTERED_FIELDS,
+            "news2_total",
+            "news2_risk",
+            "news2_scores",
+            "needs_escalation",
+            "unusual_fields",
+            "signed_by",
+            "signed_at",
+            "escalations",
+            "amendments",
+        ]
+        read_only_fields = ["news2_total", "news2_risk", "news2_scores", "signed_at"]
+        extra_kwargs = {"taken_at": {"required": False}}
+
+
+class RoundListView(APIView):
+    """Observation rounds of an appointment; POST records one and answers with its NEWS2
+    (RCP 2017) and whether the physician must be called."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {
+        "GET": ["clinic.view_observationround"],
+        "POST": ["clinic.add_observationround"],
+    }
+
+    @extend_schema(responses=ObservationRoundSerializer(many=True))
+    def get(self, request, pk):
+        appointment = _appointment(pk)
+        _audit_view(request, appointment, "observation rounds")
+        rounds = appointment.observation_rounds.select_related("signed_by").prefetch_related(
+            "escalations__physician", "escalations__recorded_by", "amendments__by"
+        )
+        return Response(ObservationRoundSerializer(rounds, many=True).data)
+
+    @extend_schema(
+        request=ObservationRoundSerializer, responses={201: ObservationRoundSerializer, **REFUSED}
+    )
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        serializer = ObservationRoundSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            round_ = services.round_record(
+                actor=request.user, appointment=appointment, data=serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            return invalid(exc)
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(ObservationRoundSerializer(round_).data, status=status.HTTP_201_CREATED)
+
+
+class RoundAmendInSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(services.ROUND_AMENDABLE)
+    value = serializers.JSONField()
+    reason = serializers.CharField()
+
+
+class RoundAmendView(APIView):
+    """Amend one value of a signed round: {"field", "value", "reason"}; NEWS2 is scored again."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {"POST": ["clinic.change_observationround"]}
+
+    @extend_schema(
+        request=RoundAmendInSerializer, responses={200: ObservationRoundSerializer, **REFUSED}
+    )
+    def post(self, request, pk):
+        round_ = get_object_or_404(ObservationRound, pk=pk)
+        payload = RoundAmendInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            services.round_amend(actor=request.user, round_=round_, **payload.validated_data)
+        except DjangoValidationError as exc:
+            return invalid(exc)
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(ObservationRoundSerializer(round_).data)
+
+
+class EscalationView(APIView):
+    """Record who was called about a round in an escalation band."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {"POST": ["clinic.add_escalation"]}
+
+    @extend_schema(request=EscalationSerializer, responses={201: EscalationSerializer, **REFUSED})
+    def post(self, request, pk):
+        round_ = get_object_or_404(ObservationRound, pk=pk)
+        serializer = EscalationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            escalation = services.escalation_record(
+                actor=request.user, round_=round_, **serializer.validated_data
+            )
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
+
+
+class DischargeAssessmentSerializer(serializers.ModelSerializer):
+    signed_by = UserField(read_only=True)
+    is_ready = serializers.BooleanField(read_only=True)
+    amendments = AmendmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DischargeAssessment
+        fields = [
+            "id",
+            "scale",
+            "scores",
+            "total",
+            "threshold",
+            "is_ready",
+            "signed_by",
+            "signed_at",
+            "amendments",
+        ]
+        read_only_fields = ["scale", "total", "threshold", "signed_at"]
+
+
+class AssessmentListView(APIView):
+    """Discharge scores of an appointment; POST scores the protocol's scale from
+    {"scores": {item code: 0|1|2}} (Modified Aldrete, Aldrete 1995; Modified PADSS,
+    Chung 1995)."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {
+        "GET": ["clinic.view_dischargeassessment"],
+        "POST": ["clinic.add_dischargeassessment"],
+    }
+
+    @extend_schema(responses=DischargeAssessmentSerializer(many=True))
+    def get(self, request, pk):
+        appointment = _appointment(pk)
+        _audit_view(request, appointment, "discharge scores")
+        assessments = appointment.discharge_assessments.select_related(
+            "signed_by"
+        ).prefetch_related("amendments__by")
+        return Response(DischargeAssessmentSerializer(assessments, many=True).data)
+
+    @extend_schema(
+        request=DischargeAssessmentSerializer,
+        responses={201: DischargeAssessmentSerializer, **REFUSED},
+    )
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        scores = request.data.get("scores")
+        if not isinstance(scores, dict):
+            return Response({"scores": ["Send the item scores as an object."]}, status=400)
+        try:
+            assessment = services.assessment_record(
+                actor=request.user, appointment=appointment, scores=scores
+            )
+        except DjangoValidationError as exc:
+            return invalid(exc)
+        except services.NursingRefused as exc:
+            return refused(exc)
+        return Response(
+            DischargeAssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED
+        )
+
+
+class DischargeSerializer(serializers.ModelSerializer):
+    discharged_by = UserField(read_only=True)
+    instructions_language = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Discharge
+        fields = [
+            "discharged_at",
+            "discharged_by",
+            "assessment",
+            "instructions",
+            "instructions_language",
+        ]
+
+
+class DischargeView(APIView):
+    """GET: what still blocks the discharge. POST {"override_reason": ""} discharges under
+    the same criteria as the page (a physician may override with a reason)."""
+
+    permission_classes = [MethodPermissions]
+    permissions = {"GET": ["clinic.view_discharge"], "POST": ["clinic.add_discharge"]}
+
+    @extend_schema(
+        responses=inline_serializer(
+            "DischargeState",
+            {
+                "status": serializers.CharField(),
+                "blockers": serializers.ListField(child=serializers.CharField()),
+                "discharge": DischargeSerializer(allow_null=True),
+            },
+        )
+    )
+    def get(self, request, pk):
+        appointment = _appointment(pk)
+        given = Discharge.objects.filter(appointment=appointment).first()
+        return Response(
+            {
+                "status": appointment.status,
+                "blockers": rules.discharge_blockers(appointment)
+                if appointment.status == Status.IN_RECOVERY
+                else [],
+                "discharge": DischargeSerializer(given).data if given else None,
+            }
+        )
+
+    @extend_schema(
+        request=inline_serializer(
+            "DischargeIn", {"override_reason": serializers.CharField(required=False)}
+        ),
+        responses={201: DischargeSerializer, **REFUSED},
+    )
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        try:
+            given = services.patient_discharge(
+                actor=request.user,
+                appointment=appointment,
+                override_reason=str(request.data.get("override_reason", "")),
+            )
+        except TransitionRefused as exc:
+            return refused(exc)
+        return Response(DischargeSerializer(given).data, status=status.HTTP_201_CREATED)

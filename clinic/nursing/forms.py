@@ -1,0 +1,407 @@
+"""Forms of the perioperative record: large radio buttons for gloved hands."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from clinic import discharge_scores
+from clinic.forms import StyledFormMixin
+from clinic.nursing import rules
+from clinic.nursing.models import (
+    AnticoagulantHold,
+    ChecklistItem,
+    ObservationRound,
+    ProcedureProtocol,
+)
+from clinic.nursing.services import ROUND_AMENDABLE
+
+Kind = ChecklistItem.Kind
+YES_NO_LABELS = {"yes": "Yes", "no": "No", "na": "n.a."}
+
+
+def physicians():
+    """Users who may sign a time-out as the physician, through their role or directly."""
+    codename = "sign_time_out_as_physician"
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__permissions__codename=codename) | Q(user_permissions__codename=codename))
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+class AnswersForm(forms.Form):
+    """Answers to some checklist items; unanswered items are simply left out.
+
+    `answers` (after is_valid) maps each answered item to its value in stored form.
+    """
+
+    def __init__(self, *args, items, appointment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = items
+        self.appointment = appointment
+        self.agents = rules.antithrombotics_of(appointment.patient)
+        self.entries = []
+        for item in items:
+            names = self._add_fields(item)
+            self.entries.append((item, [self[name] for name in names]))
+
+    def _add_fields(self, item) -> list[str]:
+        name = f"item-{item.code}"
+        allowed = item.allowed_values()
+        if allowed is not None:
+            labels = {**YES_NO_LABELS} if item.kind != Kind.CHOICE else {}
+            self.fields[name] = forms.ChoiceField(
+                label=item.label,
+                choices=[(v, labels.get(v, v)) for v in allowed],
+                widget=forms.RadioSelect,
+                required=False,
+                help_text=item.help_text,
+            )
+            return [name]
+        if item.kind in (Kind.NUMBER, Kind.TEXT):
+            attrs = {"class": "form-control form-control-lg", "autocomplete": "off"}
+            if item.kind == Kind.NUMBER:
+                attrs["inputmode"] = "decimal"
+            self.fields[name] = forms.CharField(
+                label=f"{item.label}{f' ({item.unit})' if item.unit else ''}",
+                required=False,
+                max_length=rules.TEXT_MAX,
+                help_text=item.help_text,
+                widget=forms.TextInput(attrs=attrs),
+            )
+            return [name]
+        names = []
+        for agent, taken in self.agents.items():
+            self.fields[f"{name}-{agent}"] = forms.DateField(
+                label=f"{taken}: last dose taken on",
+                required=False,
+                widget=forms.DateInput(
+                    attrs={"type": "date", "class": "form-control form-control-lg"},
+                    format="%Y-%m-%d",
+                ),
+                error_messages={"invalid": "Enter a date such as 2026-03-14."},
+            )
+            self.fields[f"{name}-{agent}-stopped"] = forms.BooleanField(
+                label="Not taking it", required=False
+            )
+            names += [f"{name}-{agent}", f"{name}-{agent}-stopped"]
+        if not self.agents:
+            self.fields[f"{name}-none"] = forms.BooleanField(
+                label="Asked: takes no anticoagulant or antiplatelet medicine", required=False
+            )
+            names.append(f"{name}-none")
+        self.fields[f"{name}-risk"] = forms.BooleanField(
+            label="Bleeding risk factors (moves the procedure one risk category up)",
+            required=False,
+        )
+        return [*names, f"{name}-risk"]
+
+    def _raw(self, item):
+        """The entered answer, or None when the item was left unanswered."""
+        name = f"item-{item.code}"
+        data = self.cleaned_data
+        if item.kind != Kind.ANTITHROMBOTIC:
+            value = data.get(name)
+            return value if value not in (None, "") else None
+        doses = {}
+        for agent in self.agents:
+            if data.get(f"{name}-{agent}-stopped"):
+                doses[agent] = "stopped"
+            elif data.get(f"{name}-{agent}"):
+                doses[agent] = data[f"{name}-{agent}"].isoformat()
+        if not doses and not data.get(f"{name}-none"):
+            return None
+        return {"doses": doses, "risk_factors": bool(data.get(f"{name}-risk"))}
+
+    def clean(self):
+        self.answers = {}
+        for item in self.items:
+            raw = self._raw(item)
+            if raw is None:
+                continue
+            try:
+                self.answers[item] = rules.validate_answer(item, raw, self.appointment)
+            except ValidationError as exc:
+                field = f"item-{item.code}"
+                if field not in self.fields:
+                    field = next(name for name in self.fields if name.startswith(field))
+                self.add_error(field, exc)
+        return self.cleaned_data
+
+    @classmethod
+    def initial_for(cls, item, value) -> dict:
+        """Form initial data showing a stored answer."""
+        name = f"item-{item.code}"
+        if item.kind != Kind.ANTITHROMBOTIC:
+            return {name: value}
+        initial = {f"{name}-risk": value.get("risk_factors", False)}
+        doses = value.get("doses", {})
+        if not doses:
+            initial[f"{name}-none"] = True
+        for agent, day in doses.items():
+            if day == "stopped":
+                initial[f"{name}-{agent}-stopped"] = True
+            else:
+                initial[f"{name}-{agent}"] = day
+        return initial
+
+
+class AmendAnswerForm(AnswersForm):
+    reason = forms.CharField(
+        label="Reason for the amendment",
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-lg"}),
+    )
+
+    def clean(self):
+        super().clean()
+        if not self.errors and not self.answers:
+            raise ValidationError("Enter the corrected answer.")
+        return self.cleaned_data
+
+
+class PhysicianSignatureForm(forms.Form):
+    """A physician confirms the time-out on the nurse's tablet with their own login."""
+
+    username = forms.CharField(
+        label="Physician's username",
+        widget=forms.TextInput(
+            attrs={
+                "class": "form-control form-control-lg",
+                "autocomplete": "off",
+                "autocapitalize": "none",
+            }
+        ),
+    )
+    password = forms.CharField(
+        label="Physician's password",
+        widget=forms.PasswordInput(
+            attrs={"class": "form-control form-control-lg", "autocomplete": "off"}
+        ),
+    )
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        from django.contrib.auth import authenticate
+
+        data = super().clean()
+        if self.errors:
+            return data
+        user = authenticate(self.request, username=data["username"], password=data["password"])
+        if user is None:
+            raise ValidationError("Username or password is wrong; nothing was signed.")
+        self.physician = user
+        return data
+
+
+class OverrideForm(StyledFormMixin, forms.Form):
+    override_reason = forms.CharField(
+        label="Physician's reason to override",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ObservationRoundForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = ObservationRound
+        fields = ObservationRound.ENTERED_FIELDS
+        radios = [
+            "spo2_scale",
+            "consciousness",
+            "motor",
+            "sensory",
+            "puncture_site",
+            "headache",
+            "nausea",
+        ]
+        widgets = {
+            **{name: forms.RadioSelect for name in radios},
+            "on_oxygen": forms.RadioSelect(choices=[(False, "Air"), (True, "Oxygen")]),
+            "note": forms.TextInput,
+        }
+        labels = {"on_oxygen": "Air or oxygen"}
+        help_texts = {
+            "spo2_scale": "Scale 2 only when a physician prescribed a target of 88-92%.",
+        }
+
+    RADIOS = ["on_oxygen", *Meta.radios]
+    NUMBERS = [
+        "respiration_rate",
+        "spo2",
+        "systolic_bp",
+        "diastolic_bp",
+        "pulse",
+        "temperature",
+        "pain_nrs",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.NUMBERS:
+            attrs = self.fields[name].widget.attrs
+            # The browser's own range check would hide the clinical message; the server
+            # explains what is possible instead.
+            attrs.pop("min", None)
+            attrs.pop("max", None)
+            attrs["step"] = "any"
+            attrs["inputmode"] = "decimal" if name == "temperature" else "numeric"
+            attrs["class"] = "form-control form-control-lg"
+
+    def number_fields(self):
+        return [self[name] for name in self.NUMBERS]
+
+    def radio_fields(self):
+        return [self[name] for name in self.RADIOS]
+
+
+class EscalationForm(StyledFormMixin, forms.Form):
+    physician = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, label="Physician called"
+    )
+    called_whom = forms.CharField(label="Or name who was called", max_length=120, required=False)
+    note = forms.CharField(label="What was agreed", max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["physician"].queryset = physicians()
+        self.fields["physician"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("physician") and not (data.get("called_whom") or "").strip():
+            raise ValidationError("Choose the physician you called, or write their name.")
+        return data
+
+
+class RoundAmendForm(StyledFormMixin, forms.Form):
+    field = forms.ChoiceField(label="Value to correct")
+    value = forms.CharField(label="Corrected value", max_length=500)
+    reason = forms.CharField(label="Reason for the amendment", max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        meta = ObservationRound._meta
+        self.fields["field"].choices = [
+            (name, str(meta.get_field(name).verbose_name).capitalize()) for name in ROUND_AMENDABLE
+        ]
+        self.fields["value"].help_text = (
+            "Numbers as on the chart; air/oxygen: False or True; consciousness: A, C, V, P or "
+            "U; choices by their code, e.g. normal, weak, unable."
+        )
+
+
+class AssessmentForm(forms.Form):
+    """The discharge scale's five items, each 2, 1 or 0."""
+
+    def __init__(self, *args, scale: discharge_scores.DischargeScale, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scale = scale
+        for item in scale.items:
+            self.fields[item.code] = forms.TypedChoiceField(
+                label=item.title,
+                choices=[(o.value, f"{o.value} · {o.label}") for o in item.options],
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={"required": f"Score {item.title.lower()}."},
+            )
+
+
+class AssessmentAmendForm(StyledFormMixin, forms.Form):
+    item = forms.ChoiceField(label="Item to correct")
+    value = forms.TypedChoiceField(
+        label="Corrected score", choices=[(2, "2"), (1, "1"), (0, "0")], coerce=int
+    )
+    reason = forms.CharField(label="Reason for the amendment", max_length=500)
+
+    def __init__(self, *args, scale: discharge_scores.DischargeScale, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].choices = [(i.code, i.title) for i in scale.items]
+
+
+class DischargeForm(StyledFormMixin, forms.Form):
+    instructions_given = forms.BooleanField(
+        label="Discharge instructions given and explained to the patient",
+        error_messages={"required": "Give and explain the instructions before discharge."},
+    )
+    override_reason = forms.CharField(
+        label="Physician's reason to discharge despite the criteria",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+# --- Protocols (managers) ------------------------------------------------------------
+
+
+class LinesField(forms.CharField):
+    """A list of strings, one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class ChecklistItemForm(StyledFormMixin, forms.ModelForm):
+    choices = LinesField(required=False, help_text="For a choice: one option per line.")
+    fail_values = LinesField(
+        required=False,
+        label="Answers that fail the hard stop",
+        help_text="One per line: yes, no or na, or a choice's option as written above.",
+    )
+
+    class Meta:
+        model = ChecklistItem
+        fields = [
+            "label",
+            "code",
+            "phase",
+            "kind",
+            "procedure_types",
+            "applies_when",
+            "required",
+            "hard_stop",
+            "fail_values",
+            "unit",
+            "min_value",
+            "max_value",
+            "choices",
+            "help_text",
+            "order",
+            "active",
+        ]
+        widgets = {"procedure_types": forms.CheckboxSelectMultiple}
+
+
+class AnticoagulantHoldForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = AnticoagulantHold
+        fields = ["agent", "bleeding_risk", "hold_days", "note", "source"]
+
+
+class ProcedureProtocolForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = ProcedureProtocol
+        fields = [
+            "observation_interval_minutes",
+            "observation_count",
+            "discharge_scale",
+            "discharge_threshold",
+            "instructions_en",
+            "instructions_da",
+        ]
+        widgets = {
+            "instructions_en": forms.Textarea(attrs={"rows": 8}),
+            "instructions_da": forms.Textarea(attrs={"rows": 8}),
+        }

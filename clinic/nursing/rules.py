@@ -1,0 +1,282 @@
+"""The safety rules of the perioperative record.
+
+What must be true before a procedure starts (WHO Surgical Safety Checklist; Joint
+Commission Universal Protocol) and before a patient goes home (discharge score per
+clinic.discharge_scores, sign-out complete, last NEWS2 not in an escalation band per
+clinic.news2). Each rule returns the reasons it fails, in words a nurse understands.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+
+from clinic.nursing.models import (
+    ANTITHROMBOTIC_CHOICES,
+    BEFORE_START,
+    Amendment,
+    AnticoagulantHold,
+    ChecklistAnswer,
+    ChecklistItem,
+    Phase,
+    ProcedureProtocol,
+    TimeOutConfirmation,
+)
+
+TEXT_MAX = 200
+Kind = ChecklistItem.Kind
+
+
+def protocol_for(procedure_type) -> ProcedureProtocol:
+    """The procedure type's nursing protocol, or the defaults when none was set up."""
+    try:
+        return procedure_type.nursing_protocol
+    except ProcedureProtocol.DoesNotExist:
+        return ProcedureProtocol(procedure_type=procedure_type)
+
+
+def antithrombotics_of(patient) -> dict[str, str]:
+    """The patient's antithrombotic agents: agent code -> what the patient takes."""
+    found = {}
+    for medication in patient.medications.all():
+        if medication.is_antithrombotic:
+            found.setdefault(medication.agent, f"{medication.get_agent_display()}")
+            if medication.name.lower() != medication.get_agent_display().lower():
+                found[medication.agent] = f"{medication.get_agent_display()} ({medication.name})"
+    return found
+
+
+def hold_summary(appointment) -> list[str]:
+    """The clinic's hold time for each antithrombotic the patient takes, for this procedure."""
+    agents = antithrombotics_of(appointment.patient)
+    risk = appointment.procedure_type.bleeding_risk
+    holds = {
+        h.agent: h for h in AnticoagulantHold.objects.filter(agent__in=agents, bleeding_risk=risk)
+    }
+    lines = []
+    for agent, name in agents.items():
+        hold = holds.get(agent)
+        if hold is None:
+            lines.append(f"{name}: no hold time in the clinic protocol; a physician decides.")
+            continue
+        lines.append(
+            f"{name}: held {hold.hold_days} day{'s' * (hold.hold_days != 1)} before "
+            f"{hold.get_bleeding_risk_display().lower()}-risk procedures, per clinic protocol"
+            + (f" ({hold.note})" if hold.note else "")
+            + "."
+        )
+    return lines
+
+
+def applicable_items(appointment, phases=None) -> list[ChecklistItem]:
+    """The active checklist items asked for this appointment, in order."""
+    items = (
+        ChecklistItem.objects.filter(active=True)
+        .filter(Q(procedure_types__isnull=True) | Q(procedure_types=appointment.procedure_type))
+        .distinct()
+        .order_by("order", "pk")
+    )
+    if phases is not None:
+        items = items.filter(phase__in=phases)
+    return [item for item in items if item.applies_to(appointment)]
+
+
+def validate_answer(item: ChecklistItem, value, appointment):
+    """The answer in its stored form, or ValidationError saying what is wrong with it."""
+    allowed = item.allowed_values()
+    if allowed is not None:
+        if value not in allowed:
+            labels = ", ".join(item.display_value(v) for v in allowed)
+            raise ValidationError(f"{item.label}: choose one of {labels}.")
+        return value
+    if item.kind == Kind.NUMBER:
+        return _number(item, value)
+    if item.kind == Kind.TEXT:
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:
+            raise ValidationError(f"{item.label}: write a short answer.")
+        if len(text) > TEXT_MAX:
+            raise ValidationError(f"{item.label}: keep it under {TEXT_MAX} characters.")
+        return text
+    return _antithrombotic(item, value, appointment)
+
+
+def _plain(number: Decimal) -> str:
+    """50.00 as "50" and 7.50 as "7.5", never in scientific notation."""
+    return format(number.normalize(), "f")
+
+
+def _number(item, value):
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or isinstance(value, bool):
+        raise ValidationError(f"{item.label}: enter a number, for example 7.5.") from None
+    low, high, unit = item.min_value, item.max_value, f" {item.unit}" if item.unit else ""
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValidationError(
+            f"{item.label}: {number}{unit} is not possible; "
+            f"enter a value from {_plain(low)} to {_plain(high)}{unit}, or re-measure."
+        )
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _antithrombotic(item, value, appointment):
+    if not isinstance(value, dict) or not isinstance(value.get("doses", {}), dict):
+        raise ValidationError(
+            f'{item.label}: send {{"doses": {{agent: "YYYY-MM-DD" or "stopped"}}, '
+            '"risk_factors": true/false}.'
+        )
+    labels = dict(ANTITHROMBOTIC_CHOICES)
+    doses = value.get("doses", {})
+    procedure_day = appointment.local_start.date()
+    clean = {}
+    for agent, day in doses.items():
+        if agent not in labels:
+            raise ValidationError(f"{item.label}: {agent} is not an anticoagulant or antiplatelet.")
+        if day == "stopped":
+            clean[agent] = day
+            continue
+        try:
+            taken = datetime.date.fromisoformat(str(day))
+        except ValueError:
+            raise ValidationError(
+                f"{item.label}: enter the last dose of {labels[agent]} as a date (YYYY-MM-DD)."
+            ) from None
+        if taken > procedure_day:
+            raise ValidationError(
+                f"{item.label}: the last dose of {labels[agent]} cannot be after the procedure day."
+            )
+        clean[agent] = taken.isoformat()
+    missing = [
+        name
+        for agent, name in antithrombotics_of(appointment.patient).items()
+        if agent not in clean
+    ]
+    if missing:
+        raise ValidationError(
+            f"{item.label}: enter the last dose (or 'not taking') of " + ", ".join(missing) + "."
+        )
+    return {"doses": clean, "risk_factors": bool(value.get("risk_factors"))}
+
+
+@dataclass
+class ChecklistState:
+    """The checklist of one appointment: items, answers and what is still missing."""
+
+    appointment: object
+    items: list[ChecklistItem]
+    answers: dict[int, ChecklistAnswer]
+    signatures: dict[str, TimeOutConfirmation]
+    holds: dict = field(default_factory=dict)
+
+    def items_in(self, phase) -> list[ChecklistItem]:
+        return [item for item in self.items if item.phase == phase]
+
+    def rows(self, phase) -> list[tuple[ChecklistItem, ChecklistAnswer | None]]:
+        return [(item, self.answers.get(item.pk)) for item in self.items_in(phase)]
+
+    def incomplete(self, phases) -> list[str]:
+        """Required items of these phases without a signed answer."""
+        problems = []
+        for item in self.items:
+            if item.phase not in phases or not item.required:
+                continue
+            answer = self.answers.get(item.pk)
+            if answer is None:
+                problems.append(f"{item.get_phase_display()}: {item.label} — not answered.")
+            elif not answer.is_signed:
+                problems.append(f"{item.get_phase_display()}: {item.label} — not signed yet.")
+        return problems
+
+    def failures(self, phases) -> list[str]:
+        """Signed answers of these phases that fail a hard stop."""
+        problems = []
+        for item in self.items:
+            answer = self.answers.get(item.pk)
+            if item.phase in phases and answer is not None and answer.is_signed:
+                reason = answer.failure(self.appointment, holds=self.holds)
+                if reason:
+                    problems.append(f"Hard stop — {reason}")
+        return problems
+
+    def phase_progress(self, phase) -> tuple[int, int]:
+        """(signed answers, items) of a phase."""
+        items = self.items_in(phase)
+        signed = sum(1 for i in items if (a := self.answers.get(i.pk)) and a.is_signed)
+        return signed, len(items)
+
+    def missing_signatures(self) -> list[str]:
+        return [
+            f"Time-out: not confirmed by the {role.label.lower()}."
+            for role in TimeOutConfirmation.Role
+            if role not in self.signatures
+        ]
+
+
+def checklist_state(appointment) -> ChecklistState:
+    answers = {
+        a.item_id: a
+        for a in ChecklistAnswer.objects.filter(appointment=appointment)
+        .select_related("item", "signed_by", "entered_by")
+        .prefetch_related(Prefetch("amendments", queryset=Amendment.objects.select_related("by")))
+    }
+    signatures = {
+        s.role: s
+        for s in TimeOutConfirmation.objects.filter(appointment=appointment).select_related(
+            "signed_by"
+        )
+    }
+    holds = {(h.agent, h.bleeding_risk): h for h in AnticoagulantHold.objects.all()}
+    return ChecklistState(
+        appointment=appointment,
+        items=applicable_items(appointment),
+        answers=answers,
+        signatures=signatures,
+        holds=holds,
+    )
+
+
+def start_blockers(appointment, state: ChecklistState | None = None) -> list[str]:
+    """Why the procedure may not start yet: required pre-procedure, sign-in and time-out
+    answers missing or unsigned, failed hard stops, and the time-out not confirmed by both
+    the nurse and the physician (WHO Surgical Safety Checklist; Universal Protocol)."""
+    state = state or checklist_state(appointment)
+    return [
+        *state.incomplete(BEFORE_START),
+        *state.failures(BEFORE_START),
+        *state.missing_signatures(),
+    ]
+
+
+def discharge_blockers(appointment, state: ChecklistState | None = None) -> list[str]:
+    """Why the patient may not go home yet.
+
+    The latest discharge score must reach its threshold (Modified Aldrete, Aldrete 1995,
+    or Modified PADSS, Chung 1995; clinic default 9 of 10), the sign-out must be complete,
+    and the last observation round must not be in a NEWS2 escalation band (RCP 2017:
+    low-medium or worse).
+    """
+    state = state or checklist_state(appointment)
+    problems = []
+    assessment = appointment.discharge_assessments.order_by("-signed_at", "-pk").first()
+    if assessment is None:
+        problems.append("No discharge score recorded yet.")
+    elif not assessment.is_ready:
+        problems.append(
+            f"{assessment.get_scale_display()} {assessment.total} of 10 is below the discharge "
+            f"threshold of {assessment.threshold}."
+        )
+    problems += state.incomplete([Phase.SIGN_OUT])
+    last = appointment.observation_rounds.order_by("-taken_at", "-pk").first()
+    if last is None:
+        problems.append("No observations recorded after the procedure.")
+    elif last.needs_escalation:
+        problems.append(
+            f"The last observations score NEWS2 {last.news2_total} ({last.news2_risk} risk): "
+            "record a round out of the escalation band, or a physician decides."
+        )
+    return problems

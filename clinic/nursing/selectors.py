@@ -1,0 +1,215 @@
+"""Reads of the perioperative record: one appointment's record and the recovery board."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
+
+from clinic.nursing import rules
+from clinic.nursing.models import (
+    Amendment,
+    DischargeAssessment,
+    Escalation,
+    HardStopOverride,
+    ObservationRound,
+    Phase,
+)
+from scheduling.models import Appointment, AppointmentEvent, Status
+
+BOARD_SECTIONS = [
+    ("waiting", "Waiting for check-in", (Status.BOOKED, Status.CONFIRMED)),
+    ("checks", "Pre-procedure checks", (Status.CHECKED_IN,)),
+    ("procedure", "In procedure", (Status.IN_PROCEDURE,)),
+    ("recovery", "In recovery", (Status.IN_RECOVERY,)),
+    ("discharged", "Discharged", (Status.DISCHARGED, Status.COMPLETED)),
+]
+IN_UNIT = (Status.CHECKED_IN, Status.IN_PROCEDURE, Status.IN_RECOVERY)
+
+
+def appointment_for_record(pk: int) -> Appointment:
+    return (
+        Appointment.objects.select_related(
+            "patient", "procedure_type", "physician", "site", "room", "recovery_bay"
+        )
+        .prefetch_related("patient__medications", "patient__allergies")
+        .get(pk=pk)
+    )
+
+
+def recovery_started_at(appointment) -> datetime.datetime | None:
+    """When the appointment moved to recovery, from its own history."""
+    event = (
+        appointment.events.filter(to_status=Status.IN_RECOVERY).order_by("-at").only("at").first()
+    )
+    return event.at if event else None
+
+
+def next_observation_due(*, protocol, started_at, last_round_at, rounds_done, last_risk):
+    """When the next round is due: one interval after the last round (or arrival in
+    recovery). None once the protocol's rounds are done and the last is in the low band."""
+    if started_at is None:
+        return None
+    if rounds_done >= protocol.observation_count and last_risk in (None, "low"):
+        return None
+    base = last_round_at or started_at
+    return base + datetime.timedelta(minutes=protocol.observation_interval_minutes)
+
+
+def nursing_record(appointment) -> dict:
+    """Everything the record page shows about one appointment."""
+    state = rules.checklist_state(appointment)
+    rounds = list(
+        ObservationRound.objects.filter(appointment=appointment)
+        .select_related("signed_by")
+        .prefetch_related(
+            Prefetch("escalations", queryset=Escalation.objects.select_related("physician")),
+            Prefetch("amendments", queryset=Amendment.objects.select_related("by")),
+        )
+    )
+    assessments = list(
+        DischargeAssessment.objects.filter(appointment=appointment)
+        .select_related("signed_by")
+        .prefetch_related(Prefetch("amendments", queryset=Amendment.objects.select_related("by")))
+    )
+    protocol = rules.protocol_for(appointment.procedure_type)
+    started = recovery_started_at(appointment)
+    last = rounds[-1] if rounds else None
+    due = None
+    if appointment.status == Status.IN_RECOVERY:
+        due = next_observation_due(
+            protocol=protocol,
+            started_at=started,
+            last_round_at=last.taken_at if last else None,
+            rounds_done=len(rounds),
+            last_risk=last.news2_risk if last else None,
+        )
+    answer_amendments = (
+        Amendment.objects.filter(answer__appointment=appointment)
+        .select_related("by", "answer__item")
+        .order_by("at")
+    )
+    phases = [
+        {
+            "phase": phase,
+            "rows": state.rows(phase),
+            "progress": state.phase_progress(phase),
+        }
+        for phase in Phase
+    ]
+    return {
+        "appointment": appointment,
+        "state": state,
+        "phases": phases,
+        "start_blockers": rules.start_blockers(appointment, state)
+        if appointment.status in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
+        else [],
+        "discharge_blockers": rules.discharge_blockers(appointment, state)
+        if appointment.status == Status.IN_RECOVERY
+        else [],
+        "rounds": rounds,
+        "last_round": last,
+        "escalation_due": bool(last and last.needs_escalation and not last.escalations.all()),
+        "assessments": assessments,
+        "discharge": getattr(appointment, "discharge", None),
+        "overrides": list(
+            HardStopOverride.objects.filter(appointment=appointment).select_related("by")
+        ),
+        "answer_amendments": list(answer_amendments),
+        "protocol": protocol,
+        "recovery_started_at": started,
+        "next_due": due,
+        "antithrombotics": rules.antithrombotics_of(appointment.patient),
+        "now": timezone.now(),
+    }
+
+
+@dataclass
+class BoardRow:
+    appointment: Appointment
+    recovery_started_at: datetime.datetime | None
+    last_news2: int | None
+    last_risk: str | None
+    next_due: datetime.datetime | None
+    signed_answers: int
+    now: datetime.datetime
+
+    @property
+    def overdue(self) -> bool:
+        return self.next_due is not None and self.next_due < self.now
+
+    @property
+    def minutes_in_recovery(self) -> int | None:
+        if self.recovery_started_at is None:
+            return None
+        return int((self.now - self.recovery_started_at).total_seconds() // 60)
+
+    @property
+    def escalation(self) -> bool:
+        return self.last_risk not in (None, "low")
+
+
+def recovery_board(*, site, day: datetime.date, now=None) -> list[dict]:
+    """Today's patients of a site, and anyone still in the unit from before, by section."""
+    now = now or timezone.now()
+    start = datetime.datetime.combine(day, datetime.time.min, site.zone)
+    rounds = ObservationRound.objects.filter(appointment=OuterRef("pk")).order_by(
+        "-taken_at", "-pk"
+    )
+    appointments = (
+        Appointment.objects.filter(
+            Q(starts_at__gte=start, status__in=[s for _, _, ss in BOARD_SECTIONS for s in ss])
+            # A patient still in the unit stays on the board past midnight until discharged.
+            | Q(status__in=IN_UNIT),
+            site=site,
+            starts_at__lt=start + datetime.timedelta(days=1),
+        )
+        .select_related(
+            "patient", "procedure_type__nursing_protocol", "recovery_bay", "room", "physician"
+        )
+        .annotate(
+            recovery_at=Subquery(
+                AppointmentEvent.objects.filter(
+                    appointment=OuterRef("pk"), to_status=Status.IN_RECOVERY
+                )
+                .order_by("-at")
+                .values("at")[:1]
+            ),
+            last_round_at=Subquery(rounds.values("taken_at")[:1]),
+            last_news2=Subquery(rounds.values("news2_total")[:1]),
+            last_risk=Subquery(rounds.values("news2_risk")[:1]),
+            rounds_done=Count("observation_rounds", distinct=True),
+            signed_answers=Count(
+                "checklist_answers",
+                filter=Q(checklist_answers__signed_at__isnull=False),
+                distinct=True,
+            ),
+        )
+        .order_by("starts_at")
+    )
+    sections = {key: [] for key, _, _ in BOARD_SECTIONS}
+    for appointment in appointments:
+        section = next(key for key, _, statuses in BOARD_SECTIONS if appointment.status in statuses)
+        due = None
+        if appointment.status == Status.IN_RECOVERY:
+            due = next_observation_due(
+                protocol=rules.protocol_for(appointment.procedure_type),
+                started_at=appointment.recovery_at,
+                last_round_at=appointment.last_round_at,
+                rounds_done=appointment.rounds_done,
+                last_risk=appointment.last_risk,
+            )
+        sections[section].append(
+            BoardRow(
+                appointment=appointment,
+                recovery_started_at=appointment.recovery_at,
+                last_news2=appointment.last_news2,
+                last_risk=appointment.last_risk,
+                next_due=due,
+                signed_answers=appointment.signed_answers,
+                now=now,
+            )
+        )
+    # Overdue patients first: they are the ones to see now.
+    sections["recovery"].sort(key=lambda row: (not row.overdue, row.next_due or now))
+    return [{"key": key, "title": title, "rows": sections[key]} for key, title, _ in BOARD_SECTIONS]

@@ -1,0 +1,450 @@
+"""Writes of the perioperative record. Each one is signed by its actor and audited.
+
+Signed rows never change in place except through an Amendment that keeps who, when,
+why, and the old and new value.
+"""
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic import discharge_scores
+from clinic.audit import audit_record
+from clinic.models import AuditEvent
+from clinic.nursing import rules
+from clinic.nursing.models import (
+    Amendment,
+    ChecklistAnswer,
+    Discharge,
+    DischargeAssessment,
+    Escalation,
+    ObservationRound,
+    Phase,
+    TimeOutConfirmation,
+)
+from scheduling.models import Appointment, Status
+from scheduling.services import appointment_transition
+
+PHYSICIAN_SIGNATURE = "clinic.sign_time_out_as_physician"
+# The checklist is filled in from booking until the patient leaves recovery.
+CHECKLIST_STATUSES = (
+    Status.BOOKED,
+    Status.CONFIRMED,
+    Status.CHECKED_IN,
+    Status.IN_PROCEDURE,
+    Status.IN_RECOVERY,
+)
+
+
+class NursingRefused(Exception):
+    """A write the record's rules do not allow; `messages` say why."""
+
+    def __init__(self, messages: list[str] | str):
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        super().__init__(" ".join(self.messages))
+
+
+def _audit(actor, action, obj, appointment, detail):
+    audit_record(user=actor, action=action, obj=obj, patient=appointment.patient, detail=detail)
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+# --- Checklist -----------------------------------------------------------------------
+
+
+def _require_open_checklist(appointment):
+    """Refuse a closed checklist; lock the appointment so that the tablet's autosave and
+    the nurse's Sign button write one after the other."""
+    current = Appointment.objects.select_for_update().only("status").get(pk=appointment.pk)
+    if current.status not in CHECKLIST_STATUSES:
+        raise NursingRefused(
+            f"The checklist of a {current.get_status_display().lower()} appointment is "
+            "closed; amend a signed answer instead."
+        )
+
+
+@transaction.atomic
+def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> list:
+    """Save answers {item: value} as drafts; with `sign`, sign them at once.
+
+    Values are validated here (ValidationError names the item). A signed answer is never
+    overwritten: it raises NursingRefused pointing to an amendment.
+    """
+    _require_open_checklist(appointment)
+    now = timezone.now()
+    clean = {
+        item: rules.validate_answer(item, value, appointment) for item, value in values.items()
+    }
+    existing = {
+        a.item_id: a
+        for a in ChecklistAnswer.objects.select_for_update().filter(
+            appointment=appointment, item__in=list(clean)
+        )
+    }
+    signed = [item.label for item in clean if item.pk in existing and existing[item.pk].is_signed]
+    if signed:
+        raise NursingRefused(
+            f"Already signed: {', '.join(signed)}. Amend a signed answer, giving a reason."
+        )
+    saved = []
+    for item, value in clean.items():
+        answer = existing.get(item.pk) or ChecklistAnswer(appointment=appointment, item=item)
+        answer.value = value
+        answer.entered_by = actor
+        answer.entered_at = now
+        if sign:
+            answer.signed_by, answer.signed_at = actor, now
+        try:
+            with transaction.atomic():
+                answer.save()
+        except IntegrityError:
+            raise NursingRefused(
+                f"{item.label} was just answered on another device; reload the page."
+            ) from None
+        saved.append(answer)
+    if sign and saved:
+        _audit(
+            actor,
+            AuditEvent.Action.CREATE,
+            appointment,
+            appointment,
+            f"checklist signed: {', '.join(a.item.code for a in saved)}",
+        )
+    return saved
+
+
+@transaction.atomic
+def checklist_sign(*, actor, appointment, phase: str) -> int:
+    """Sign every draft answer of a phase; returns how many were signed."""
+    _require_open_checklist(appointment)
+    count = ChecklistAnswer.objects.filter(
+        appointment=appointment, item__phase=phase, signed_at__isnull=True
+    ).update(signed_by=actor, signed_at=timezone.now())
+    if count:
+        _audit(
+            actor,
+            AuditEvent.Action.CREATE,
+            appointment,
+            appointment,
+            f"checklist signed: {Phase(phase).label}, {count} answers",
+        )
+    return count
+
+
+@transaction.atomic
+def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> ChecklistAnswer:
+    """Change a signed answer, keeping the old value, the new one, who, when and why."""
+    reason = reason.strip()
+    if not reason:
+        raise NursingRefused("Give the reason for the amendment.")
+    if not answer.is_signed:
+        raise NursingRefused("This answer is a draft: change it on the checklist.")
+    new = rules.validate_answer(answer.item, value, answer.appointment)
+    if new == answer.value:
+        raise NursingRefused("The new answer is the same as the signed one.")
+    old_display = answer.display_value
+    Amendment.objects.create(
+        answer=answer,
+        field=answer.item.label,
+        old_value=old_display,
+        new_value=answer.item.display_value(new),
+        reason=reason,
+        by=actor,
+    )
+    answer.value = new
+    answer.save(update_fields=["value"])
+    _audit(
+        actor,
+        AuditEvent.Action.CHANGE,
+        answer,
+        answer.appointment,
+        f"amended {answer.item.code}: {reason}",
+    )
+    return answer
+
+
+@transaction.atomic
+def time_out_confirm(*, actor, appointment, role: str) -> TimeOutConfirmation:
+    """Sign the time-out as nurse or physician once every time-out item is signed."""
+    if appointment.status != Status.CHECKED_IN:
+        raise NursingRefused("The time-out is confirmed just before the procedure starts.")
+    state = rules.checklist_state(appointment)
+    missing = state.incomplete([Phase.TIME_OUT])
+    if missing:
+        raise NursingRefused(["Answer and sign the time-out first.", *missing])
+    if role == TimeOutConfirmation.Role.PHYSICIAN and not actor.has_perm(PHYSICIAN_SIGNATURE):
+        raise NursingRefused(f"{actor.get_full_name() or actor} is not a physician.")
+    if role == TimeOutConfirmation.Role.NURSE and actor.has_perm(PHYSICIAN_SIGNATURE):
+        raise NursingRefused("The nurse's confirmation must come from a nurse.")
+    other = state.signatures.get(
+        TimeOutConfirmation.Role.NURSE
+        if role == TimeOutConfirmation.Role.PHYSICIAN
+        else TimeOutConfirmation.Role.PHYSICIAN
+    )
+    if other is not None and other.signed_by_id == actor.pk:
+        raise NursingRefused("Nurse and physician must be two different people.")
+    if role in state.signatures:
+        raise NursingRefused(f"The time-out is already confirmed by the {role}.")
+    try:
+        with transaction.atomic():
+            confirmation = TimeOutConfirmation.objects.create(
+                appointment=appointment, role=role, signed_by=actor
+            )
+    except IntegrityError:
+        raise NursingRefused(f"The time-out is already confirmed by the {role}.") from None
+    _audit(
+        actor,
+        AuditEvent.Action.CREATE,
+        confirmation,
+        appointment,
+        f"time-out confirmed by the {role}",
+    )
+    return confirmation
+
+
+# --- Status changes ------------------------------------------------------------------
+
+
+def _transition(*, actor, appointment, to, override_reason=""):
+    with transaction.atomic():
+        return appointment_transition(
+            actor=actor, appointment=appointment, to=to, override_reason=override_reason
+        )
+
+
+def appointment_check_in(*, actor, appointment) -> Appointment:
+    return _transition(actor=actor, appointment=appointment, to=Status.CHECKED_IN)
+
+
+def procedure_start(*, actor, appointment, override_reason: str = "") -> Appointment:
+    """Start the procedure; the hard stops are checked by clinic.nursing.guards."""
+    return _transition(
+        actor=actor,
+        appointment=appointment,
+        to=Status.IN_PROCEDURE,
+        override_reason=override_reason,
+    )
+
+
+def procedure_end(*, actor, appointment) -> Appointment:
+    return _transition(actor=actor, appointment=appointment, to=Status.IN_RECOVERY)
+
+
+# --- Observation rounds --------------------------------------------------------------
+
+
+@transaction.atomic
+def round_record(*, actor, appointment, data: dict) -> ObservationRound:
+    """Record one observation round with its NEWS2 (RCP 2017), signed by `actor`.
+
+    Impossible values raise ValidationError per field; unusual ones are kept and shown.
+    """
+    if appointment.status != Status.IN_RECOVERY:
+        raise NursingRefused(
+            "Observation rounds are recorded while the patient is in recovery; this patient "
+            f"is {appointment.get_status_display().lower()}."
+        )
+    round_ = ObservationRound(appointment=appointment, signed_by=actor, **data)
+    round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
+    round_.score()
+    round_.save()
+    _audit(
+        actor,
+        AuditEvent.Action.CREATE,
+        round_,
+        appointment,
+        f"observations: NEWS2 {round_.news2_total} ({round_.news2_risk})",
+    )
+    return round_
+
+
+ROUND_AMENDABLE = [
+    *ObservationRound.VITALS,
+    "pain_nrs",
+    "motor",
+    "sensory",
+    "puncture_site",
+    "headache",
+    "nausea",
+    "note",
+    "taken_at",
+]
+
+
+@transaction.atomic
+def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: str):
+    """Amend one value of a signed round; NEWS2 is scored again and the change kept."""
+    reason = reason.strip()
+    if not reason:
+        raise NursingRefused("Give the reason for the amendment.")
+    if field not in ROUND_AMENDABLE:
+        raise NursingRefused(f"{field} cannot be amended.")
+    model_field = ObservationRound._meta.get_field(field)
+    try:
+        new = model_field.to_python(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+    old = getattr(round_, field)
+    if new == old:
+        raise NursingRefused("The new value is the same as the signed one.")
+    old_total, old_risk = round_.news2_total, round_.news2_risk
+    setattr(round_, field, new)
+    round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
+    round_.score()
+    round_.save()
+    label = str(model_field.verbose_name)
+    Amendment.objects.create(
+        round=round_,
+        field=label,
+        old_value=_text(old),
+        new_value=_text(new),
+        reason=reason,
+        by=actor,
+    )
+    if round_.news2_total != old_total or round_.news2_risk != old_risk:
+        Amendment.objects.create(
+            round=round_,
+            field="NEWS2",
+            old_value=f"{old_total} ({old_risk})",
+            new_value=f"{round_.news2_total} ({round_.news2_risk})",
+            reason=f"Scored again after amending {label}.",
+            by=actor,
+        )
+    _audit(
+        actor, AuditEvent.Action.CHANGE, round_, round_.appointment, f"amended {field}: {reason}"
+    )
+    return round_
+
+
+@transaction.atomic
+def escalation_record(
+    *, actor, round_: ObservationRound, physician=None, called_whom="", called_at=None, note=""
+) -> Escalation:
+    """Record who the nurse called about a round in an escalation band."""
+    if not round_.needs_escalation:
+        raise NursingRefused("This round is in the low-risk band: no escalation is due.")
+    if physician is None and not called_whom.strip():
+        raise NursingRefused("Say who was called.")
+    escalation = Escalation.objects.create(
+        round=round_,
+        physician=physician,
+        called_whom=called_whom.strip(),
+        called_at=called_at or timezone.now(),
+        note=note,
+        recorded_by=actor,
+    )
+    _audit(
+        actor,
+        AuditEvent.Action.CREATE,
+        escalation,
+        round_.appointment,
+        f"escalation: called {escalation.callee}",
+    )
+    return escalation
+
+
+# --- Discharge -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def assessment_record(*, actor, appointment, scores: dict) -> DischargeAssessment:
+    """Score the protocol's discharge scale from the nurse's entries, signed by `actor`."""
+    if appointment.status != Status.IN_RECOVERY:
+        raise NursingRefused("A discharge score is recorded while the patient is in recovery.")
+    protocol = rules.protocol_for(appointment.procedure_type)
+    assessment = DischargeAssessment(
+        appointment=appointment,
+        scale=protocol.discharge_scale,
+        scores=scores,
+        threshold=protocol.discharge_threshold,
+        signed_by=actor,
+    )
+    try:
+        assessment.score()
+    except ValueError as exc:
+        raise ValidationError({"scores": str(exc)}) from None
+    assessment.save()
+    _audit(
+        actor,
+        AuditEvent.Action.CREATE,
+        assessment,
+        appointment,
+        f"{assessment.get_scale_display()} {assessment.total}/10",
+    )
+    return assessment
+
+
+@transaction.atomic
+def assessment_amend(
+    *, actor, assessment: DischargeAssessment, item: str, value: int, reason: str
+) -> DischargeAssessment:
+    reason = reason.strip()
+    if not reason:
+        raise NursingRefused("Give the reason for the amendment.")
+    scale = discharge_scores.DISCHARGE_SCALES[assessment.scale]
+    titles = {i.code: i.title for i in scale.items}
+    if item not in titles:
+        raise NursingRefused(f"{item} is not an item of the {scale.name}.")
+    old = assessment.scores.get(item)
+    if old == value:
+        raise NursingRefused("The new score is the same as the signed one.")
+    old_total = assessment.total
+    assessment.scores = {**assessment.scores, item: value}
+    try:
+        assessment.score()
+    except ValueError as exc:
+        raise ValidationError({"value": str(exc)}) from None
+    assessment.save(update_fields=["scores", "total"])
+    Amendment.objects.create(
+        assessment=assessment,
+        field=titles[item],
+        old_value=str(old),
+        new_value=str(value),
+        reason=reason,
+        by=actor,
+    )
+    if assessment.total != old_total:
+        Amendment.objects.create(
+            assessment=assessment,
+            field="Total",
+            old_value=str(old_total),
+            new_value=str(assessment.total),
+            reason=f"Scored again after amending {titles[item]}.",
+            by=actor,
+        )
+    _audit(
+        actor,
+        AuditEvent.Action.CHANGE,
+        assessment,
+        assessment.appointment,
+        f"amended discharge score {item}: {reason}",
+    )
+    return assessment
+
+
+@transaction.atomic
+def patient_discharge(*, actor, appointment, override_reason: str = "") -> Discharge:
+    """Send the patient home with the protocol's instructions, in the patient's language.
+
+    The criteria are checked by clinic.nursing.guards (a physician may override with a
+    reason); the status change to discharged starts the follow-up plan.
+    """
+    protocol = rules.protocol_for(appointment.procedure_type)
+    language = appointment.patient.preferred_language
+    appointment_transition(
+        actor=actor, appointment=appointment, to=Status.DISCHARGED, override_reason=override_reason
+    )
+    discharge = Discharge.objects.create(
+        appointment=appointment,
+        assessment=appointment.discharge_assessments.order_by("-signed_at", "-pk").first(),
+        discharged_by=actor,
+        instructions=protocol.instructions_for(language),
+        instructions_language=language,
+    )
+    _audit(actor, AuditEvent.Action.CREATE, discharge, appointment, "discharged")
+    return discharge

@@ -1,0 +1,612 @@
+"""Pages of the perioperative record, made for a tablet: few taps, nothing lost."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic import discharge_scores
+from clinic.audit import audit_record
+from clinic.decorators import permission_required
+from clinic.models import AuditEvent, ProcedureType, Site
+from clinic.nursing import forms, rules, selectors, services, suggestions
+from clinic.nursing.filters import AnticoagulantHoldFilter, ChecklistItemFilter, ProtocolFilter
+from clinic.nursing.guards import HardStopRefused
+from clinic.nursing.models import (
+    AnticoagulantHold,
+    ChecklistAnswer,
+    ChecklistItem,
+    DischargeAssessment,
+    ObservationRound,
+    Phase,
+    TimeOutConfirmation,
+)
+from clinic.nursing.tables import AnticoagulantHoldTable, ChecklistItemTable, ProtocolTable
+from clinic.views import render_table
+from scheduling.models import Appointment, Status
+from scheduling.services import TransitionRefused
+
+# Where signing a phase leads; the time-out page holds the two confirmations.
+NEXT_PHASE = {
+    Phase.PRE_PROCEDURE: Phase.SIGN_IN,
+    Phase.SIGN_IN: Phase.TIME_OUT,
+    Phase.TIME_OUT: Phase.TIME_OUT,
+}
+BOARD_REFRESH_SECONDS = 30
+
+
+def _appointment(pk):
+    try:
+        return selectors.appointment_for_record(pk)
+    except Appointment.DoesNotExist:
+        raise Http404("No such appointment.") from None
+
+
+def _record_url(appointment, anchor=""):
+    return reverse("nursing_record", args=[appointment.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def _audit_view(request, appointment, what):
+    audit_record(
+        request=request,
+        action=AuditEvent.Action.VIEW,
+        obj=appointment,
+        patient=appointment.patient,
+        detail=what,
+    )
+
+
+def _refusal(exc) -> dict:
+    """Heading and list of a refused status change, for the alert on the record page."""
+    if isinstance(exc, HardStopRefused):
+        return {"heading": exc.heading, "items": exc.failures}
+    return {"heading": str(exc), "items": []}
+
+
+# --- Board ---------------------------------------------------------------------------
+
+
+@permission_required("scheduling.view_appointment")
+def board(request):
+    sites = list(Site.objects.filter(active=True))
+    if not sites:
+        return render(request, "nursing/board.html", {"sites": [], "sections": []})
+    site = next((s for s in sites if str(s.pk) == request.GET.get("site")), sites[0])
+    now = timezone.now()
+    context = {
+        "sites": sites,
+        "site": site,
+        "sections": selectors.recovery_board(
+            site=site, day=timezone.localtime(now, site.zone).date(), now=now
+        ),
+        "now": now,
+        "refresh_seconds": BOARD_REFRESH_SECONDS,
+    }
+    template = "nursing/_board.html" if request.htmx else "nursing/board.html"
+    return render(request, template, context)
+
+
+# --- The record ----------------------------------------------------------------------
+
+
+def _render_record(request, appointment, *, refusal=None, status=200, **extra):
+    context = selectors.nursing_record(appointment)
+    user = request.user
+    if user.has_perm("clinic.override_hard_stop"):
+        context["override_form"] = extra.pop("override_form", None) or forms.OverrideForm()
+    if context["escalation_due"] and user.has_perm("clinic.add_escalation"):
+        context["escalation_form"] = extra.pop("escalation_form", None) or forms.EscalationForm()
+    context.update(refusal=refusal, **extra)
+    return render(request, "nursing/record.html", context, status=status)
+
+
+@permission_required("clinic.view_checklistanswer")
+def record(request, pk):
+    appointment = _appointment(pk)
+    _audit_view(request, appointment, "perioperative record")
+    return _render_record(request, appointment)
+
+
+@require_POST
+@permission_required("scheduling.change_appointment")
+def check_in(request, pk):
+    appointment = _appointment(pk)
+    try:
+        services.appointment_check_in(actor=request.user, appointment=appointment)
+    except TransitionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{appointment.patient.full_name} is checked in.")
+    if request.user.has_perm("clinic.view_checklistanswer"):
+        return redirect(_record_url(appointment))
+    return redirect(f"{reverse('nursing_board')}?site={appointment.site_id}")
+
+
+@require_POST
+@permission_required("clinic.add_checklistanswer")
+def start(request, pk):
+    appointment = _appointment(pk)
+    reason = request.POST.get("override_reason", "")
+    try:
+        services.procedure_start(
+            actor=request.user, appointment=appointment, override_reason=reason
+        )
+    except TransitionRefused as exc:
+        override_form = forms.OverrideForm(request.POST) if reason else None
+        return _render_record(
+            request, appointment, refusal=_refusal(exc), status=409, override_form=override_form
+        )
+    messages.success(request, "The procedure has started.")
+    return redirect(_record_url(appointment))
+
+
+@require_POST
+@permission_required("clinic.add_observationround")
+def end(request, pk):
+    appointment = _appointment(pk)
+    try:
+        services.procedure_end(actor=request.user, appointment=appointment)
+    except TransitionRefused as exc:
+        return _render_record(request, appointment, refusal=_refusal(exc), status=409)
+    messages.success(request, "The patient is in recovery: observation rounds are due.")
+    return redirect(_record_url(appointment))
+
+
+# --- Checklist -----------------------------------------------------------------------
+
+
+def _phase(value) -> Phase:
+    try:
+        return Phase(value)
+    except ValueError:
+        raise Http404("No such checklist phase.") from None
+
+
+@permission_required("clinic.add_checklistanswer")
+def checklist(request, pk, phase):
+    appointment = _appointment(pk)
+    phase = _phase(phase)
+    state = rules.checklist_state(appointment)
+    rows = state.rows(phase)
+    open_items = [item for item, answer in rows if not (answer and answer.is_signed)]
+    initial = {}
+    for item, answer in rows:
+        if answer and not answer.is_signed:
+            initial.update(forms.AnswersForm.initial_for(item, answer.value))
+    data = request.POST if request.method == "POST" else None
+    form = forms.AnswersForm(data, items=open_items, appointment=appointment, initial=initial)
+    if data is not None:
+        action = data.get("action", "save")
+        form.is_valid()
+        try:
+            saved = services.checklist_save(
+                actor=request.user, appointment=appointment, values=form.answers
+            )
+        except services.NursingRefused as exc:
+            form.add_error(None, exc.messages)
+            saved = []
+        if request.htmx:
+            return render(
+                request,
+                "nursing/_autosave_status.html",
+                {"form": form, "saved": saved, "now": timezone.now()},
+            )
+        if not form.errors:
+            if action == "sign":
+                count = services.checklist_sign(
+                    actor=request.user, appointment=appointment, phase=phase
+                )
+                messages.success(request, f"{phase.label}: {count} answers signed.")
+                if phase in NEXT_PHASE:
+                    return redirect("nursing_checklist", appointment.pk, NEXT_PHASE[phase])
+                return redirect(_record_url(appointment, phase.value))
+            messages.success(request, "Saved as a draft (not signed yet).")
+            return redirect("nursing_checklist", appointment.pk, phase.value)
+        messages.error(request, "Some answers need a correction; the others are kept as drafts.")
+    else:
+        _audit_view(request, appointment, f"checklist: {phase.label}")
+    context = {
+        "appointment": appointment,
+        "phase": phase,
+        "phases": [(p, state.phase_progress(p)) for p in Phase],
+        "form": form,
+        "signed_rows": [(i, a) for i, a in rows if a and a.is_signed],
+        "state": state,
+        "holds": rules.hold_summary(appointment),
+        "is_physician": request.user.has_perm(services.PHYSICIAN_SIGNATURE),
+        "physician_form": forms.PhysicianSignatureForm(),
+    }
+    return render(request, "nursing/checklist.html", context)
+
+
+@require_POST
+@permission_required("clinic.add_timeoutconfirmation")
+def time_out_confirm(request, pk):
+    appointment = _appointment(pk)
+    role = request.POST.get("role")
+    signer = request.user
+    try:
+        if role == TimeOutConfirmation.Role.PHYSICIAN and not request.user.has_perm(
+            services.PHYSICIAN_SIGNATURE
+        ):
+            physician_form = forms.PhysicianSignatureForm(request.POST, request=request)
+            if not physician_form.is_valid():
+                raise services.NursingRefused(
+                    physician_form.non_field_errors()
+                    or ["Enter the physician's username and password."]
+                )
+            signer = physician_form.physician
+        if role not in TimeOutConfirmation.Role.values:
+            raise services.NursingRefused("Choose who confirms the time-out.")
+        services.time_out_confirm(actor=signer, appointment=appointment, role=role)
+    except services.NursingRefused as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            f"Time-out confirmed by the {role}: {signer.get_full_name() or signer.username}.",
+        )
+    return redirect("nursing_checklist", appointment.pk, Phase.TIME_OUT.value)
+
+
+@permission_required("clinic.change_checklistanswer")
+def answer_amend(request, pk):
+    answer = get_object_or_404(
+        ChecklistAnswer.objects.select_related("item", "appointment__patient"), pk=pk
+    )
+    appointment = _appointment(answer.appointment_id)
+    data = request.POST if request.method == "POST" else None
+    form = forms.AmendAnswerForm(
+        data,
+        items=[answer.item],
+        appointment=appointment,
+        initial=forms.AnswersForm.initial_for(answer.item, answer.value),
+    )
+    if data is not None and form.is_valid():
+        try:
+            services.answer_amend(
+                actor=request.user,
+                answer=answer,
+                value=form.answers[answer.item],
+                reason=form.cleaned_data["reason"],
+            )
+        except (services.NursingRefused, ValidationError) as exc:
+            form.add_error(None, getattr(exc, "messages", [str(exc)]))
+        else:
+            messages.success(request, f"{answer.item.label}: amended.")
+            return redirect(_record_url(appointment, answer.item.phase))
+    return render(
+        request,
+        "nursing/amend.html",
+        {
+            "appointment": appointment,
+            "form": form,
+            "title": answer.item.label,
+            "current": answer.display_value,
+            "answer_form": True,
+        },
+    )
+
+
+# --- Observation rounds --------------------------------------------------------------
+
+
+@permission_required("clinic.add_observationround")
+def round_new(request, pk):
+    appointment = _appointment(pk)
+    previous = appointment.observation_rounds.order_by("-taken_at", "-pk").first()
+    initial = {"spo2_scale": previous.spo2_scale if previous else 1, "on_oxygen": False}
+    data = request.POST if request.method == "POST" else None
+    form = forms.ObservationRoundForm(data, initial=initial)
+    if data is not None and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            round_ = services.round_record(actor=request.user, appointment=appointment, data=values)
+        except (services.NursingRefused, ValidationError) as exc:
+            form.add_error(None, exc.messages)
+        else:
+            if round_.needs_escalation:
+                messages.warning(
+                    request,
+                    f"NEWS2 {round_.news2_total} ({round_.news2_risk} risk): call the physician "
+                    "now and record the call below.",
+                )
+            else:
+                messages.success(request, f"Observations saved: NEWS2 {round_.news2_total}.")
+            return redirect(_record_url(appointment, "rounds"))
+    return render(
+        request,
+        "nursing/round_form.html",
+        {"appointment": appointment, "form": form, "previous": previous},
+    )
+
+
+@require_POST
+@permission_required("clinic.add_escalation")
+def escalation_new(request, pk):
+    round_ = get_object_or_404(ObservationRound, pk=pk)
+    appointment = _appointment(round_.appointment_id)
+    form = forms.EscalationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.escalation_record(
+                actor=request.user,
+                round_=round_,
+                physician=form.cleaned_data["physician"],
+                called_whom=form.cleaned_data["called_whom"],
+                note=form.cleaned_data["note"],
+            )
+        except services.NursingRefused as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, "The call to the physician is recorded.")
+            return redirect(_record_url(appointment, "rounds"))
+    return _render_record(request, appointment, escalation_form=form, status=400)
+
+
+@permission_required("clinic.change_observationround")
+def round_amend(request, pk):
+    round_ = get_object_or_404(ObservationRound, pk=pk)
+    appointment = _appointment(round_.appointment_id)
+    data = request.POST if request.method == "POST" else None
+    form = forms.RoundAmendForm(data)
+    if data is not None and form.is_valid():
+        try:
+            services.round_amend(
+                actor=request.user,
+                round_=round_,
+                field=form.cleaned_data["field"],
+                value=form.cleaned_data["value"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.NursingRefused as exc:
+            form.add_error(None, exc.messages)
+        except ValidationError as exc:
+            form.add_error("value", exc.messages)
+        else:
+            messages.success(request, "Observation amended; NEWS2 scored again.")
+            return redirect(_record_url(appointment, "rounds"))
+    return render(
+        request,
+        "nursing/amend.html",
+        {"appointment": appointment, "form": form, "title": str(round_), "current": ""},
+    )
+
+
+# --- Discharge -----------------------------------------------------------------------
+
+
+@permission_required("clinic.add_dischargeassessment")
+def discharge(request, pk):
+    appointment = _appointment(pk)
+    protocol = rules.protocol_for(appointment.procedure_type)
+    suggested = suggestions.discharge_suggestions(appointment, protocol.scale)
+    data = request.POST if request.method == "POST" else None
+    action = data.get("action") if data else None
+    assessment_form = forms.AssessmentForm(
+        data if action == "assess" else None,
+        scale=protocol.scale,
+        initial={code: s.value for code, s in suggested.items()},
+    )
+    discharge_form = forms.DischargeForm(data if action == "discharge" else None)
+    refusal = None
+    if action == "assess" and assessment_form.is_valid():
+        try:
+            assessment = services.assessment_record(
+                actor=request.user, appointment=appointment, scores=assessment_form.cleaned_data
+            )
+        except services.NursingRefused as exc:
+            assessment_form.add_error(None, exc.messages)
+        else:
+            if assessment.is_ready:
+                messages.success(
+                    request,
+                    f"{assessment.get_scale_display()} {assessment.total} of 10: ready for "
+                    "discharge.",
+                )
+            else:
+                messages.warning(
+                    request,
+                    f"{assessment.get_scale_display()} {assessment.total} of 10 is below the "
+                    f"threshold of {assessment.threshold}: score again later.",
+                )
+            return redirect("nursing_discharge", appointment.pk)
+    if action == "discharge" and discharge_form.is_valid():
+        if not request.user.has_perm("clinic.add_discharge"):
+            raise PermissionDenied
+        try:
+            services.patient_discharge(
+                actor=request.user,
+                appointment=appointment,
+                override_reason=discharge_form.cleaned_data["override_reason"],
+            )
+        except TransitionRefused as exc:
+            refusal = _refusal(exc)
+        else:
+            messages.success(request, f"{appointment.patient.full_name} is discharged.")
+            return redirect(_record_url(appointment, "discharge"))
+    if data is None:
+        _audit_view(request, appointment, "discharge")
+    state = rules.checklist_state(appointment)
+    context = {
+        "appointment": appointment,
+        "protocol": protocol,
+        "assessment_form": assessment_form,
+        "discharge_form": discharge_form,
+        "suggested": suggested,
+        "blockers": rules.discharge_blockers(appointment, state)
+        if appointment.status == Status.IN_RECOVERY
+        else [],
+        "latest": appointment.discharge_assessments.order_by("-signed_at", "-pk").first(),
+        "refusal": refusal,
+        "can_override": request.user.has_perm("clinic.override_hard_stop"),
+    }
+    return render(request, "nursing/discharge.html", context, status=409 if refusal else 200)
+
+
+@permission_required("clinic.change_dischargeassessment")
+def assessment_amend(request, pk):
+    assessment = get_object_or_404(DischargeAssessment, pk=pk)
+    appointment = _appointment(assessment.appointment_id)
+    scale = discharge_scores.DISCHARGE_SCALES[assessment.scale]
+    data = request.POST if request.method == "POST" else None
+    form = forms.AssessmentAmendForm(data, scale=scale)
+    if data is not None and form.is_valid():
+        try:
+            services.assessment_amend(
+                actor=request.user,
+                assessment=assessment,
+                item=form.cleaned_data["item"],
+                value=form.cleaned_data["value"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.NursingRefused as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, "Discharge score amended.")
+            return redirect(_record_url(appointment, "discharge"))
+    return render(
+        request,
+        "nursing/amend.html",
+        {"appointment": appointment, "form": form, "title": str(assessment), "current": ""},
+    )
+
+
+@permission_required("clinic.view_discharge")
+def instructions(request, pk):
+    appointment = _appointment(pk)
+    given = getattr(appointment, "discharge", None)
+    protocol = rules.protocol_for(appointment.procedure_type)
+    text = (
+        given.instructions
+        if given
+        else protocol.instructions_for(appointment.patient.preferred_language)
+    )
+    return render(
+        request,
+        "nursing/instructions.html",
+        {"appointment": appointment, "text": text, "discharge": given},
+    )
+
+
+# --- Protocols (managers) ------------------------------------------------------------
+
+
+@permission_required("clinic.view_procedureprotocol")
+def protocol_list(request):
+    filterset = ProtocolFilter(
+        request.GET, queryset=ProcedureType.objects.select_related("nursing_protocol")
+    )
+    return render_table(
+        request,
+        table=ProtocolTable(filterset.qs),
+        filterset=filterset,
+        template="nursing/protocol_list.html",
+        export_name="nursing-protocols",
+    )
+
+
+@permission_required("clinic.change_procedureprotocol", "clinic.add_procedureprotocol")
+def protocol_edit(request, pk):
+    procedure_type = get_object_or_404(ProcedureType, pk=pk)
+    protocol = rules.protocol_for(procedure_type)
+    form = forms.ProcedureProtocolForm(request.POST or None, instance=protocol)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Nursing protocol of {procedure_type} saved.")
+        return redirect("nursing_protocol_list")
+    items = [
+        item
+        for item in ChecklistItem.objects.filter(active=True).prefetch_related("procedure_types")
+        if not item.procedure_types.all() or procedure_type in item.procedure_types.all()
+    ]
+    return render(
+        request,
+        "nursing/protocol_form.html",
+        {"form": form, "procedure_type": procedure_type, "items": items},
+    )
+
+
+@permission_required("clinic.view_checklistitem")
+def checklist_item_list(request):
+    filterset = ChecklistItemFilter(
+        request.GET, queryset=ChecklistItem.objects.prefetch_related("procedure_types")
+    )
+    return render_table(
+        request,
+        table=ChecklistItemTable(filterset.qs),
+        filterset=filterset,
+        template="nursing/checklist_item_list.html",
+        export_name="checklist-items",
+    )
+
+
+@permission_required("clinic.add_checklistitem")
+def checklist_item_create(request):
+    return _model_form(
+        request,
+        forms.ChecklistItemForm,
+        ChecklistItem(),
+        "nursing_checklist_item_list",
+        "checklist item",
+    )
+
+
+@permission_required("clinic.change_checklistitem")
+def checklist_item_edit(request, pk):
+    return _model_form(
+        request,
+        forms.ChecklistItemForm,
+        get_object_or_404(ChecklistItem, pk=pk),
+        "nursing_checklist_item_list",
+        "checklist item",
+    )
+
+
+@permission_required("clinic.view_anticoagulanthold")
+def hold_list(request):
+    filterset = AnticoagulantHoldFilter(request.GET, queryset=AnticoagulantHold.objects.all())
+    return render_table(
+        request,
+        table=AnticoagulantHoldTable(filterset.qs),
+        filterset=filterset,
+        template="nursing/hold_list.html",
+        export_name="anticoagulant-holds",
+    )
+
+
+@permission_required("clinic.add_anticoagulanthold")
+def hold_create(request):
+    return _model_form(
+        request,
+        forms.AnticoagulantHoldForm,
+        AnticoagulantHold(),
+        "nursing_hold_list",
+        "hold time",
+    )
+
+
+@permission_required("clinic.change_anticoagulanthold")
+def hold_edit(request, pk):
+    return _model_form(
+        request,
+        forms.AnticoagulantHoldForm,
+        get_object_or_404(AnticoagulantHold, pk=pk),
+        "nursing_hold_list",
+        "hold time",
+    )
+
+
+def _model_form(request, form_class, instance, success_url, noun):
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Saved the {noun} “{saved}”.")
+        return redirect(success_url)
+    return render(
+        request, "nursing/config_form.html", {"form": form, "noun": noun, "back": success_url}
+    )

@@ -1,0 +1,83 @@
+"""The demo perioperative records: complete for past appointments, every board state today."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from clinic.management.commands import seed_demo
+from clinic.models import Site
+from clinic.nursing import rules
+from clinic.nursing.models import (
+    ChecklistAnswer,
+    Discharge,
+    DischargeAssessment,
+    Escalation,
+    ObservationRound,
+    TimeOutConfirmation,
+)
+from clinic.nursing.selectors import recovery_board
+from scheduling.models import Appointment, Status
+
+RECORD_MODELS = [
+    ChecklistAnswer,
+    TimeOutConfirmation,
+    ObservationRound,
+    Escalation,
+    DischargeAssessment,
+    Discharge,
+]
+
+
+@pytest.fixture
+def seeded(settings, db, monkeypatch):
+    settings.DEMO_LOGINS_ALLOWED = True
+    # The records complete every appointment that exists: this demo runs after every demo
+    # that creates appointments (the follow-up demo adds earlier procedures).
+    order = [m for m in seed_demo.DEMO_EXTENSIONS if m != "clinic.nursing.demo"]
+    monkeypatch.setattr(seed_demo, "DEMO_EXTENSIONS", [*order, "clinic.nursing.demo"])
+    call_command("seed_demo", "--patients", "120", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def counts():
+    return {model.__name__: model.objects.count() for model in RECORD_MODELS}
+
+
+def test_it_gives_every_completed_appointment_a_complete_record(seeded):
+    completed = Appointment.objects.filter(status=Status.COMPLETED)
+    assert completed.exists()
+    for appointment in completed.select_related("procedure_type")[:40]:
+        assert rules.start_blockers(appointment) == []
+        assert not rules.checklist_state(appointment).incomplete(["sign_out"])
+        protocol = rules.protocol_for(appointment.procedure_type)
+        assert appointment.observation_rounds.count() == protocol.observation_count
+        assert appointment.discharge.instructions
+        assert appointment.discharge_assessments.get().is_ready
+        assert appointment.events.filter(to_status=Status.IN_RECOVERY).exists()
+
+
+def test_it_puts_patients_in_every_state_on_todays_board(seeded):
+    now = timezone.now()
+    for site in Site.objects.filter(active=True):
+        sections = {
+            s["key"]: s["rows"]
+            for s in recovery_board(site=site, day=timezone.localtime(now, site.zone).date())
+        }
+        for key in ("waiting", "checks", "procedure", "recovery", "discharged"):
+            assert sections[key], f"{site}: nobody in {key}"
+        recovery = sections["recovery"]
+        assert any(row.overdue for row in recovery), site
+        assert any(row.escalation for row in recovery), site
+        escalated = next(row for row in recovery if row.escalation).appointment
+        assert Escalation.objects.filter(round__appointment=escalated).exists()
+
+
+def test_it_changes_nothing_when_seeded_again(seeded):
+    before = counts()
+    statuses = dict(Appointment.objects.values_list("pk", "status"))
+
+    call_command("seed_demo", "--patients", "120", stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert counts() == before
+    assert dict(Appointment.objects.values_list("pk", "status")) == statuses
