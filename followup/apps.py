@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class FollowupConfig(AppConfig):
     name = "followup"
     verbose_name = "Follow-up"
+
+    def ready(self):
+        from followup.receivers import on_appointment_changed
+        from scheduling.signals import appointment_changed
+
+        appointment_changed.connect(on_appointment_changed, dispatch_uid="followup.appointments")

@@ -4,12 +4,14 @@ Future work is a row (`Invitation`) with a due time; the beat dispatcher claims 
 Nothing is ever scheduled as a long eta/countdown on the broker.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.models import Patient, ProcedureType
+from clinic.models import Patient, ProcedureType, SpinalRegion
 
 
 class Instrument(models.TextChoices):
@@ -26,6 +28,36 @@ class Instrument(models.TextChoices):
     DISABILITY = "disability", "ODI or NDI by region"
 
 
+def disability_instrument(appointment) -> str:
+    """ODI or NDI for this appointment: NDI for cervical treatment, ODI otherwise.
+
+    Cervical means cervical levels on the appointment ("C5-C6"), or no levels and a
+    procedure type that only treats the neck. The survey page resolves "disability" by
+    the same rule.
+    """
+    levels = appointment.levels.strip().upper()
+    if levels:
+        cervical = levels.startswith("C")
+    else:
+        cervical = appointment.procedure_type.regions == [SpinalRegion.CERVICAL]
+    return Instrument.NDI if cervical else Instrument.ODI
+
+
+def resolve_instruments(instruments, appointment) -> list[str]:
+    """The instruments with "disability" replaced by ODI or NDI for this appointment."""
+    resolved = []
+    for instrument in instruments:
+        if instrument == Instrument.DISABILITY:
+            instrument = disability_instrument(appointment)
+        if instrument not in resolved:
+            resolved.append(str(instrument))
+    return resolved
+
+
+def default_baseline_instruments() -> list[str]:
+    return [Instrument.NRS, Instrument.DISABILITY]
+
+
 class CarePlan(models.Model):
     """What follow-up a procedure type gets; managers edit it."""
 
@@ -35,6 +67,11 @@ class CarePlan(models.Model):
     active = models.BooleanField(default=True)
     baseline_with_reminder = models.BooleanField(
         default=True, help_text="Send the baseline survey with the appointment reminder."
+    )
+    baseline_instruments = models.JSONField(
+        default=default_baseline_instruments,
+        blank=True,
+        help_text="Instruments of the baseline survey; empty = no baseline.",
     )
 
     def __str__(self):
@@ -55,6 +92,12 @@ class CarePlanStep(models.Model):
     )
     instruments = models.JSONField(default=list)
     order = models.PositiveSmallIntegerField(default=0)
+    expiry_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days after it is due that an unanswered survey closes; "
+        "empty = FOLLOWUP_SURVEY_EXPIRY_DAYS.",
+    )
 
     class Meta:
         ordering = ["plan", "order", "offset_days", "offset_minutes"]
@@ -64,6 +107,28 @@ class CarePlanStep(models.Model):
 
     def __str__(self):
         return f"{self.plan.procedure_type}: {self.name}"
+
+    def due_after(self, discharged_at: datetime.datetime, zone) -> datetime.datetime:
+        """When this step is due for a patient discharged at `discharged_at`.
+
+        With a `local_time`, the survey is due that wall-clock time in the site's zone
+        `offset_days` calendar days after the discharge day, so "14 days later at 10:00"
+        stays 10:00 local across a daylight-saving change. Without one, it is due an
+        exact duration (days and minutes) after the discharge. Never before the discharge.
+        """
+        if self.local_time is None:
+            due = discharged_at + datetime.timedelta(
+                days=self.offset_days, minutes=self.offset_minutes
+            )
+        else:
+            day = timezone.localtime(discharged_at, zone).date()
+            day += datetime.timedelta(days=self.offset_days)
+            due = datetime.datetime.combine(day, self.local_time, tzinfo=zone)
+        return max(due, discharged_at).astimezone(datetime.UTC)
+
+    def expires_after(self, due_at: datetime.datetime) -> datetime.datetime:
+        days = self.expiry_days or settings.FOLLOWUP_SURVEY_EXPIRY_DAYS
+        return due_at + datetime.timedelta(days=days)
 
 
 class Invitation(models.Model):
@@ -83,6 +148,8 @@ class Invitation(models.Model):
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled"
         FAILED = "failed", "Failed"
+        # Due, but not emailed: no consent or no address, or a reminder too late to send.
+        SKIPPED = "skipped", "Not emailed"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
     appointment = models.ForeignKey(
@@ -107,6 +174,22 @@ class Invitation(models.Model):
     draft = models.JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Emails the SMTP server accepted for this row (first send, reminders, a reminder
+    # re-sent after a reschedule); the next one's Message-ID carries sends + 1.
+    sends = models.PositiveSmallIntegerField(default=0)
+    # Failed attempts of the send in progress; a transient failure retries at `retry_at`.
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # Set when a worker claims the row (queued -> sending); see followup.dispatch.
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_with = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="companions",
+        help_text="Delivered inside this other invitation's email (baseline with reminder).",
+    )
 
     class Meta:
         ordering = ["due_at"]
@@ -129,6 +212,44 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.patient} due {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_survey(self) -> bool:
+        return self.kind in (self.Kind.BASELINE, self.Kind.SURVEY)
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID of this row's next email: fixed per row and send number.
+
+        A send repeated after a crash carries the same id, so it is recognisable (and
+        collapsible by mail systems) as the same message.
+        """
+        return f"<invitation-{self.pk}-send-{self.sends + 1}@{settings.FOLLOWUP_MESSAGE_ID_DOMAIN}>"
+
+    def send_refusal(self, now: datetime.datetime) -> tuple[str, str] | None:
+        """Why this row must not be emailed now, as (status to give it, reason); else None.
+
+        Checked when the dispatcher claims the row and again by the worker right before
+        sending, so a cancellation, an opt-out or an expiry in between is respected.
+        Needs `patient` and `appointment` loaded.
+        """
+        from scheduling.models import FREED_STATUSES, Status
+
+        appointment = self.appointment
+        if appointment.status in FREED_STATUSES:
+            return self.Status.CANCELLED, "The appointment was cancelled."
+        if self.expires_at is not None and self.expires_at <= now:
+            return self.Status.EXPIRED, "The survey closed before it could be sent."
+        if self.kind == self.Kind.APPOINTMENT_REMINDER and (
+            appointment.starts_at <= now
+            or appointment.status not in (Status.REQUESTED, Status.BOOKED, Status.CONFIRMED)
+        ):
+            return self.Status.SKIPPED, "The appointment has already begun."
+        if not self.patient.email:
+            return self.Status.SKIPPED, "The patient has no email address."
+        if not self.patient.email_consent:
+            return self.Status.SKIPPED, "The patient has not agreed to email."
+        return None
 
 
 class EmailLog(models.Model):
@@ -177,6 +298,8 @@ class Response(models.Model):
     odi_percent = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
     ndi_percent = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
     red_flags = models.JSONField(default=list, blank=True)
+    # Best relief over a diagnostic block's pain diary against the baseline pain now.
+    diary_peak_relief = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -262,3 +385,39 @@ class InstrumentWording(models.Model):
 
     def __str__(self):
         return f"{self.instrument} {self.section} ({self.language})"
+
+
+class PreparationInstruction(models.Model):
+    """One point of a procedure type's preparation advice in the appointment reminder.
+
+    Patient-facing text in each language; it must not name the procedure or a diagnosis
+    (the email may be read by others). Managers edit it; defaults are seeded.
+    """
+
+    class Topic(models.TextChoices):
+        FASTING = "fasting", "Fasting (sedation)"
+        ANTICOAGULANTS = "anticoagulants", "Blood thinners"
+        ESCORT = "escort", "Escort home"
+        BRING = "bring", "What to bring and wear"
+        DIABETES = "diabetes", "Diabetes and steroids"
+        OTHER = "other", "Other"
+
+    procedure_type = models.ForeignKey(
+        ProcedureType, on_delete=models.CASCADE, related_name="preparation_instructions"
+    )
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    language = models.CharField(max_length=2, choices=Patient.Language.choices)
+    text = models.TextField()
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["procedure_type", "language", "order", "topic"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure_type", "topic", "language"],
+                name="preparation_instruction_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.procedure_type}: {self.get_topic_display()} ({self.language})"

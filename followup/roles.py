@@ -2,10 +2,51 @@
 
 from clinic.roles import Role
 
+# Nurses work the alert list; physicians read outcomes and may take an alert too.
+CLINICAL_FOLLOWUP = [
+    "followup.view_invitation",
+    "followup.view_response",
+    "followup.view_alert",
+    "followup.change_alert",
+    "followup.view_careplan",
+    "followup.view_careplanstep",
+]
+RESCHEDULE_WORK = ["followup.view_reschedulerequest", "followup.change_reschedulerequest"]
+# Those who read the email log may put a failed send back in the queue.
+EMAIL_WORK = ["followup.view_emaillog", "followup.change_invitation"]
+# Managers edit the care plans and preparation advice (data, not code).
+PLAN_EDIT = [
+    f"followup.{verb}_{model}"
+    for model in ("careplan", "careplanstep", "preparationinstruction")
+    for verb in ("view", "add", "change", "delete")
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.FRONT_DESK: [],
-    Role.NURSE: [],
-    Role.PHYSICIAN: [],
-    Role.MANAGER: [],
-    Role.ADMIN: [],
+    Role.FRONT_DESK: [
+        *RESCHEDULE_WORK,
+        *EMAIL_WORK,
+        "followup.view_invitation",
+        "followup.view_preparationinstruction",
+    ],
+    Role.NURSE: [
+        *CLINICAL_FOLLOWUP,
+        *EMAIL_WORK,
+        "followup.view_preparationinstruction",
+    ],
+    Role.PHYSICIAN: [*CLINICAL_FOLLOWUP, "followup.view_preparationinstruction"],
+    Role.MANAGER: [
+        *CLINICAL_FOLLOWUP,
+        *PLAN_EDIT,
+        *RESCHEDULE_WORK,
+        *EMAIL_WORK,
+        "followup.view_instrumentwording",
+    ],
+    Role.ADMIN: [
+        *CLINICAL_FOLLOWUP,
+        *PLAN_EDIT,
+        *RESCHEDULE_WORK,
+        *EMAIL_WORK,
+        "followup.view_instrumentwording",
+        "followup.change_instrumentwording",
+    ],
 }

@@ -1,1 +1,53 @@
-urlpatterns: list = []
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from followup import api, views_public, views_staff
+
+# SimpleRouter: no second "api-root" view next to the clinic's router.
+router = SimpleRouter()
+router.register("invitations", api.InvitationViewSet, basename="followup-invitation")
+router.register("responses", api.ResponseViewSet, basename="followup-response")
+router.register("alerts", api.AlertViewSet, basename="followup-alert")
+
+urlpatterns = [
+    # Patient links from emails (no login).
+    path("s/<str:token>/", views_public.survey_start, name="survey_start"),
+    path("survey/", views_public.survey, name="survey"),
+    path("survey/draft/", views_public.survey_draft, name="survey_draft"),
+    path("survey/thanks/", views_public.survey_thanks, name="survey_thanks"),
+    path("r/confirm/<str:token>/", views_public.appointment_confirm, name="appointment_confirm"),
+    path(
+        "r/reschedule/<str:token>/",
+        views_public.appointment_reschedule_request,
+        name="appointment_reschedule_request",
+    ),
+    path("u/<str:token>/", views_public.unsubscribe, name="unsubscribe"),
+    # Staff worklists.
+    path("followup/", views_staff.followup_worklist, name="followup_worklist"),
+    path("followup/responses/", views_staff.response_list, name="response_list"),
+    path("followup/responses/<int:pk>/", views_staff.response_detail, name="response_detail"),
+    path("followup/alerts/", views_staff.alert_list, name="alert_list"),
+    path(
+        "followup/alerts/<int:pk>/acknowledge/",
+        views_staff.alert_acknowledge_view,
+        name="alert_acknowledge",
+    ),
+    path(
+        "followup/reschedule-requests/",
+        views_staff.reschedule_requests,
+        name="reschedule_requests",
+    ),
+    path(
+        "followup/reschedule-requests/<int:pk>/handled/",
+        views_staff.reschedule_request_handled,
+        name="reschedule_request_handled",
+    ),
+    path("followup/failed/", views_staff.failed_sends, name="failed_sends"),
+    path(
+        "followup/failed/<int:pk>/retry/",
+        views_staff.invitation_retry_view,
+        name="invitation_retry",
+    ),
+    path("followup/nonresponders/", views_staff.nonresponders, name="nonresponders"),
+    path("api/v1/followup/", include(router.urls)),
+]

@@ -1,0 +1,122 @@
+"""Admin of the follow-up engine: managers edit care plans and preparation advice here.
+
+Rows the engine writes (invitations, emails, responses, alerts) are read-only: they change
+through the services so that every state change stays conditional and logged.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from clinic.models import ChoiceListValidator
+from followup.models import (
+    Alert,
+    CarePlan,
+    CarePlanStep,
+    EmailLog,
+    Instrument,
+    InstrumentWording,
+    Invitation,
+    PreparationInstruction,
+    Response,
+)
+
+validate_instruments = ChoiceListValidator(Instrument.values)
+
+
+class CarePlanForm(forms.ModelForm):
+    class Meta:
+        model = CarePlan
+        fields = ["procedure_type", "active", "baseline_with_reminder", "baseline_instruments"]
+
+    def clean_baseline_instruments(self):
+        value = self.cleaned_data["baseline_instruments"] or []
+        validate_instruments(value)
+        return value
+
+
+class CarePlanStepForm(forms.ModelForm):
+    class Meta:
+        model = CarePlanStep
+        fields = [
+            "name",
+            "offset_days",
+            "offset_minutes",
+            "local_time",
+            "instruments",
+            "expiry_days",
+            "order",
+        ]
+        help_texts = {"instruments": f"A list of: {', '.join(Instrument.values)}."}
+
+    def clean_instruments(self):
+        value = self.cleaned_data["instruments"]
+        validate_instruments(value)
+        if not value:
+            raise forms.ValidationError("Choose at least one instrument.")
+        return value
+
+
+class CarePlanStepInline(admin.TabularInline):
+    model = CarePlanStep
+    form = CarePlanStepForm
+    extra = 0
+
+
+@admin.register(CarePlan)
+class CarePlanAdmin(admin.ModelAdmin):
+    form = CarePlanForm
+    list_display = ["procedure_type", "active", "baseline_with_reminder"]
+    list_filter = ["active"]
+    inlines = [CarePlanStepInline]
+
+
+@admin.register(PreparationInstruction)
+class PreparationInstructionAdmin(admin.ModelAdmin):
+    list_display = ["procedure_type", "topic", "language", "order"]
+    list_filter = ["language", "topic", "procedure_type"]
+
+
+@admin.register(InstrumentWording)
+class InstrumentWordingAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "section", "language", "title"]
+    list_filter = ["instrument", "language"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["due_at", "kind", "patient", "status", "sends", "reminders_sent"]
+    list_filter = ["status", "kind"]
+    raw_id_fields = ["patient", "appointment", "sent_with"]
+    date_hierarchy = "due_at"
+
+
+@admin.register(EmailLog)
+class EmailLogAdmin(ReadOnlyAdmin):
+    list_display = ["at", "kind", "to_address", "status", "message_id"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to_address", "message_id"]
+    date_hierarchy = "at"
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdmin):
+    list_display = ["submitted_at", "patient", "nrs_average", "pgic", "odi_percent"]
+    raw_id_fields = ["patient", "invitation"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "patient", "acknowledged_by", "escalated_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["patient", "response"]

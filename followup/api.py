@@ -1,0 +1,224 @@
+"""JSON API v1 of follow-up: invitations, responses with scores, alerts (+ acknowledge).
+
+The same rules as the pages: reading needs the model's view permission (clinical roles
+only for responses and alerts), acknowledging needs `change_alert` and goes through
+`followup.services.alert_acknowledge`.
+"""
+
+import django_filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response as ApiResponse
+
+from clinic.audit import audit_record
+from clinic.models import AuditEvent
+from followup.models import Alert, Invitation, Response
+from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    step_name = serializers.CharField(source="step.name", default="", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "patient",
+            "appointment",
+            "kind",
+            "step_name",
+            "instruments",
+            "status",
+            "due_at",
+            "expires_at",
+            "queued_at",
+            "sent_at",
+            "opened_at",
+            "answered_at",
+            "reminders_sent",
+            "next_reminder_at",
+            "last_error",
+        ]
+
+
+class InvitationFilter(django_filters.FilterSet):
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Invitation
+        fields = ["patient", "appointment", "kind", "status", "due_after", "due_before"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List invitations (emails and surveys due, sent, answered)"),
+    retrieve=extend_schema(summary="One invitation"),
+)
+class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Follow-up invitations: the reminder and survey emails with their due times and state."""
+
+    queryset = Invitation.objects.select_related("step").order_by("due_at", "pk")
+    serializer_class = InvitationSerializer
+    filterset_class = InvitationFilter
+
+
+class AlertSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Alert
+        fields = ["id", "kind", "detail", "acknowledged_at"]
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    """A response with its scores. Decimal scores are exact and unrounded (strings)."""
+
+    alerts = AlertSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "invitation",
+            "patient",
+            "submitted_at",
+            "nrs_current",
+            "nrs_average",
+            "nrs_worst",
+            "pgic",
+            "patient_rated_relief",
+            "percent_relief",
+            "odi_percent",
+            "ndi_percent",
+            "red_flags",
+            "answers",
+            "alerts",
+        ]
+
+
+class ResponseFilter(django_filters.FilterSet):
+    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+
+    class Meta:
+        model = Response
+        fields = ["patient", "invitation", "submitted_after", "submitted_before"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List survey responses with scores"),
+    retrieve=extend_schema(summary="One survey response with its answers and scores"),
+)
+class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
+    """Survey responses with scores: clinical roles only (`followup.view_response`)."""
+
+    queryset = Response.objects.prefetch_related("alerts").order_by("-submitted_at", "-pk")
+    serializer_class = ResponseSerializer
+    filterset_class = ResponseFilter
+
+    def retrieve(self, request, *args, **kwargs):
+        result = super().retrieve(request, *args, **kwargs)
+        response = self.get_object()
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.VIEW,
+            obj=response,
+            patient=response.patient,
+            detail="survey response (API)",
+        )
+        return result
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    acknowledged_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "patient",
+            "response",
+            "kind",
+            "detail",
+            "created_at",
+            "oncall_emailed_at",
+            "escalated_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+        ]
+
+    def get_acknowledged_by(self, alert) -> str | None:
+        user = alert.acknowledged_by
+        return (user.get_full_name() or user.get_username()) if user else None
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=2000,
+        help_text="What was done, e.g. 'Phoned the patient, advised to attend the ED'.",
+    )
+
+
+class AlertFilter(django_filters.FilterSet):
+    acknowledged = django_filters.BooleanFilter(
+        field_name="acknowledged_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = Alert
+        fields = ["patient", "kind", "acknowledged"]
+
+
+class CanAcknowledgeAlerts(BasePermission):
+    """Acknowledging is a change of the alert (`change_alert`), not the POST-means-add default."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("followup.change_alert"))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List alerts (filter acknowledged=false for the open ones)"),
+    retrieve=extend_schema(summary="One alert"),
+)
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Alerts raised by survey answers; a nurse acknowledges each with a note."""
+
+    queryset = Alert.objects.select_related("acknowledged_by").order_by("-created_at", "-pk")
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+
+    @extend_schema(
+        summary="Acknowledge an alert with a note of what was done",
+        request=AcknowledgeSerializer,
+        responses={
+            200: AlertSerializer,
+            400: OpenApiResponse(description="The note is missing or too long."),
+            409: OpenApiResponse(description="The alert was already acknowledged."),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[CanAcknowledgeAlerts])
+    def acknowledge(self, request, pk=None):
+        alert = self.get_object()
+        body = AcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            alert_acknowledge(alert=alert, user=request.user, note=body.validated_data["note"])
+        except AlertAlreadyAcknowledged:
+            alert.refresh_from_db()
+            return ApiResponse(
+                {
+                    "detail": "This alert was already acknowledged.",
+                    "alert": AlertSerializer(alert).data,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.CHANGE,
+            obj=alert,
+            patient=alert.patient,
+            detail="alert acknowledged (API)",
+        )
+        alert.refresh_from_db()
+        return ApiResponse(AlertSerializer(alert).data)

@@ -1,0 +1,191 @@
+"""The emails of the follow-up engine, built from templates in the patient's language.
+
+Patient emails are multipart (plain text and HTML), name the clinic and its phone number,
+and never a diagnosis or a procedure: an inbox, a lock screen or a shared calendar may be
+seen by others. Links are absolute (SITE_URL) and carry signed tokens (followup.tokens).
+"""
+
+import logging
+import re
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import pgettext
+
+from followup import selectors
+from followup.models import Invitation
+from followup.tokens import make_token
+from scheduling.models import MOVABLE_STATUSES, Status
+
+logger = logging.getLogger(__name__)
+
+# Header naming the row an email belongs to, for support and for the delivery tests.
+INVITATION_HEADER = "X-Clinic-Invitation"
+URL_NAMES = {
+    "survey": "survey_start",
+    "confirm": "appointment_confirm",
+    "reschedule": "appointment_reschedule_request",
+    "unsubscribe": "unsubscribe",
+}
+
+
+def link(purpose: str, invitation_id: int) -> str:
+    """The absolute URL of a patient link for `purpose` ("survey", "confirm", ...)."""
+    token = make_token(purpose=purpose, invitation_id=invitation_id)
+    return settings.SITE_URL + reverse(URL_NAMES[purpose], args=[token])
+
+
+def _language(patient) -> str:
+    languages = dict(settings.LANGUAGES)
+    return patient.preferred_language if patient.preferred_language in languages else "en"
+
+
+def _render(template: str, context: dict) -> tuple[str, str, str]:
+    subject = render_to_string(f"followup/email/{template}_subject.txt", context)
+    text = render_to_string(f"followup/email/{template}.txt", context)
+    html = render_to_string(f"followup/email/{template}.html", context)
+    # Blank lines left by template tags, and any line break in the subject, go.
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return " ".join(subject.split()), text, html
+
+
+def _day(value) -> dict:
+    """Weekday, date and time in the active language and time zone.
+
+    Patients get a written-out date ("30 November 2026"), not the staff pages' ISO date.
+    """
+    local = timezone.localtime(value)
+    return {
+        "weekday": formats.date_format(local, "l"),
+        "date": formats.date_format(local, pgettext("date in a patient email", "j F Y")),
+        "time": formats.time_format(local, "H:i"),
+    }
+
+
+def _common(invitation: Invitation, unsubscribe_url: str) -> dict:
+    site = invitation.appointment.site
+    return {
+        "first_name": invitation.patient.first_name,
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_phone": site.phone or settings.CLINIC_PHONE,
+        "emergency_phone": settings.FOLLOWUP_EMERGENCY_PHONE,
+        "site_name": site.name,
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def _reminder_context(invitation: Invitation, unsubscribe_url: str) -> dict:
+    appointment = invitation.appointment
+    baseline = selectors.open_baseline(appointment)
+    return {
+        **_common(invitation, unsubscribe_url),
+        "starts": _day(appointment.starts_at),
+        "site_address": ", ".join(
+            line.strip() for line in appointment.site.address.splitlines() if line.strip()
+        ),
+        "preparation": selectors.preparation_for(
+            appointment.procedure_type, _language(invitation.patient)
+        ),
+        "confirm_url": link("confirm", invitation.pk)
+        if appointment.status == Status.BOOKED
+        else "",
+        "reschedule_url": link("reschedule", invitation.pk)
+        if appointment.status in MOVABLE_STATUSES
+        else "",
+        "baseline_url": link("survey", baseline.pk) if baseline else "",
+    }
+
+
+def _survey_context(invitation: Invitation, unsubscribe_url: str) -> dict:
+    return {
+        **_common(invitation, unsubscribe_url),
+        "is_baseline": invitation.kind == Invitation.Kind.BASELINE,
+        "is_reminder": invitation.sends > 0,
+        "visit": _day(invitation.appointment.starts_at),
+        "closes": _day(invitation.expires_at) if invitation.expires_at else None,
+        "survey_url": link("survey", invitation.pk),
+    }
+
+
+def _ics_attachment(appointment) -> bytes | None:
+    """The patient's .ics; a reminder without it beats no reminder, so problems only log."""
+    try:
+        from scheduling.calendars import appointment_ics
+    except ImportError:
+        logger.warning("scheduling.calendars is missing: reminder sent without an .ics file")
+        return None
+    try:
+        return appointment_ics(appointment, for_patient=True)
+    except Exception:
+        logger.exception("Could not build the .ics of appointment %s", appointment.pk)
+        return None
+
+
+def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
+    """The email for an invitation row's next send (reminder, survey, survey reminder).
+
+    Needs `patient`, `appointment__site` and `appointment__procedure_type` loaded.
+    """
+    patient = invitation.patient
+    appointment = invitation.appointment
+    reminder = invitation.kind == Invitation.Kind.APPOINTMENT_REMINDER
+    unsubscribe = link("unsubscribe", invitation.pk)
+    with translation.override(_language(patient)), timezone.override(appointment.site.zone):
+        if reminder:
+            context = _reminder_context(invitation, unsubscribe)
+            subject, text, html = _render("appointment_reminder", context)
+        else:
+            subject, text, html = _render("survey", _survey_context(invitation, unsubscribe))
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[patient.email],
+        headers={
+            "Message-ID": invitation.message_id,
+            INVITATION_HEADER: str(invitation.pk),
+            # RFC 8058 one-click unsubscribe; RFC 3834 marks the mail as automatic.
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    if reminder:
+        ics = _ics_attachment(appointment)
+        if ics is not None:
+            message.attach("appointment.ics", ics, "text/calendar")
+    return message
+
+
+def oncall_message(alerts: list, *, escalation: bool) -> EmailMessage:
+    """To the on-call address: a patient's new (or still unacknowledged) alerts.
+
+    Staff-facing, in English, plain text; it names the patient so on-call can act at once.
+    """
+    first = alerts[0]
+    context = {
+        "alerts": alerts,
+        "patient": first.patient,
+        "escalation": escalation,
+        "escalate_minutes": settings.FOLLOWUP_ALERT_ESCALATE_MINUTES,
+        "patient_url": settings.SITE_URL + first.patient.get_absolute_url(),
+        "clinic_name": settings.CLINIC_NAME,
+    }
+    with translation.override("en"):
+        subject = render_to_string("followup/email/oncall_alert_subject.txt", context)
+        body = render_to_string("followup/email/oncall_alert.txt", context)
+    kind = "escalation" if escalation else "oncall"
+    return EmailMessage(
+        subject=" ".join(subject.split()),
+        body=re.sub(r"\n{3,}", "\n\n", body).strip() + "\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[settings.CLINIC_ONCALL_EMAIL],
+        headers={
+            "Message-ID": f"<alert-{first.pk}-{kind}@{settings.FOLLOWUP_MESSAGE_ID_DOMAIN}>",
+            "Auto-Submitted": "auto-generated",
+        },
+    )

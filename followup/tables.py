@@ -1,0 +1,335 @@
+"""Tables of the follow-up worklists; times are shown in the appointment's site zone."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import django_tables2 as tables
+from django.utils import timezone
+
+from followup.models import Alert, Invitation, RescheduleRequest, Response
+from followup.scoring import PGIC_CHOICES, RED_FLAGS
+
+PGIC_LABELS = dict(PGIC_CHOICES)
+RED_FLAG_LABELS = dict(RED_FLAGS)
+
+# Cells with a button. Inline template code renders in the page's context; a template
+# file would run the context processors again for every row (a query per row).
+RETRY_BUTTON = """{% if perms.followup.change_invitation %}
+<form method="post" action="{% url 'invitation_retry' record.pk %}" class="d-inline">
+{% csrf_token %}<button type="submit" class="btn btn-outline-primary btn-sm">Retry</button>
+</form>{% endif %}"""
+HANDLED_CELL = """{% if record.handled_at %}
+{{ record.handled_by.get_full_name|default:record.handled_by.username|default:"—" }},
+{{ record.handled_at|date:"Y-m-d H:i" }}
+{% elif perms.followup.change_reschedulerequest %}
+<form method="post" action="{% url 'reschedule_request_handled' record.pk %}" class="d-inline">
+{% csrf_token %}<button type="submit" class="btn btn-outline-primary btn-sm">Mark handled</button>
+</form>{% else %}Open{% endif %}"""
+ACKNOWLEDGE_CELL = """{% if record.acknowledged_at %}
+{{ record.acknowledged_by.get_full_name|default:record.acknowledged_by.username|default:"—" }},
+{{ record.acknowledged_at|date:"Y-m-d H:i" }}: {{ record.acknowledgement_note|truncatechars:80 }}
+{% elif perms.followup.change_alert %}
+<a class="btn btn-warning btn-sm" href="{% url 'alert_acknowledge' record.pk %}">Acknowledge</a>
+{% else %}Open{% endif %}"""
+
+
+def site_time(value, site) -> str:
+    if value is None:
+        return "—"
+    zone = site.zone if site is not None else None
+    return f"{timezone.localtime(value, zone):%Y-%m-%d %H:%M}"
+
+
+def one_decimal(value) -> str:
+    if value is None:
+        return "—"
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+class SiteTimeColumn(tables.Column):
+    """A time in the zone of the site found at `site_accessor` on the row."""
+
+    def __init__(self, *args, site_accessor="appointment__site", **kwargs):
+        self.site_accessor = tables.A(site_accessor)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value, record):
+        return site_time(value, self.site_accessor.resolve(record, quiet=True))
+
+    def value(self, value, record):
+        return value.isoformat() if value else ""
+
+
+class PatientColumn(tables.Column):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("linkify", lambda record: record.patient.get_absolute_url())
+        kwargs.setdefault("order_by", ("patient__last_name", "patient__first_name"))
+        super().__init__(*args, accessor="patient", **kwargs)
+
+
+def survey_name(invitation) -> str:
+    return invitation.step.name if invitation.step else invitation.get_kind_display()
+
+
+class SurveyWorklistTable(tables.Table):
+    patient = PatientColumn()
+    mrn = tables.Column(accessor="patient__mrn", verbose_name="MRN")
+    procedure = tables.Column(
+        accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
+    )
+    survey = tables.Column(accessor="kind", verbose_name="Survey", orderable=False)
+    due_at = SiteTimeColumn(verbose_name="Due")
+    status = tables.Column()
+    sent_at = SiteTimeColumn(verbose_name="Sent")
+    opened_at = SiteTimeColumn(verbose_name="Opened")
+    reminders_sent = tables.Column(verbose_name="Reminders")
+    overdue = tables.BooleanColumn(verbose_name="Overdue", yesno="Overdue,—")
+
+    class Meta:
+        model = Invitation
+        fields = []
+        sequence = [
+            "patient",
+            "mrn",
+            "procedure",
+            "survey",
+            "due_at",
+            "status",
+            "sent_at",
+            "opened_at",
+            "reminders_sent",
+            "overdue",
+        ]
+        order_by = ["due_at"]
+
+    def render_survey(self, record):
+        return survey_name(record)
+
+    def value_survey(self, record):
+        return survey_name(record)
+
+
+class NonresponderTable(tables.Table):
+    patient = PatientColumn()
+    phone = tables.Column(accessor="patient__phone", verbose_name="Phone", orderable=False)
+    email = tables.Column(accessor="patient__email", verbose_name="Email", orderable=False)
+    survey = tables.Column(accessor="kind", verbose_name="Survey", orderable=False)
+    procedure = tables.Column(
+        accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
+    )
+    sent_at = SiteTimeColumn(verbose_name="Sent")
+    reminders_sent = tables.Column(verbose_name="Reminders")
+    expires_at = SiteTimeColumn(verbose_name="Expires")
+    status = tables.Column()
+
+    class Meta:
+        model = Invitation
+        fields = []
+        sequence = [
+            "patient",
+            "phone",
+            "email",
+            "survey",
+            "procedure",
+            "sent_at",
+            "reminders_sent",
+            "expires_at",
+            "status",
+        ]
+        order_by = ["sent_at"]
+
+    def render_survey(self, record):
+        return survey_name(record)
+
+    def value_survey(self, record):
+        return survey_name(record)
+
+
+class FailedSendTable(tables.Table):
+    patient = PatientColumn()
+    email = tables.Column(accessor="patient__email", verbose_name="Email", orderable=False)
+    phone = tables.Column(accessor="patient__phone", verbose_name="Phone", orderable=False)
+    kind = tables.Column(verbose_name="What")
+    due_at = SiteTimeColumn(verbose_name="Due")
+    last_error = tables.Column(verbose_name="Error", orderable=False)
+    retry = tables.TemplateColumn(
+        template_code=RETRY_BUTTON,
+        verbose_name="",
+        orderable=False,
+        exclude_from_export=True,
+    )
+
+    class Meta:
+        model = Invitation
+        fields = []
+        sequence = ["patient", "email", "phone", "kind", "due_at", "last_error", "retry"]
+        order_by = ["-due_at"]
+
+
+class RescheduleRequestTable(tables.Table):
+    requested_at = SiteTimeColumn(verbose_name="Asked", site_accessor="appointment__site")
+    patient = tables.Column(
+        accessor="appointment__patient",
+        linkify=lambda record: record.appointment.patient.get_absolute_url(),
+        order_by=("appointment__patient__last_name", "appointment__patient__first_name"),
+    )
+    phone = tables.Column(accessor="appointment__patient__phone", verbose_name="Phone")
+    appointment = SiteTimeColumn(
+        accessor="appointment__starts_at",
+        verbose_name="Appointment",
+        order_by=("appointment__starts_at",),
+    )
+    procedure = tables.Column(
+        accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
+    )
+    appointment_status = tables.Column(
+        accessor="appointment__get_status_display", verbose_name="Status", orderable=False
+    )
+    message = tables.Column(orderable=False)
+    handled = tables.TemplateColumn(
+        template_code=HANDLED_CELL,
+        verbose_name="Handled",
+        orderable=False,
+        exclude_from_export=True,
+    )
+    handled_by = tables.Column(verbose_name="Handled by", visible=False)
+    handled_at = SiteTimeColumn(verbose_name="Handled at", visible=False)
+
+    class Meta:
+        model = RescheduleRequest
+        fields = []
+        sequence = [
+            "requested_at",
+            "patient",
+            "phone",
+            "appointment",
+            "procedure",
+            "appointment_status",
+            "message",
+            "handled",
+            "handled_by",
+            "handled_at",
+        ]
+        order_by = ["requested_at"]
+
+    def value_handled_by(self, value):
+        return (value.get_full_name() or value.get_username()) if value else ""
+
+
+def red_flag_text(codes) -> str:
+    return ", ".join(RED_FLAG_LABELS.get(code, code) for code in codes or ())
+
+
+class ResponseTable(tables.Table):
+    submitted_at = tables.DateTimeColumn(
+        verbose_name="Answered",
+        format="Y-m-d H:i",
+        linkify=("response_detail", {"pk": tables.A("pk")}),
+    )
+    patient = PatientColumn()
+    procedure = tables.Column(
+        accessor="invitation__appointment__procedure_type__name",
+        verbose_name="Procedure",
+        orderable=False,
+    )
+    survey = tables.Column(accessor="invitation__kind", verbose_name="Survey", orderable=False)
+    nrs_current = tables.Column(verbose_name="Pain now")
+    nrs_average = tables.Column(verbose_name="Pain avg")
+    nrs_worst = tables.Column(verbose_name="Pain worst")
+    percent_relief = tables.Column(verbose_name="Relief % (NRS)")
+    patient_rated_relief = tables.Column(verbose_name="Relief % (patient)")
+    pgic = tables.Column(verbose_name="PGIC")
+    odi_percent = tables.Column(verbose_name="ODI %")
+    ndi_percent = tables.Column(verbose_name="NDI %")
+    red_flags = tables.Column(verbose_name="Red flags", orderable=False)
+    open_alert_count = tables.Column(verbose_name="Open alerts")
+
+    class Meta:
+        model = Response
+        fields = []
+        sequence = [
+            "submitted_at",
+            "patient",
+            "procedure",
+            "survey",
+            "nrs_current",
+            "nrs_average",
+            "nrs_worst",
+            "percent_relief",
+            "patient_rated_relief",
+            "pgic",
+            "odi_percent",
+            "ndi_percent",
+            "red_flags",
+            "open_alert_count",
+        ]
+        order_by = ["-submitted_at"]
+
+    def render_survey(self, record):
+        return survey_name(record.invitation)
+
+    def value_survey(self, record):
+        return survey_name(record.invitation)
+
+    def render_pgic(self, value):
+        return f"{value} – {PGIC_LABELS.get(value, '')}"
+
+    def render_percent_relief(self, value):
+        return one_decimal(value)
+
+    def render_odi_percent(self, value):
+        return one_decimal(value)
+
+    def render_ndi_percent(self, value):
+        return one_decimal(value)
+
+    def render_red_flags(self, value):
+        return red_flag_text(value) or "None"
+
+    def value_red_flags(self, value):
+        return red_flag_text(value)
+
+
+class AlertTable(tables.Table):
+    created_at = tables.DateTimeColumn(verbose_name="Raised", format="Y-m-d H:i")
+    patient = PatientColumn()
+    phone = tables.Column(accessor="patient__phone", verbose_name="Phone", orderable=False)
+    kind = tables.Column()
+    detail = tables.Column(orderable=False)
+    response = tables.Column(
+        accessor="response__submitted_at",
+        verbose_name="Response",
+        linkify=("response_detail", {"pk": tables.A("response_id")}),
+        orderable=False,
+    )
+    acknowledgement = tables.TemplateColumn(
+        template_code=ACKNOWLEDGE_CELL,
+        verbose_name="Acknowledged",
+        orderable=False,
+        exclude_from_export=True,
+    )
+    acknowledged_by = tables.Column(visible=False)
+    acknowledged_at = tables.DateTimeColumn(visible=False)
+    acknowledgement_note = tables.Column(visible=False)
+
+    class Meta:
+        model = Alert
+        fields = []
+        sequence = [
+            "created_at",
+            "patient",
+            "phone",
+            "kind",
+            "detail",
+            "response",
+            "acknowledgement",
+            "acknowledged_by",
+            "acknowledged_at",
+            "acknowledgement_note",
+        ]
+        order_by = ["-created_at"]
+
+    def render_response(self, value):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+
+    def value_acknowledged_by(self, value):
+        return (value.get_full_name() or value.get_username()) if value else ""

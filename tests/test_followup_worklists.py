@@ -1,0 +1,346 @@
+"""Staff worklists of follow-up: permissions, contents, actions, exports and query counts."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.models import AuditEvent
+from followup.models import Alert, Invitation, RescheduleRequest
+from tests import survey_fixtures
+from tests.helpers import assert_query_count_flat
+from tests.survey_fixtures import make_alert, make_invitation, make_response
+
+appointment = survey_fixtures.appointment
+
+ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
+CLINICAL = {"nurse", "physician", "manager", "admin"}
+EMAIL_LOG_READERS = {"front_desk", "nurse", "manager", "admin"}
+RESCHEDULERS = {"front_desk", "manager", "admin"}
+NOW = timezone.now
+
+
+def days_ago(days):
+    return NOW() - datetime.timedelta(days=days)
+
+
+@pytest.fixture
+def answered(appointment):
+    """A response with scores and an open red-flag alert."""
+    response = make_response(make_invitation(appointment))
+    make_alert(response)
+    return response
+
+
+@pytest.fixture
+def failed(appointment):
+    return make_invitation(
+        appointment, status=Invitation.Status.FAILED, last_error="SMTPRecipientsRefused: 550"
+    )
+
+
+@pytest.fixture
+def reschedule_request(appointment):
+    return RescheduleRequest.objects.create(appointment=appointment, message="Fridays please")
+
+
+def page_urls(answered, failed):
+    alert = answered.alerts.get()
+    return {
+        "followup_worklist": (reverse("followup_worklist"), CLINICAL | {"front_desk"}),
+        "response_list": (reverse("response_list"), CLINICAL),
+        "response_detail": (reverse("response_detail", args=[answered.pk]), CLINICAL),
+        "alert_list": (reverse("alert_list"), CLINICAL),
+        "alert_acknowledge": (reverse("alert_acknowledge", args=[alert.pk]), CLINICAL),
+        "reschedule_requests": (reverse("reschedule_requests"), RESCHEDULERS),
+        "failed_sends": (reverse("failed_sends"), EMAIL_LOG_READERS),
+        "nonresponders": (reverse("nonresponders"), EMAIL_LOG_READERS),
+    }
+
+
+def test_it_allows_each_role_only_its_worklists(client, personas, answered, failed):
+    for name, (url, allowed) in page_urls(answered, failed).items():
+        client.logout()
+        assert client.get(url).status_code == 302, f"anonymous on {name}"
+        for role in ROLES:
+            client.force_login(personas[role])
+            status = client.get(url).status_code
+            assert status == (200 if role in allowed else 403), f"{role} on {name}: {status}"
+
+
+def test_it_never_shows_scores_or_red_flags_to_the_front_desk(
+    client, front_desk, nurse, answered, patient
+):
+    client.force_login(front_desk)
+    for url in (
+        reverse("followup_worklist"),
+        reverse("nonresponders"),
+        reverse("failed_sends"),
+        patient.get_absolute_url(),
+    ):
+        body = client.get(url).content.decode()
+        for clinical in ("ODI", "PGIC", "Pain now", "Fever or chills", "Red flag", "Alerts"):
+            assert clinical not in body, f"{clinical!r} shown to the front desk on {url}"
+    body = client.get(patient.get_absolute_url()).content.decode()
+    assert "Follow-up" in body  # the timeline itself (sent, opened, answered) is shown
+    client.force_login(nurse)
+    body = client.get(patient.get_absolute_url()).content.decode()
+    assert "ODI 34.0" in body
+    assert "1 alert" in body
+
+
+def test_it_lists_surveys_due_and_overdue(client, nurse, appointment):
+    due = make_invitation(appointment, status=Invitation.Status.SCHEDULED, sent_at=None)
+    awaiting = make_invitation(appointment, next_reminder_at=NOW() + datetime.timedelta(days=1))
+    overdue = make_invitation(
+        appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    )
+    make_invitation(appointment, due_at=NOW() + datetime.timedelta(days=3), sent_at=None)
+    make_response(make_invitation(appointment))
+    client.force_login(nurse)
+
+    def rows(**params):
+        return list(client.get(reverse("followup_worklist"), params).context["table"].data)
+
+    assert {row.pk for row in rows()} == {due.pk, awaiting.pk, overdue.pk}
+    assert [row.pk for row in rows(state="overdue")] == [overdue.pk]
+    assert [row.pk for row in rows(state="awaiting")] == [awaiting.pk]
+    assert [row.pk for row in rows(state="not_sent")] == [due.pk]
+    assert "Overdue" in client.get(reverse("followup_worklist")).content.decode()
+
+
+def test_it_lists_nonresponders_with_their_phone(client, front_desk, appointment, patient):
+    silent = make_invitation(
+        appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    )
+    closed = make_invitation(appointment, status=Invitation.Status.EXPIRED, sent_at=days_ago(20))
+    not_emailed = make_invitation(appointment, status=Invitation.Status.SKIPPED, sent_at=None)
+    make_invitation(appointment, next_reminder_at=NOW() + datetime.timedelta(days=2))
+    # The last reminder went out yesterday: the patient still has time to answer.
+    make_invitation(appointment, sent_at=days_ago(7), reminders_sent=2)
+    client.force_login(front_desk)
+    response = client.get(reverse("nonresponders"))
+    assert {row.pk for row in response.context["table"].data} == {
+        silent.pk,
+        closed.pk,
+        not_emailed.pk,
+    }
+    assert patient.phone in response.content.decode()
+
+
+def test_it_lists_responses_with_scores(client, physician, answered):
+    client.force_login(physician)
+    body = client.get(reverse("response_list")).content.decode()
+    assert "Karen" in body
+    assert "34.0" in body  # ODI %
+    assert "25.0" in body  # relief % from NRS
+    assert "2 – Much improved" in body
+
+
+def test_it_shows_one_response_with_its_answers_and_audits_the_reading(client, nurse, answered):
+    client.force_login(nurse)
+    response = client.get(reverse("response_detail", args=[answered.pk]))
+    assert response.status_code == 200
+    assert "Pain now (0-10)" in response.content.decode()
+    assert AuditEvent.objects.filter(
+        user=nurse, action=AuditEvent.Action.VIEW, object_id=str(answered.pk)
+    ).exists()
+
+
+def test_it_lists_open_alerts_by_default(client, nurse, answered):
+    done = make_alert(
+        make_response(make_invitation(answered.invitation.appointment)),
+        acknowledged_by=nurse,
+        acknowledged_at=NOW(),
+        acknowledgement_note="Phoned",
+    )
+    client.force_login(nurse)
+    rows = client.get(reverse("alert_list")).context["table"].data
+    assert [alert.pk for alert in rows] == [answered.alerts.get().pk]
+    everything = client.get(reverse("alert_list"), {"state": ""}).context["table"].data
+    assert done.pk in {alert.pk for alert in everything}
+
+
+def test_it_acknowledges_an_alert_with_the_nurses_name_and_note(client, nurse, answered):
+    alert = answered.alerts.get()
+    url = reverse("alert_acknowledge", args=[alert.pk])
+    client.force_login(nurse)
+    refused = client.post(url, {"note": "   "})
+    assert refused.status_code == 200
+    assert "Write what was done" in refused.content.decode()
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+
+    response = client.post(url, {"note": "Phoned; advised the emergency department."})
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == nurse
+    assert alert.acknowledgement_note == "Phoned; advised the emergency department."
+    assert AuditEvent.objects.filter(
+        user=nurse, action=AuditEvent.Action.CHANGE, object_id=str(alert.pk)
+    ).exists()
+
+
+def test_it_keeps_the_first_acknowledgement(client, nurse, physician, answered):
+    alert = answered.alerts.get()
+    url = reverse("alert_acknowledge", args=[alert.pk])
+    client.force_login(nurse)
+    client.post(url, {"note": "Phoned"})
+    client.force_login(physician)
+    response = client.post(url, {"note": "Me too"}, follow=True)
+    assert "already acknowledged" in response.content.decode()
+    alert.refresh_from_db()
+    assert (alert.acknowledged_by, alert.acknowledgement_note) == (nurse, "Phoned")
+
+
+def test_it_marks_a_reschedule_request_handled_once(
+    client, front_desk, manager, reschedule_request
+):
+    url = reverse("reschedule_request_handled", args=[reschedule_request.pk])
+    client.force_login(front_desk)
+    assert client.get(url).status_code == 405
+    page = client.get(reverse("reschedule_requests")).content.decode()
+    assert "Fridays please" in page
+    assert "Mark handled" in page
+    assert client.post(url).status_code == 302
+    reschedule_request.refresh_from_db()
+    assert reschedule_request.handled_by == front_desk
+    client.force_login(manager)
+    response = client.post(url, follow=True)
+    assert "already handled" in response.content.decode()
+    reschedule_request.refresh_from_db()
+    assert reschedule_request.handled_by == front_desk
+    assert client.get(reverse("reschedule_requests")).context["table"].data.data.count() == 0
+
+
+def test_it_refuses_handling_to_roles_without_the_permission(client, nurse, reschedule_request):
+    client.force_login(nurse)
+    url = reverse("reschedule_request_handled", args=[reschedule_request.pk])
+    assert client.post(url).status_code == 403
+    reschedule_request.refresh_from_db()
+    assert reschedule_request.handled_at is None
+
+
+def test_it_retries_a_failed_send_once(client, front_desk, failed):
+    client.force_login(front_desk)
+    page = client.get(reverse("failed_sends")).content.decode()
+    assert "SMTPRecipientsRefused: 550" in page
+    assert "Retry" in page
+    url = reverse("invitation_retry", args=[failed.pk])
+    assert client.post(url).status_code == 302
+    failed.refresh_from_db()
+    assert failed.status == Invitation.Status.SCHEDULED
+    assert abs(failed.due_at - NOW()) < datetime.timedelta(minutes=1)
+    failed.status = Invitation.Status.SENT
+    failed.save()
+    response = client.post(url, follow=True)
+    assert "Nothing to retry" in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == Invitation.Status.SENT
+
+
+def test_it_does_not_retry_a_survey_that_has_expired(client, front_desk, appointment):
+    stale = make_invitation(appointment, status=Invitation.Status.FAILED, expires_at=days_ago(1))
+    client.force_login(front_desk)
+    client.post(reverse("invitation_retry", args=[stale.pk]))
+    stale.refresh_from_db()
+    assert stale.status == Invitation.Status.FAILED
+
+
+def test_it_refuses_retry_to_roles_without_the_permission(client, physician, failed):
+    client.force_login(physician)
+    assert client.post(reverse("invitation_retry", args=[failed.pk])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "persona", "export_name"),
+    [
+        ("followup_worklist", "nurse", "surveys-due"),
+        ("response_list", "physician", "survey-responses"),
+        ("alert_list", "nurse", "followup-alerts"),
+        ("reschedule_requests", "front_desk", "reschedule-requests"),
+        ("failed_sends", "front_desk", "failed-sends"),
+        ("nonresponders", "front_desk", "nonresponders"),
+    ],
+)
+def test_it_exports_each_worklist_as_csv(
+    client, personas, answered, failed, reschedule_request, name, persona, export_name
+):
+    make_invitation(answered.invitation.appointment, status=Invitation.Status.SKIPPED)
+    make_invitation(answered.invitation.appointment, status=Invitation.Status.SCHEDULED)
+    client.force_login(personas[persona])
+    response = client.get(reverse(name), {"_export": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"{export_name}.csv" in response["Content-Disposition"]
+    assert "Jensen" in response.content.decode()
+
+
+def test_it_audits_exports_of_clinical_lists(client, nurse, answered):
+    client.force_login(nurse)
+    client.get(reverse("response_list"), {"_export": "csv"})
+    client.get(reverse("alert_list"), {"_export": "csv"})
+    assert AuditEvent.objects.filter(user=nurse, action=AuditEvent.Action.EXPORT).count() == 2
+
+
+@pytest.fixture
+def add_rows(appointment):
+    """Every kind of worklist row, `count` of each."""
+
+    def add(count):
+        for _ in range(count):
+            make_invitation(appointment, status=Invitation.Status.SCHEDULED, sent_at=None)
+            make_invitation(appointment, sent_at=days_ago(10), reminders_sent=2)
+            make_invitation(appointment, status=Invitation.Status.FAILED)
+            make_alert(make_response(make_invitation(appointment)))
+            RescheduleRequest.objects.create(appointment=appointment)
+
+    return add
+
+
+@pytest.mark.parametrize(
+    ("name", "persona"),
+    [
+        ("followup_worklist", "nurse"),
+        ("response_list", "physician"),
+        ("alert_list", "nurse"),
+        ("reschedule_requests", "front_desk"),
+        ("failed_sends", "front_desk"),
+        ("nonresponders", "front_desk"),
+        ("home", "nurse"),
+        ("home", "front_desk"),
+    ],
+)
+def test_it_takes_as_many_queries_for_many_rows_as_for_few(
+    client, personas, add_rows, name, persona
+):
+    client.force_login(personas[persona])
+    assert_query_count_flat(client, reverse(name), add_rows)
+
+
+def test_it_builds_the_patient_timeline_without_a_query_per_survey(
+    client, nurse, patient, add_rows
+):
+    client.force_login(nurse)
+    assert_query_count_flat(client, patient.get_absolute_url(), add_rows)
+
+
+def test_it_shows_the_patients_follow_up_timeline(client, nurse, answered, patient):
+    make_invitation(answered.invitation.appointment, opened_at=NOW())
+    client.force_login(nurse)
+    body = client.get(patient.get_absolute_url()).content.decode()
+    assert "followup-timeline-title" in body
+    assert "Follow-up survey" in body
+    assert reverse("response_detail", args=[answered.pk]) in body
+
+
+def test_it_counts_open_alerts_in_the_nav_badge(client, nurse, front_desk, answered):
+    Alert.objects.create(patient=answered.patient, response=answered, kind=Alert.Kind.PGIC_WORSE)
+    client.force_login(nurse)
+    body = client.get(reverse("home")).content.decode()
+    assert '2<span class="visually-hidden"> unacknowledged alerts</span>' in body
+    client.force_login(front_desk)
+    body = client.get(reverse("home")).content.decode()
+    assert "unacknowledged alert" not in body
+    assert reverse("reschedule_requests") in body
