@@ -165,3 +165,21 @@ def other_patient(db):
         preferred_language="en",
         email_consent=True,
     )
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server, django_db_setup, django_db_blocker):
+    """The live server, and no database session of its left behind when the tests end.
+
+    A request thread of the live server keeps its database connection while Chromium holds the
+    keep-alive socket open, which can outlive the browser by a moment; the test database then
+    cannot be dropped. Ending those sessions here runs before the test database is torn down.
+    """
+    yield live_server
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
