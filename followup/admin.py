@@ -6,6 +6,7 @@ through the services so that every state change stays conditional and logged.
 
 from django import forms
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.models import ChoiceListValidator
 from followup.models import (
@@ -63,7 +64,7 @@ class CarePlanStepInline(admin.TabularInline):
 
 
 @admin.register(CarePlan)
-class CarePlanAdmin(admin.ModelAdmin):
+class CarePlanAdmin(SimpleHistoryAdmin):
     form = CarePlanForm
     list_display = ["procedure_type", "active", "baseline_with_reminder"]
     list_filter = ["active"]
@@ -71,13 +72,13 @@ class CarePlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreparationInstruction)
-class PreparationInstructionAdmin(admin.ModelAdmin):
+class PreparationInstructionAdmin(SimpleHistoryAdmin):
     list_display = ["procedure_type", "topic", "language", "order"]
     list_filter = ["language", "topic", "procedure_type"]
 
 
 @admin.register(InstrumentWording)
-class InstrumentWordingAdmin(admin.ModelAdmin):
+class InstrumentWordingAdmin(SimpleHistoryAdmin):
     list_display = ["instrument", "section", "language", "title"]
     list_filter = ["instrument", "language"]
 

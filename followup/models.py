@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from clinic.models import Patient, ProcedureType, SpinalRegion
 
@@ -73,6 +74,8 @@ class CarePlan(models.Model):
         blank=True,
         help_text="Instruments of the baseline survey; empty = no baseline.",
     )
+    # Protocol data: who changed a plan, and when, is kept.
+    history = HistoricalRecords()
 
     def __str__(self):
         return f"Care plan: {self.procedure_type}"
@@ -98,6 +101,7 @@ class CarePlanStep(models.Model):
         help_text="Days after it is due that an unanswered survey closes; "
         "empty = FOLLOWUP_SURVEY_EXPIRY_DAYS.",
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["plan", "order", "offset_days", "offset_minutes"]
@@ -375,6 +379,7 @@ class InstrumentWording(models.Model):
     language = models.CharField(max_length=2, choices=Patient.Language.choices)
     title = models.CharField(max_length=120)
     options = models.JSONField(help_text="Six answer texts, for scores 0 to 5.")
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [
@@ -409,6 +414,7 @@ class PreparationInstruction(models.Model):
     language = models.CharField(max_length=2, choices=Patient.Language.choices)
     text = models.TextField()
     order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["procedure_type", "language", "order", "topic"]

@@ -1,6 +1,7 @@
 """Care plans and the work rows an appointment's life creates, moves and cancels."""
 
 import datetime
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -197,3 +198,43 @@ def test_it_adds_nothing_for_an_inactive_plan(calendar, patient):
     assert services.plan_instantiate(appointment=appointment, discharged_at=timezone.now()) == []
     reminder = services.reminder_schedule(appointment=appointment)
     assert list(appointment.invitations.all()) == [reminder]
+
+
+def test_it_keeps_who_changed_a_care_plan_step_in_the_admin(client, manager):
+    from django.urls import reverse
+
+    plan = CarePlan.objects.get(procedure_type__code="rfa")
+    steps = list(plan.steps.order_by("order", "pk"))
+    data = {
+        "procedure_type": plan.procedure_type_id,
+        "active": "on",
+        "baseline_with_reminder": "on" if plan.baseline_with_reminder else "",
+        "baseline_instruments": json.dumps(plan.baseline_instruments),
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": str(len(steps)),
+        "_save": "Save",
+    }
+    for n, step in enumerate(steps):
+        data.update(
+            {
+                f"steps-{n}-id": step.pk,
+                f"steps-{n}-plan": plan.pk,
+                f"steps-{n}-name": step.name,
+                f"steps-{n}-offset_days": 200 if n == 3 else step.offset_days,
+                f"steps-{n}-offset_minutes": step.offset_minutes,
+                f"steps-{n}-local_time": step.local_time or "",
+                f"steps-{n}-instruments": json.dumps(step.instruments),
+                f"steps-{n}-expiry_days": step.expiry_days or "",
+                f"steps-{n}-order": step.order,
+            }
+        )
+    client.force_login(manager)
+    url = reverse("admin:followup_careplan_change", args=[plan.pk])
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    changed = steps[3].history.first()
+    assert (changed.offset_days, changed.history_user) == (200, manager)
+    assert changed.prev_record.offset_days == 182
+    assert client.get(reverse("admin:followup_careplan_history", args=[plan.pk])).status_code == 200
