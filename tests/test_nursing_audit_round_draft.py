@@ -85,6 +85,15 @@ def test_it_keeps_a_half_typed_round_until_it_is_saved(
         expect(number(page, "Pulse")).to_have_value("")
         page.reload()
         expect(page.locator("#round-draft")).to_be_hidden()
+
+        # Logging out hands the tablet over: an unsaved draft does not stay behind.
+        number(page, "Pulse").fill("88")
+        drafts = "() => Object.keys(localStorage).filter(k => k.startsWith('nursing-round-draft:'))"
+        assert len(page.evaluate(drafts)) == 1
+        page.get_by_role("button", name="Menu").click()  # the navigation folds on a tablet
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_label("Username")).to_be_visible()
+        assert page.evaluate(drafts) == []
         browser.close()
 
     saved = ObservationRound.objects.get()
