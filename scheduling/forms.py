@@ -32,7 +32,10 @@ class RoomChoiceField(forms.ModelChoiceField):
 
 def starts_at_initial(params, room: Room | None) -> dict:
     """Site-local date and time fields from an ISO 8601 `starts_at` query parameter."""
-    value = parse_datetime(params.get("starts_at") or "")
+    try:
+        value = parse_datetime(params.get("starts_at") or "")
+    except ValueError:  # well formed but not a real moment, e.g. 30 February
+        value = None
     if value is None:
         return {}
     zone = room.site.zone if room else timezone.get_current_timezone()

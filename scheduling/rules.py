@@ -120,6 +120,8 @@ def check_opening_hours(site: Site, windows: Windows) -> list[Refusal]:
 def check_room(
     room: Room, site: Site, procedure_type: ProcedureType, windows: Windows
 ) -> list[Refusal]:
+    if not site.active:
+        return [Refusal("site_inactive", f"{site} is no longer in use for bookings.", str(site))]
     if room.site_id != site.pk or room.kind != Room.Kind.PROCEDURE or not room.active:
         return [
             Refusal(

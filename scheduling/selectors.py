@@ -105,7 +105,9 @@ def physicians() -> QuerySet:
 
 
 def procedure_rooms() -> QuerySet:
-    return Room.objects.filter(kind=Room.Kind.PROCEDURE, active=True).select_related("site")
+    return Room.objects.filter(
+        kind=Room.Kind.PROCEDURE, active=True, site__active=True
+    ).select_related("site")
 
 
 @dataclass(frozen=True)

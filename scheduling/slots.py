@@ -364,6 +364,8 @@ def find_slots(
     date_to = date_to or date_from + datetime.timedelta(days=DEFAULT_DAYS)
     if limit <= 0 or date_to < date_from or not procedure_type.active:
         return []
+    if site is not None and not site.active:
+        return []  # the booking rules refuse a site no longer in use
     sites = [site] if site else list(Site.objects.filter(active=True).order_by("name", "pk"))
     if not sites:
         return []

@@ -349,6 +349,9 @@ def waitlist(request):
     params = request.GET.copy()
     params.setdefault("state", WaitlistEntry.State.WAITING)
     filterset = WaitlistFilter(params, queryset=selectors.waitlist_entries())
+    if request.GET.get("_export"):
+        # The exported list names the waiting patients: record who took it out.
+        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail="waitlist")
     return render_table(
         request,
         table=WaitlistTable(filterset.qs),
