@@ -308,11 +308,16 @@ def invitation_send(*, invitation_id: int, now: datetime.datetime | None = None)
 
 
 def _alerts_pending(now):
-    """Unacknowledged alerts whose first email, or escalation, is due."""
+    """Unacknowledged alerts whose first email, or escalation, is due.
+
+    The escalation counts from the first email, not from the alert: when that email went
+    out late (SMTP down, no worker), on-call still gets the full time to act before being
+    told nobody did, instead of both emails in the same minute.
+    """
     escalate_before = now - datetime.timedelta(minutes=settings.FOLLOWUP_ALERT_ESCALATE_MINUTES)
     return Alert.objects.filter(acknowledged_at__isnull=True).filter(
         Q(oncall_emailed_at__isnull=True)
-        | Q(escalated_at__isnull=True, created_at__lte=escalate_before)
+        | Q(escalated_at__isnull=True, oncall_emailed_at__lte=escalate_before)
     )
 
 

@@ -224,11 +224,16 @@ class SurveyForm(forms.Form):
         ]
 
     def draft(self) -> dict:
-        """The raw answers given so far, to keep on the invitation (known fields only)."""
+        """The answers given so far, to keep on the invitation.
+
+        Known fields and offered answers only: anything else cannot be shown ticked again,
+        and a tampered value (a NUL byte, say) must not reach the JSON column.
+        """
         return {
-            name: str(self.data[name])[:10]
+            name: str(self.data[name])
             for name in self.fields
             if self.data.get(name) not in (None, "")
+            and self.fields[name].valid_value(str(self.data[name]))
         }
 
     def answers(self) -> dict:

@@ -43,6 +43,14 @@ from scheduling.models import Status
 # The survey's invitation id lives in the session once the link was opened, so the token
 # is not left in the address bar, the browser history or a Referer header.
 SESSION_KEY = "followup_survey_invitation"
+# Every survey opened in this browser, so a page left open in another tab still records
+# its answers against its own survey (the form names it) and not the one opened last.
+SESSION_OPENED_KEY = "followup_survey_invitations"
+SESSION_OPENED_MAX = 10
+# The hidden form field naming the survey a page was shown for.
+INVITATION_FIELD = "invitation"
+# The survey answered last, for the thank-you page.
+SESSION_ANSWERED_KEY = "followup_survey_answered"
 
 # Why a link cannot be used, and the HTTP status its page is sent with.
 LINK_PROBLEMS = {
@@ -143,14 +151,26 @@ def survey_start(request, token):
         if problem:
             return _link_problem(request, problem, invitation=invitation)
     request.session[SESSION_KEY] = invitation.pk
+    request.session.pop(SESSION_ANSWERED_KEY, None)
+    opened = [pk for pk in request.session.get(SESSION_OPENED_KEY, []) if pk != invitation.pk]
+    request.session[SESSION_OPENED_KEY] = [*opened, invitation.pk][-SESSION_OPENED_MAX:]
     invitation_mark_opened(invitation=invitation)
     return redirect("survey")
 
 
-def _session_invitation(request):
-    invitation_id = request.session.get(SESSION_KEY)
+def _session_invitation(request, key=SESSION_KEY):
+    """The survey this request is about: the one the posted page names, if this browser
+    opened its link, else the one opened last; None without an opened link."""
+    invitation_id = request.session.get(key)
     if invitation_id is None:
         return None
+    posted = request.POST.get(INVITATION_FIELD, "") if request.method == "POST" else ""
+    if posted:
+        opened = request.session.get(SESSION_OPENED_KEY, [])
+        known = {str(pk) for pk in (*opened, invitation_id)}
+        if posted not in known:
+            return None
+        invitation_id = int(posted)
     return (
         Invitation.objects.select_related(
             "patient", "appointment__site", "appointment__procedure_type"
@@ -203,6 +223,8 @@ def survey(request):
                 except SurveyInvalid as exc:
                     form.add_service_errors(exc.errors)
                 else:
+                    # The thank-you page is about the survey just answered.
+                    request.session[SESSION_ANSWERED_KEY] = invitation.pk
                     return redirect("survey_thanks")
             if not draft_saved:
                 # Keep what was answered, so a correction does not start from scratch.
@@ -237,7 +259,7 @@ def survey_draft(request):
 @require_GET
 def survey_thanks(request):
     """Thank the patient; when the answers raised an alert, tell them whom to call now."""
-    invitation = _session_invitation(request)
+    invitation = _session_invitation(request, SESSION_ANSWERED_KEY) or _session_invitation(request)
     if invitation is None:
         return _link_problem(request, "session")
     if not _is_answered(invitation):
