@@ -9,6 +9,7 @@ from clinic.selectors import patient_search
 from scheduling import selectors
 from scheduling.forms import PhysicianChoiceField
 from scheduling.models import Status, WaitlistEntry
+from scheduling.validators import ScheduleDateFilter
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 
@@ -18,10 +19,10 @@ class PhysicianFilter(django_filters.ModelChoiceFilter):
 
 
 class AppointmentFilter(django_filters.FilterSet):
-    date_from = django_filters.DateFilter(
+    date_from = ScheduleDateFilter(
         field_name="starts_at", lookup_expr="date__gte", label="From", widget=DATE_WIDGET
     )
-    date_to = django_filters.DateFilter(
+    date_to = ScheduleDateFilter(
         field_name="starts_at", lookup_expr="date__lte", label="To", widget=DATE_WIDGET
     )
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")

@@ -6,10 +6,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from clinic.forms import DateInput, StyledFormMixin
+from clinic.forms import StyledFormMixin
 from clinic.models import Patient, ProcedureType, Room, Site
 from scheduling import selectors
 from scheduling.models import CancelReason, Laterality, WaitlistEntry, validate_levels
+from scheduling.rules import levels_too_long
+from scheduling.validators import ScheduleDateField, in_range
 
 
 class TimeInput(forms.TimeInput):
@@ -36,7 +38,7 @@ def starts_at_initial(params, room: Room | None) -> dict:
         value = parse_datetime(params.get("starts_at") or "")
     except ValueError:  # well formed but not a real moment, e.g. 30 February
         value = None
-    if value is None:
+    if value is None or not in_range(value.date()):  # far-off years overflow the zone shift
         return {}
     zone = room.site.zone if room else timezone.get_current_timezone()
     if timezone.is_naive(value):
@@ -49,6 +51,13 @@ def site_local(day: datetime.date, time: datetime.time, site: Site) -> datetime.
     return datetime.datetime.combine(day, time, site.zone)
 
 
+WAITLIST_LINK_ERROR = (
+    "The link to the waitlist entry was not valid, so this booking is no longer linked to it. "
+    "Check the details and confirm again to book without it, or open the offer from the "
+    "waitlist again."
+)
+
+
 class SlotFieldsMixin(forms.Form):
     """Room, physician, site-local date and time, and the room-time override."""
 
@@ -58,9 +67,7 @@ class SlotFieldsMixin(forms.Form):
     physician = PhysicianChoiceField(
         queryset=selectors.physicians(), empty_label="Choose a physician"
     )
-    date = forms.DateField(
-        widget=DateInput(), error_messages={"invalid": "Enter a date as YYYY-MM-DD."}
-    )
+    date = ScheduleDateField(error_messages={"invalid": "Enter a date as YYYY-MM-DD."})
     time = forms.TimeField(
         widget=TimeInput(),
         help_text="Local time at the site.",
@@ -113,7 +120,11 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
     notes = forms.CharField(
         label="Booking notes", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    waitlist = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    waitlist = forms.IntegerField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": WAITLIST_LINK_ERROR},
+    )
 
     field_order = [
         "patient",
@@ -135,6 +146,22 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
     def clean_laterality(self):
         return self.cleaned_data["laterality"] or Laterality.NOT_APPLICABLE
 
+    def clean(self):
+        data = super().clean()
+        if "waitlist" in self.errors:
+            # A hidden field the user cannot fix: drop the bad value from the re-shown form so
+            # that confirming again books (the message says so) instead of failing forever.
+            self.data = self.data.copy()
+            self.data["waitlist"] = ""
+        return data
+
+    def clean_levels(self):
+        # max_length checks what was typed; the column holds the normalised, longer form.
+        levels = self.cleaned_data["levels"]
+        if too_long := levels_too_long(levels):
+            raise forms.ValidationError(too_long, code="max_length")
+        return levels
+
     @classmethod
     def initial_from(cls, params) -> dict:
         """The initial values a link may carry, e.g. from the slot finder or a waitlist offer."""
@@ -153,6 +180,8 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
             )
             if params.get(name)
         }
+        if "waitlist" in initial and _int(initial["waitlist"]) is None:
+            del initial["waitlist"]  # the view says the link was bad
         room = Room.objects.select_related("site").filter(pk=_int(params.get("room"))).first()
         return initial | starts_at_initial(params, room)
 
@@ -228,14 +257,12 @@ class WaitlistForm(StyledFormMixin, forms.Form):
         empty_label="Any site",
         label="Preferred site",
     )
-    earliest = forms.DateField(
+    earliest = ScheduleDateField(
         label="Earliest date",
-        widget=DateInput(),
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
-    latest = forms.DateField(
+    latest = ScheduleDateField(
         label="Latest date",
-        widget=DateInput(),
         error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
     )
     part_of_day = forms.ChoiceField(

@@ -16,6 +16,7 @@ from scheduling import selectors
 from scheduling.forms import PhysicianChoiceField, TimeInput
 from scheduling.models import PhysicianSession, Unavailability
 from scheduling.rules import physician_name
+from scheduling.validators import ScheduleDateField, ScheduleDateFilter
 
 User = get_user_model()
 
@@ -75,7 +76,11 @@ class SessionForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = PhysicianSession
         fields = ["physician", "site", "weekday", "starts", "ends", "valid_from", "valid_until"]
-        field_classes = {"physician": PhysicianChoiceField}
+        field_classes = {
+            "physician": PhysicianChoiceField,
+            "valid_from": ScheduleDateField,
+            "valid_until": ScheduleDateField,
+        }
         widgets = {
             "starts": TimeInput(),
             "ends": TimeInput(),
@@ -197,8 +202,8 @@ class UnavailabilityForm(StyledFormMixin, forms.ModelForm):
     Times are local to the site (of the room); a physician's leave uses the clinic's zone.
     """
 
-    first_day = forms.DateField(widget=DateInput(), error_messages={"invalid": DATE_ERROR})
-    last_day = forms.DateField(
+    first_day = ScheduleDateField(widget=DateInput(), error_messages={"invalid": DATE_ERROR})
+    last_day = ScheduleDateField(
         widget=DateInput(),
         required=False,
         help_text="Leave empty for a single day.",
@@ -307,10 +312,10 @@ class UnavailabilityFilter(django_filters.FilterSet):
     site = django_filters.ModelChoiceFilter(
         queryset=Site.objects.all(), method="filter_site", label="Site (or a room there)"
     )
-    date_from = django_filters.DateFilter(
+    date_from = ScheduleDateFilter(
         label="In effect on or after", method="filter_from", widget=DateInput()
     )
-    date_to = django_filters.DateFilter(
+    date_to = ScheduleDateFilter(
         label="In effect on or before", method="filter_to", widget=DateInput()
     )
 
@@ -433,10 +438,10 @@ class SlotSearchForm(StyledFormMixin, forms.Form):
     site = forms.ModelChoiceField(
         queryset=Site.objects.filter(active=True), required=False, empty_label="Any site"
     )
-    date_from = forms.DateField(
+    date_from = ScheduleDateField(
         label="From", required=False, widget=DateInput(), error_messages={"invalid": DATE_ERROR}
     )
-    date_to = forms.DateField(
+    date_to = ScheduleDateField(
         label="Until",
         required=False,
         widget=DateInput(),

@@ -21,6 +21,8 @@ from scheduling.models import (
 )
 
 User = get_user_model()
+# The column's size: levels are stored as normalise_levels() writes them.
+LEVELS_MAX_LENGTH = Appointment._meta.get_field("levels").max_length
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,22 @@ def check_physician(
     return []
 
 
+def normalise_levels(levels: str) -> str:
+    """ "l4-l5,L5-S1" -> "L4-L5, L5-S1": how levels are stored and shown."""
+    return ", ".join(part.strip().upper() for part in levels.split(",") if part.strip())
+
+
+def levels_too_long(levels: str) -> str:
+    """Why the levels do not fit the column once normalised, or ""."""
+    length = len(normalise_levels(levels))
+    if length <= LEVELS_MAX_LENGTH:
+        return ""
+    return (
+        f'Too many spinal levels: written as "L4-L5, L5-S1" they take {length} characters, '
+        f"at most {LEVELS_MAX_LENGTH} fit. Enter the main levels and add the rest to the notes."
+    )
+
+
 def check_laterality_and_levels(
     procedure_type: ProcedureType, laterality: str, levels: str
 ) -> list[Refusal]:
@@ -231,6 +249,8 @@ def check_laterality_and_levels(
                 f"Enter the spinal level(s), e.g. L4-L5: {procedure_type.name} needs them.",
             )
         )
+    if too_long := levels_too_long(levels):
+        refusals.append(Refusal("levels_too_long", too_long))
     return refusals
 
 

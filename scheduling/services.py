@@ -21,6 +21,7 @@ from scheduling.models import (
     Status,
 )
 from scheduling.signals import appointment_changed
+from scheduling.validators import OUT_OF_RANGE, in_range
 
 CONSTRAINT_MESSAGES = {
     "appointment_room_no_overlap": "The room was just booked by someone else for this time.",
@@ -130,8 +131,9 @@ def appointment_book(
     offer_alternatives: bool = True,
 ) -> Appointment:
     """Book a procedure, or raise BookingRefused with every reason and a few alternatives."""
+    refuse_far_off(starts_at)
     windows = rules.windows_for(procedure_type, starts_at, room_minutes)
-    levels = ", ".join(part.strip().upper() for part in levels.split(",") if part.strip())
+    levels = rules.normalise_levels(levels)
     try:
         with transaction.atomic():
             refusals = rules.check_booking(
@@ -197,6 +199,12 @@ def appointment_book(
     raise refused
 
 
+def refuse_far_off(starts_at: datetime.datetime) -> None:
+    """Refuse a start outside the accepted years before any arithmetic overflows on it."""
+    if not in_range(starts_at.date()):
+        raise BookingRefused([rules.Refusal("date_out_of_range", OUT_OF_RANGE)])
+
+
 def no_bay_refusal(site, windows) -> rules.Refusal:
     return rules.Refusal(
         "recovery_full",
@@ -222,6 +230,7 @@ def appointment_reschedule(
     minutes = room_minutes or int(
         (appointment.ends_at - appointment.starts_at).total_seconds() // 60
     )
+    refuse_far_off(starts_at)
     windows = rules.windows_for(appointment.procedure_type, starts_at, minutes)
     try:
         with transaction.atomic():

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
-from clinic.forms import DateInput, StyledFormMixin
+from clinic.forms import StyledFormMixin
 from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
 from scheduling import calendars, selectors
@@ -27,10 +27,16 @@ from scheduling.services import (
     appointment_mark_no_show,
     appointment_transition,
 )
+from scheduling.validators import EARLIEST_DAY, LATEST_DAY, ScheduleDateField
 
 VIEW = "scheduling.view_appointment"
 CHANGE = "scheduling.change_appointment"
 DAY_ERROR = "Enter a real date as YYYY-MM-DD; showing today instead."
+DAY_RANGE_ERROR = (
+    f"Choose a day between {EARLIEST_DAY:%Y-%m-%d} and {LATEST_DAY:%Y-%m-%d}; "
+    "showing today instead."
+)
+DAY_ERRORS = {"invalid": DAY_ERROR, "out_of_range": DAY_RANGE_ERROR}
 _DAY = datetime.timedelta(days=1)
 SITE_ERROR = "That site does not exist or is closed; showing the first open site instead."
 
@@ -42,7 +48,7 @@ class BoardForm(StyledFormMixin, forms.Form):
         empty_label=None,
         error_messages={"invalid_choice": SITE_ERROR},
     )
-    day = forms.DateField(required=False, widget=DateInput(), error_messages={"invalid": DAY_ERROR})
+    day = ScheduleDateField(required=False, error_messages=DAY_ERRORS)
 
 
 class PhysicianDayForm(StyledFormMixin, forms.Form):
@@ -52,7 +58,7 @@ class PhysicianDayForm(StyledFormMixin, forms.Form):
         empty_label="Choose a physician",
         error_messages={"invalid_choice": "Choose a physician from the list."},
     )
-    day = forms.DateField(required=False, widget=DateInput(), error_messages={"invalid": DAY_ERROR})
+    day = ScheduleDateField(required=False, error_messages=DAY_ERRORS)
 
 
 def _choices(request, form_class, defaults):

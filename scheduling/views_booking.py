@@ -18,6 +18,7 @@ from clinic.views import render_table
 from scheduling import selectors, services, services_waitlist
 from scheduling.filters import AppointmentFilter, WaitlistFilter
 from scheduling.forms import (
+    WAITLIST_LINK_ERROR,
     BookingForm,
     CancelForm,
     DurationForm,
@@ -32,7 +33,12 @@ VIEW = "scheduling.view_appointment"
 BOOK = ("scheduling.add_appointment", "scheduling.change_appointment")
 PATIENT_OPTIONS_LIMIT = 20
 # Refusals that belong to one field of the booking form; all others are shown above it.
-FIELD_REFUSALS = {"side_missing": "laterality", "level_missing": "levels"}
+FIELD_REFUSALS = {
+    "side_missing": "laterality",
+    "level_missing": "levels",
+    "levels_too_long": "levels",
+    "date_out_of_range": "date",
+}
 
 
 def _appointment(pk) -> Appointment:
@@ -81,6 +87,8 @@ def appointment_book(request):
         form = BookingForm(request.POST, user=request.user)
     else:
         form = BookingForm(initial=BookingForm.initial_from(request.GET), user=request.user)
+        if request.GET.get("waitlist") and "waitlist" not in form.initial:
+            messages.warning(request, WAITLIST_LINK_ERROR)
     refused = None
     if request.method == "POST" and form.is_valid():
         try:
