@@ -19,6 +19,12 @@ def render_table(request, *, table, filterset, template, export_name, context=No
     """Paginate and sort a table, or export it as CSV with ?_export=csv."""
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     export_format = request.GET.get("_export")
+    if filterset is not None and filterset.is_bound and not filterset.is_valid():
+        # django-filter skips a filter it cannot read: exporting now would hand out
+        # more rows than the user asked for.
+        if export_format:
+            messages.error(request, "Nothing was exported: correct the filters marked below.")
+        export_format = None
     if TableExport.is_valid_format(export_format):
         exporter = TableExport(export_format, table, exclude_columns=())
         return exporter.response(f"{export_name}.{export_format}")

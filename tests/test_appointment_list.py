@@ -125,6 +125,18 @@ def test_it_exports_the_filtered_list_as_csv(client, front_desk, spread):
     assert "badge" not in lines[1]
 
 
+def test_it_exports_nothing_while_a_filter_cannot_be_read(client, front_desk, spread):
+    client.force_login(front_desk)
+    response = client.get(
+        reverse("appointment_list"),
+        {"status": "cancelled", "date_from": "someday", "_export": "csv"},
+    )
+    assert response["Content-Type"].startswith("text/html")
+    content = response.content.decode()
+    assert "Nothing was exported: correct the filters marked below." in content
+    assert "Enter a valid date." in content
+
+
 def test_it_lists_in_the_same_number_of_queries_for_many_appointments(
     client, front_desk, calendar, patient
 ):
