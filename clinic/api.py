@@ -89,6 +89,8 @@ class PatientViewSet(
 
     def get_queryset(self):
         query = self.request.query_params.get("q", "")
+        if "\x00" in query:  # PostgreSQL refuses NUL in a text comparison (a 500)
+            raise serializers.ValidationError({"q": ["Null characters are not allowed."]})
         patients = patient_search(query=query) if query else Patient.objects.all()
         if self.get_serializer_class() is PatientClinicalSerializer:
             patients = patients.prefetch_related("medications", "allergies")

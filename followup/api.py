@@ -6,6 +6,7 @@ only for responses and alerts), acknowledging needs `change_alert` and goes thro
 """
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,6 +17,23 @@ from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, Response
 from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
+from scheduling.validators import EARLIEST_DAY, LATEST_DAY, in_range
+
+MOMENT_OUT_OF_RANGE = (
+    f"Enter a date and time between {EARLIEST_DAY:%Y-%m-%d} and {LATEST_DAY:%Y-%m-%d}."
+)
+
+
+def moment_in_range(value) -> None:
+    # Moments near year 1 or 9999 overflow when the database query shifts them to UTC.
+    if value is not None and not in_range(value.date()):
+        raise DjangoValidationError(MOMENT_OUT_OF_RANGE, code="out_of_range")
+
+
+def moment_filter(field_name: str, lookup_expr: str) -> django_filters.IsoDateTimeFilter:
+    return django_filters.IsoDateTimeFilter(
+        field_name=field_name, lookup_expr=lookup_expr, validators=[moment_in_range]
+    )
 
 
 class InvitationSerializer(serializers.ModelSerializer):
@@ -44,8 +62,8 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class InvitationFilter(django_filters.FilterSet):
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = moment_filter("due_at", "gte")
+    due_before = moment_filter("due_at", "lt")
 
     class Meta:
         model = Invitation
@@ -97,8 +115,8 @@ class ResponseSerializer(serializers.ModelSerializer):
 
 
 class ResponseFilter(django_filters.FilterSet):
-    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    submitted_before = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    submitted_after = moment_filter("submitted_at", "gte")
+    submitted_before = moment_filter("submitted_at", "lt")
 
     class Meta:
         model = Response

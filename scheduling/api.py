@@ -23,6 +23,7 @@ from scheduling import selectors, services
 from scheduling.models import Appointment, CancelReason, Laterality, Status, validate_levels
 from scheduling.selectors_board import card_appointments
 from scheduling.slots import PARTS_OF_DAY, find_slots
+from scheduling.validators import OUT_OF_RANGE, in_range, validate_schedule_day
 
 User = get_user_model()
 OVERRIDE = "scheduling.override_duration"
@@ -61,6 +62,13 @@ class SiteLocalDateTimeField(serializers.DateTimeField):
 
 
 STARTS_AT_HELP = "ISO 8601. Without an offset, it is read as local time at the room's site."
+
+
+def starts_at_in_range(value: datetime.datetime) -> None:
+    # Far-off years overflow as soon as the zone or the room time is added: refuse them as
+    # bad input (400, naming the field) before any rule runs.
+    if not in_range(value.date()):
+        raise serializers.ValidationError(OUT_OF_RANGE)
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -119,7 +127,7 @@ class AppointmentCreateSerializer(serializers.Serializer):
     room = serializers.PrimaryKeyRelatedField(
         queryset=Room.objects.filter(kind=Room.Kind.PROCEDURE).select_related("site")
     )
-    starts_at = SiteLocalDateTimeField(help_text=STARTS_AT_HELP)
+    starts_at = SiteLocalDateTimeField(help_text=STARTS_AT_HELP, validators=[starts_at_in_range])
     laterality = serializers.ChoiceField(
         choices=Laterality.choices, default=Laterality.NOT_APPLICABLE
     )
@@ -143,7 +151,7 @@ class AppointmentCreateSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    starts_at = SiteLocalDateTimeField(help_text=STARTS_AT_HELP)
+    starts_at = SiteLocalDateTimeField(help_text=STARTS_AT_HELP, validators=[starts_at_in_range])
     room = serializers.PrimaryKeyRelatedField(
         queryset=Room.objects.filter(kind=Room.Kind.PROCEDURE).select_related("site"),
         required=False,
@@ -231,8 +239,12 @@ class SlotQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Leave out slots when this patient is already booked.",
     )
-    date_from = serializers.DateField(required=False, help_text="Default: today.")
-    date_to = serializers.DateField(required=False, help_text="Default: 28 days on.")
+    date_from = serializers.DateField(
+        required=False, help_text="Default: today.", validators=[validate_schedule_day]
+    )
+    date_to = serializers.DateField(
+        required=False, help_text="Default: 28 days on.", validators=[validate_schedule_day]
+    )
     part_of_day = serializers.ChoiceField(choices=sorted(PARTS_OF_DAY), required=False)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 

@@ -5,6 +5,7 @@ naming the field.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -64,6 +65,48 @@ class NursingRefusalSerializer(serializers.Serializer):
 
 
 REFUSED = {409: NursingRefusalSerializer}
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+def contains_nul(value) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL refuses it: a 500)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def body_object(request):
+    """The request body as an object; a JSON list, string or number is refused with 400."""
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError(
+            {"non_field_errors": ["Send the fields as a JSON object."]}
+        )
+    return request.data
+
+
+def no_nul(value) -> None:
+    if contains_nul(value):
+        raise serializers.ValidationError(NUL_MESSAGE)
+
+
+class SafeDateTimeField(serializers.DateTimeField):
+    """DRF's field, except that a naive time near year 1 or 9999 answers 400, not 500."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
+DATETIME_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.DateTimeField: SafeDateTimeField,
+}
 
 
 @extend_schema_field(
@@ -127,7 +170,7 @@ class ChecklistAnswerSerializer(serializers.ModelSerializer):
 
 class AnswerInSerializer(serializers.Serializer):
     item = serializers.CharField(help_text="The item's code, e.g. consent.")
-    value = serializers.JSONField()
+    value = serializers.JSONField(validators=[no_nul])
 
 
 class AnswersInSerializer(serializers.Serializer):
@@ -224,7 +267,7 @@ class ChecklistView(APIView):
 
 
 class AmendInSerializer(serializers.Serializer):
-    value = serializers.JSONField()
+    value = serializers.JSONField(validators=[no_nul])
     reason = serializers.CharField()
 
 
@@ -267,7 +310,7 @@ class TimeOutView(APIView):
     )
     def post(self, request, pk):
         appointment = _appointment(pk)
-        role = request.data.get("role")
+        role = body_object(request).get("role")
         if role not in TimeOutConfirmation.Role.values:
             return Response({"role": ["Choose nurse or physician."]}, status=400)
         try:
@@ -278,6 +321,7 @@ class TimeOutView(APIView):
 
 
 class EscalationSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = DATETIME_MAPPING
     physician = serializers.PrimaryKeyRelatedField(
         queryset=physicians(), required=False, allow_null=True
     )
@@ -291,6 +335,7 @@ class EscalationSerializer(serializers.ModelSerializer):
 
 
 class ObservationRoundSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = DATETIME_MAPPING
     signed_by = UserField(read_only=True)
     needs_escalation = serializers.BooleanField(read_only=True)
     unusual_fields = serializers.ListField(read_only=True)
@@ -356,7 +401,7 @@ class RoundListView(APIView):
 
 class RoundAmendInSerializer(serializers.Serializer):
     field = serializers.ChoiceField(services.ROUND_AMENDABLE)
-    value = serializers.JSONField()
+    value = serializers.JSONField(validators=[no_nul])
     reason = serializers.CharField()
 
 
@@ -449,7 +494,7 @@ class AssessmentListView(APIView):
     )
     def post(self, request, pk):
         appointment = _appointment(pk)
-        scores = request.data.get("scores")
+        scores = body_object(request).get("scores")
         if not isinstance(scores, dict):
             return Response({"scores": ["Send the item scores as an object."]}, status=400)
         try:
@@ -518,11 +563,12 @@ class DischargeView(APIView):
     )
     def post(self, request, pk):
         appointment = _appointment(pk)
+        override_reason = str(body_object(request).get("override_reason", ""))
+        if "\x00" in override_reason:
+            return Response({"override_reason": [NUL_MESSAGE]}, status=400)
         try:
             given = services.patient_discharge(
-                actor=request.user,
-                appointment=appointment,
-                override_reason=str(request.data.get("override_reason", "")),
+                actor=request.user, appointment=appointment, override_reason=override_reason
             )
         except TransitionRefused as exc:
             return refused(exc)
