@@ -1,7 +1,10 @@
 """The API twins of the perioperative record: same rules, clear 400 and 409 bodies."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic.models import AuditEvent
@@ -167,6 +170,20 @@ def test_it_refuses_impossible_observations_through_the_api(
     response = api(nurse).post(checked_in, nf.CALM, format="json")
     assert response.status_code == 409
     assert not ObservationRound.objects.exists()
+
+
+def test_it_refuses_a_round_taken_in_the_future_through_the_api(recovering, nurse):
+    url = reverse("api_nursing_rounds", args=[recovering.pk])
+    later = timezone.now() + datetime.timedelta(hours=1)
+    response = api(nurse).post(url, {**nf.CALM, "taken_at": later.isoformat()}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "taken_at": ["Observations cannot be taken in the future: check the time."]
+    }
+    assert not ObservationRound.objects.exists()
+    soon = timezone.now() + datetime.timedelta(minutes=2)  # a tablet clock a little ahead
+    response = api(nurse).post(url, {**nf.CALM, "taken_at": soon.isoformat()}, format="json")
+    assert response.status_code == 201
 
 
 def test_it_amends_a_round_and_records_an_escalation_through_the_api(recovering, nurse, physician):

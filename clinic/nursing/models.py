@@ -671,6 +671,8 @@ class ObservationRound(SignedRecord):
             if not low <= getattr(self, name) <= high
         ]
 
+    CLOCK_GRACE = datetime.timedelta(minutes=5)
+
     def clean(self):
         errors = {}
         for name, (low, high) in self.PLAUSIBLE.items():
@@ -695,6 +697,9 @@ class ObservationRound(SignedRecord):
             and not errors.keys() & {"systolic_bp", "diastolic_bp"}
         ):
             errors["diastolic_bp"] = "The diastolic pressure must be below the systolic."
+        # A few minutes' grace for a device clock that runs ahead of the server's.
+        if self.taken_at and self.taken_at > timezone.now() + self.CLOCK_GRACE:
+            errors["taken_at"] = "Observations cannot be taken in the future: check the time."
         if errors:
             raise ValidationError(errors)
 
