@@ -2,8 +2,11 @@
 physicians override or sign as physician, the front desk sees only the status on the
 board, managers read everything and edit the protocols."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic.nursing import services
@@ -137,6 +140,28 @@ def test_it_lists_perioperative_records_on_the_patient_page(client, personas, re
             continue
         link = reverse("nursing_record", args=[record["appointment"]])
         assert (link in response.content.decode()) is (role in READERS), role
+
+
+def test_it_lists_the_patients_procedures_without_a_query_each(client, nurse, calendar, patient):
+    from scheduling.models import Status
+    from tests.helpers import assert_query_count_flat
+
+    days_ago = iter(range(1, 100))
+
+    def add_rows(count):
+        for _ in range(count):
+            start = timezone.now() - datetime.timedelta(days=next(days_ago))
+            nf.make_appointment(calendar, patient, status=Status.COMPLETED, start=start)
+            start = timezone.now() - datetime.timedelta(days=next(days_ago))
+            nf.make_appointment(
+                calendar, patient, status=Status.CANCELLED, start=start, cancel_reason="other"
+            )
+
+    client.force_login(nurse)
+    assert_query_count_flat(client, reverse("patient_detail", args=[patient.pk]), add_rows)
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    section = page.split("Perioperative records", 1)[1].split("</section>", 1)[0]
+    assert section.count("Open record") == 33  # completed ones; cancelled ones have none
 
 
 def api_cases(record):

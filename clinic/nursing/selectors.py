@@ -213,3 +213,13 @@ def recovery_board(*, site, day: datetime.date, now=None) -> list[dict]:
     # Overdue patients first: they are the ones to see now.
     sections["recovery"].sort(key=lambda row: (not row.overdue, row.next_due or now))
     return [{"key": key, "title": title, "rows": sections[key]} for key, title, _ in BOARD_SECTIONS]
+
+
+def patient_perioperative_appointments(*, patient) -> list[Appointment]:
+    """The patient's procedures that have (or will have) a perioperative record, latest first."""
+    return list(
+        Appointment.objects.filter(patient=patient)
+        .exclude(status__in=(Status.CANCELLED, Status.REQUESTED, Status.NO_SHOW))
+        .select_related("procedure_type")
+        .order_by("-starts_at", "-pk")
+    )
