@@ -362,6 +362,14 @@ class RescheduleRequest(models.Model):
 
     class Meta:
         ordering = ["requested_at"]
+        constraints = [
+            # One open request per appointment: the front desk calls the patient back once.
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=Q(handled_at__isnull=True),
+                name="reschedule_request_one_open",
+            )
+        ]
 
     def __str__(self):
         return f"Reschedule request for appointment {self.appointment_id}"

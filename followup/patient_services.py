@@ -7,6 +7,7 @@ double click, a second tab or two clerks at once change a row only once.
 
 import enum
 
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -87,17 +88,23 @@ def reschedule_request_create(*, appointment: Appointment, message: str = "") ->
     putting the same patient on the worklist twice.
     """
     message = message.strip()
-    open_request = (
-        RescheduleRequest.objects.filter(appointment=appointment, handled_at__isnull=True)
-        .order_by("requested_at")
-        .first()
+    still_open = RescheduleRequest.objects.select_for_update().filter(
+        appointment=appointment, handled_at__isnull=True
     )
-    if open_request is None:
-        return RescheduleRequest.objects.create(appointment=appointment, message=message[:500])
-    if message:
-        joined = f"{open_request.message}\n{message}".strip()
-        open_request.message = joined[:500]
-        open_request.save(update_fields=["message"])
+    with transaction.atomic():
+        open_request = still_open.first()
+        if open_request is None:
+            try:
+                with transaction.atomic():
+                    return RescheduleRequest.objects.create(
+                        appointment=appointment, message=message[:500]
+                    )
+            except IntegrityError:  # the same request, sent twice at once, opened it first
+                open_request = still_open.get()
+        if message:
+            joined = f"{open_request.message}\n{message}".strip()
+            open_request.message = joined[:500]
+            open_request.save(update_fields=["message"])
     return open_request
 
 

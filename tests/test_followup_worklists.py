@@ -1,6 +1,7 @@
 """Staff worklists of follow-up: permissions, contents, actions, exports and query counts."""
 
 import datetime
+import itertools
 
 import pytest
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, RescheduleRequest
+from scheduling.models import Appointment
 from tests import survey_fixtures
 from tests.helpers import assert_query_count_flat
 from tests.survey_fixtures import make_alert, make_invitation, make_response
@@ -284,9 +286,21 @@ def test_it_audits_exports_of_clinical_lists(client, nurse, answered):
     assert AuditEvent.objects.filter(user=nurse, action=AuditEvent.Action.EXPORT).count() == 2
 
 
+def shifted_copy(appointment, days):
+    """The same booking `days` later: another appointment that overlaps nothing."""
+    copy = Appointment.objects.get(pk=appointment.pk)
+    copy.pk = None
+    for field in ("starts_at", "ends_at", "recovery_starts_at", "recovery_ends_at"):
+        if getattr(copy, field) is not None:
+            setattr(copy, field, getattr(copy, field) + datetime.timedelta(days=days))
+    copy.save()
+    return copy
+
+
 @pytest.fixture
 def add_rows(appointment):
     """Every kind of worklist row, `count` of each."""
+    days_later = itertools.count(1)
 
     def add(count):
         for _ in range(count):
@@ -294,7 +308,10 @@ def add_rows(appointment):
             make_invitation(appointment, sent_at=days_ago(10), reminders_sent=2)
             make_invitation(appointment, status=Invitation.Status.FAILED)
             make_alert(make_response(make_invitation(appointment)))
-            RescheduleRequest.objects.create(appointment=appointment)
+            # An appointment has one open request at most: each row asks to move another.
+            RescheduleRequest.objects.create(
+                appointment=shifted_copy(appointment, next(days_later))
+            )
 
     return add
 

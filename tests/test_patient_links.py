@@ -1,8 +1,10 @@
 """Confirm, reschedule and unsubscribe links from the emails: a GET only shows a page."""
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from followup.models import Invitation, RescheduleRequest
 from followup.tokens import make_token
@@ -196,3 +198,11 @@ def test_it_refuses_a_tampered_unsubscribe_link(csrf_client, reminder, patient):
     assert response.status_code == 400
     patient.refresh_from_db()
     assert patient.email_consent is True
+
+
+def test_it_keeps_one_open_reschedule_request_per_appointment_in_the_database(appointment):
+    first = RescheduleRequest.objects.create(appointment=appointment)
+    with pytest.raises(IntegrityError, match="reschedule_request_one_open"), transaction.atomic():
+        RescheduleRequest.objects.create(appointment=appointment)
+    RescheduleRequest.objects.filter(pk=first.pk).update(handled_at=timezone.now())
+    RescheduleRequest.objects.create(appointment=appointment, message="Moved again")
