@@ -293,7 +293,7 @@ class RoundAmendForm(StyledFormMixin, forms.Form):
         ]
         self.fields["value"].help_text = (
             "Numbers as on the chart; air/oxygen: False or True; consciousness: A, C, V, P or "
-            "U; choices by their code, e.g. normal, weak, unable."
+            "U; choices by their code, e.g. normal, weak, unable; time taken: YYYY-MM-DD HH:MM."
         )
 
 

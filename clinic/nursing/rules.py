@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from clinic.nursing.models import (
     ANTITHROMBOTIC_CHOICES,
@@ -26,6 +27,7 @@ from clinic.nursing.models import (
 )
 
 TEXT_MAX = 200
+LAST_DOSE_LOOKBACK = datetime.timedelta(days=365)
 Kind = ChecklistItem.Kind
 
 
@@ -108,6 +110,13 @@ def _plain(number: Decimal) -> str:
     return format(number.normalize(), "f")
 
 
+# What a number answer may look like: what the item's own min/max columns can hold
+# (max_digits=7, decimal_places=2). Beyond that a value is a typo (1e9, 0.0000001), and
+# turning it into an int could take minutes (int(Decimal("1e999999999"))).
+NUMBER_DIGITS = 5  # before the decimal point: below 100000
+NUMBER_DECIMALS = 2
+
+
 def _number(item, value):
     try:
         number = Decimal(str(value).strip().replace(",", "."))
@@ -116,10 +125,24 @@ def _number(item, value):
     if number is None or not number.is_finite() or isinstance(value, bool):
         raise ValidationError(f"{item.label}: enter a number, for example 7.5.") from None
     low, high, unit = item.min_value, item.max_value, f" {item.unit}" if item.unit else ""
-    if (low is not None and number < low) or (high is not None and number > high):
+    # adjusted() reads the exponent without arithmetic (abs(1e999999999) would overflow).
+    if number.adjusted() >= NUMBER_DIGITS:
         raise ValidationError(
-            f"{item.label}: {number}{unit} is not possible; "
-            f"enter a value from {_plain(low)} to {_plain(high)}{unit}, or re-measure."
+            f"{item.label}: that number is far too large; check the value, or re-measure."
+        )
+    if number != number.quantize(Decimal(1).scaleb(-NUMBER_DECIMALS)):
+        raise ValidationError(
+            f"{item.label}: enter at most {NUMBER_DECIMALS} decimals, for example 7.5."
+        )
+    if (low is not None and number < low) or (high is not None and number > high):
+        if low is None:
+            allowed = f"at most {_plain(high)}"
+        elif high is None:
+            allowed = f"at least {_plain(low)}"
+        else:
+            allowed = f"a value from {_plain(low)} to {_plain(high)}"
+        raise ValidationError(
+            f"{item.label}: {number}{unit} is not possible; enter {allowed}{unit}, or re-measure."
         )
     return int(number) if number == number.to_integral_value() else float(number)
 
@@ -133,6 +156,7 @@ def _antithrombotic(item, value, appointment):
     labels = dict(ANTITHROMBOTIC_CHOICES)
     doses = value.get("doses", {})
     procedure_day = appointment.local_start.date()
+    today = timezone.localtime(timezone.now(), appointment.site.zone).date()
     clean = {}
     for agent, day in doses.items():
         if agent not in labels:
@@ -149,6 +173,18 @@ def _antithrombotic(item, value, appointment):
         if taken > procedure_day:
             raise ValidationError(
                 f"{item.label}: the last dose of {labels[agent]} cannot be after the procedure day."
+            )
+        # A dose is reported once taken: a date after today is a typo, not a plan.
+        if taken > today:
+            raise ValidationError(
+                f"{item.label}: the last dose of {labels[agent]} cannot be in the future."
+            )
+        # Hold times are days (at most 30 in the clinic's table); a last dose over a year
+        # back is a mistyped year (0026 for 2026) that would pass any hold silently.
+        if taken < procedure_day - LAST_DOSE_LOOKBACK:
+            raise ValidationError(
+                f"{item.label}: a last dose of {labels[agent]} on {taken.isoformat()} is more "
+                "than a year before the procedure; check the year, or answer 'not taking it'."
             )
         clean[agent] = taken.isoformat()
     missing = [

@@ -276,6 +276,27 @@ ROUND_AMENDABLE = [
 ]
 
 
+def _round_time(round_: ObservationRound, typed):
+    """A corrected round time, read on the site's clock and kept on or after the procedure
+    day: rounds follow the procedure (the model refuses a time in the future)."""
+    appointment = round_.appointment
+    zone = appointment.site.zone
+    procedure_day = appointment.local_start.date()
+    try:
+        typed = typed.replace(tzinfo=zone) if timezone.is_naive(typed) else typed
+        day = typed.astimezone(zone).date()
+    except OverflowError:
+        raise ValidationError({"taken_at": "Enter a real time as YYYY-MM-DD HH:MM."}) from None
+    if day < procedure_day:
+        raise ValidationError(
+            {
+                "taken_at": "Observations are taken after the procedure: enter a time on or "
+                f"after {procedure_day.isoformat()}, as YYYY-MM-DD HH:MM."
+            }
+        )
+    return typed
+
+
 @transaction.atomic
 def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: str):
     """Amend one value of a signed round; NEWS2 is scored again and the change kept."""
@@ -289,6 +310,8 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
         new = model_field.to_python(value)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
+    if field == "taken_at" and new is not None:
+        new = _round_time(round_, new)
     old = getattr(round_, field)
     if new == old:
         raise NursingRefused("The new value is the same as the signed one.")
