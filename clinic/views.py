@@ -13,6 +13,7 @@ from clinic.selectors import patient_clinical_record
 from clinic.tables import PatientTable, ProcedureTypeTable
 
 PAGE_SIZE = 25
+EXPORT_FORMATS = ("csv",)
 
 
 def render_table(request, *, table, filterset, template, export_name, context=None):
@@ -24,6 +25,10 @@ def render_table(request, *, table, filterset, template, export_name, context=No
         # more rows than the user asked for.
         if export_format:
             messages.error(request, "Nothing was exported: correct the filters marked below.")
+        export_format = None
+    if export_format and export_format not in EXPORT_FORMATS:
+        # Only CSV is offered; tablib would fail on the others (xlsx without openpyxl).
+        messages.error(request, "Nothing was exported: the lists export as CSV only.")
         export_format = None
     if TableExport.is_valid_format(export_format):
         exporter = TableExport(export_format, table, exclude_columns=())
