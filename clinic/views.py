@@ -16,8 +16,14 @@ PAGE_SIZE = 25
 EXPORT_FORMATS = ("csv",)
 
 
-def render_table(request, *, table, filterset, template, export_name, context=None):
-    """Paginate and sort a table, or export it as CSV with ?_export=csv."""
+def render_table(
+    request, *, table, filterset, template, export_name, export_audit="", context=None
+):
+    """Paginate and sort a table, or export it as CSV with ?_export=csv.
+
+    An export of patient data names the list in `export_audit`: who took it out is recorded,
+    only when the export is actually handed out.
+    """
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     export_format = request.GET.get("_export")
     if filterset is not None and filterset.is_bound and not filterset.is_valid():
@@ -31,6 +37,8 @@ def render_table(request, *, table, filterset, template, export_name, context=No
         messages.error(request, "Nothing was exported: the lists export as CSV only.")
         export_format = None
     if TableExport.is_valid_format(export_format):
+        if export_audit:
+            audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=export_audit)
         exporter = TableExport(export_format, table, exclude_columns=())
         return exporter.response(f"{export_name}.{export_format}")
     return render(request, template, {"table": table, "filter": filterset, **(context or {})})
@@ -45,14 +53,13 @@ def home(request):
 def patient_list(request):
     filterset = PatientFilter(request.GET, queryset=Patient.objects.all())
     table = PatientTable(filterset.qs)
-    if request.GET.get("_export"):
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail="patient list")
     return render_table(
         request,
         table=table,
         filterset=filterset,
         template="clinic/patient_list.html",
         export_name="patients",
+        export_audit="patient list",
     )
 
 

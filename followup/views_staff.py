@@ -59,14 +59,13 @@ def followup_worklist(request):
 @permission_required("followup.view_response")
 def response_list(request):
     filterset = ResponseFilter(request.GET, queryset=selectors.responses_with_scores())
-    if request.GET.get("_export"):
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail="survey responses")
     return render_table(
         request,
         table=tables.ResponseTable(filterset.qs),
         filterset=filterset,
         template=LIST_TEMPLATE,
         export_name="survey-responses",
+        export_audit="survey responses",
         context={
             "title": "Survey responses",
             "intro": "Answers and scores; relief and disability scores are rounded to one decimal.",
@@ -97,14 +96,13 @@ def alert_list(request):
     filterset = AlertFilter(
         _with_default(request, state="open"), queryset=selectors.alerts_for_worklist()
     )
-    if request.GET.get("_export"):
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail="follow-up alerts")
     return render_table(
         request,
         table=tables.AlertTable(filterset.qs),
         filterset=filterset,
         template=LIST_TEMPLATE,
         export_name="followup-alerts",
+        export_audit="follow-up alerts",
         context={
             "title": "Alerts",
             "intro": "Red flags, worse pain and patients feeling much worse. Phone the "

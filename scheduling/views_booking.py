@@ -70,14 +70,13 @@ def _show_refusals(form, refused) -> None:
 @permission_required(VIEW)
 def appointment_list(request):
     filterset = AppointmentFilter(request.GET, queryset=selectors.appointment_list())
-    if request.GET.get("_export"):
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail="appointment list")
     return render_table(
         request,
         table=AppointmentTable(filterset.qs),
         filterset=filterset,
         template="scheduling/booking/appointment_list.html",
         export_name="appointments",
+        export_audit="appointment list",
     )
 
 
@@ -357,15 +356,13 @@ def waitlist(request):
     params = request.GET.copy()
     params.setdefault("state", WaitlistEntry.State.WAITING)
     filterset = WaitlistFilter(params, queryset=selectors.waitlist_entries())
-    if request.GET.get("_export"):
-        # The exported list names the waiting patients: record who took it out.
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail="waitlist")
     return render_table(
         request,
         table=WaitlistTable(filterset.qs),
         filterset=filterset,
         template="scheduling/booking/waitlist.html",
         export_name="waitlist",
+        export_audit="waitlist",
     )
 
 

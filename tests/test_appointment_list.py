@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from clinic.models import OpeningHours, ProcedureType, Room, Site, StaffProfile
+from clinic.models import AuditEvent, OpeningHours, ProcedureType, Room, Site, StaffProfile
 from clinic.roles import Role, group_name
 from scheduling.models import Status
 from tests.booking_fixtures import appointment_maker, make_appointment
@@ -135,6 +135,11 @@ def test_it_exports_nothing_while_a_filter_cannot_be_read(client, front_desk, sp
     content = response.content.decode()
     assert "Nothing was exported: correct the filters marked below." in content
     assert "Enter a valid date." in content
+    # Nothing left the clinic, so there is no export to account for.
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+    client.get(reverse("appointment_list"), {"status": "cancelled", "_export": "csv"})
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert (event.user, event.detail) == (front_desk, "appointment list")
 
 
 def test_it_lists_in_the_same_number_of_queries_for_many_appointments(
