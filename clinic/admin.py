@@ -132,15 +132,11 @@ class AllergyAdmin(ClinicalReadAuditMixin, SimpleHistoryAdmin):
     raw_id_fields = ["patient"]
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: an audit trail that can be edited is no audit trail."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the services (audit, signed records, sends): shown, never added,
+    edited or deleted here."""
 
-    list_display = ["at", "user", "action", "object_type", "object_id", "patient"]
-    list_filter = ["action", "object_type"]
-    raw_id_fields = ["patient"]
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -148,6 +144,15 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only: an audit trail that can be edited is no audit trail."""
+
+    list_display = ["at", "user", "action", "object_type", "object_id", "patient"]
+    list_filter = ["action", "object_type"]
+    raw_id_fields = ["patient"]
 
 
 # The perioperative record registers its own admin classes.

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.admin import ReadOnlyAdmin
 from clinic.models import ChoiceListValidator
 from followup.models import (
     Alert,
@@ -81,17 +82,6 @@ class PreparationInstructionAdmin(SimpleHistoryAdmin):
 class InstrumentWordingAdmin(SimpleHistoryAdmin):
     list_display = ["instrument", "section", "language", "title"]
     list_filter = ["instrument", "language"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)

@@ -4,6 +4,7 @@ the record itself is read-only here (signed rows change only by amendment)."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.admin import ReadOnlyAdmin
 from clinic.nursing.forms import AnticoagulantHoldForm, ChecklistItemForm, ProcedureProtocolForm
 from clinic.nursing.models import (
     Amendment,
@@ -46,19 +47,6 @@ class ProcedureProtocolAdmin(SimpleHistoryAdmin):
         "discharge_scale",
         "discharge_threshold",
     ]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Signed record rows: shown, never added, edited or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 for model, columns in [
