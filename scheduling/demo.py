@@ -10,6 +10,7 @@ physician, patient or recovery bay, and each sits inside opening hours and a ses
 import datetime
 import random
 from collections import defaultdict
+from dataclasses import asdict
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -338,10 +339,7 @@ class Packer:
             site=site,
             room=room,
             recovery_bay=bay,
-            starts_at=windows.starts_at,
-            ends_at=windows.ends_at,
-            recovery_starts_at=windows.recovery_starts_at,
-            recovery_ends_at=windows.recovery_ends_at,
+            **asdict(windows),
             laterality=laterality,
             levels=levels,
             notes=f"{DEMO_NOTE} {self.rng.choice(BOOKING_NOTES)}",

@@ -7,6 +7,7 @@ AppointmentEvent and sends `appointment_changed` for the follow-up engine.
 
 import datetime
 from collections.abc import Callable
+from dataclasses import asdict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -160,10 +161,7 @@ def appointment_book(
                 site=room.site,
                 room=room,
                 recovery_bay=bay,
-                starts_at=windows.starts_at,
-                ends_at=windows.ends_at,
-                recovery_starts_at=windows.recovery_starts_at,
-                recovery_ends_at=windows.recovery_ends_at,
+                **asdict(windows),
                 laterality=laterality,
                 levels=levels,
                 notes=notes,
@@ -265,10 +263,7 @@ def appointment_reschedule(
                 raise BookingRefused(refusals)
             before = rules.day_and_time(current.starts_at, current.site)
             Appointment.objects.filter(pk=current.pk).update(
-                starts_at=windows.starts_at,
-                ends_at=windows.ends_at,
-                recovery_starts_at=windows.recovery_starts_at,
-                recovery_ends_at=windows.recovery_ends_at,
+                **asdict(windows),
                 room=room,
                 site=room.site,
                 physician=physician,

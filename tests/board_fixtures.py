@@ -6,6 +6,7 @@ physician and a recovery bay each, ten 45-minute slots a room, so up to 40 appoi
 """
 
 import datetime
+from dataclasses import asdict
 
 import pytest
 
@@ -65,10 +66,7 @@ def fill_day(calendar):
                 site=site,
                 room=rooms[lane],
                 recovery_bay=bays[lane],
-                starts_at=windows.starts_at,
-                ends_at=windows.ends_at,
-                recovery_starts_at=windows.recovery_starts_at,
-                recovery_ends_at=windows.recovery_ends_at,
+                **asdict(windows),
                 laterality="left",
                 levels="L4-L5",
             )

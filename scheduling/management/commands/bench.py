@@ -13,6 +13,7 @@ import heapq
 import random
 import statistics
 import time
+from dataclasses import asdict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -276,10 +277,7 @@ class Command(BaseCommand):
                     site=site,
                     room=room,
                     recovery_bay_id=bay,
-                    starts_at=windows.starts_at,
-                    ends_at=windows.ends_at,
-                    recovery_starts_at=windows.recovery_starts_at,
-                    recovery_ends_at=windows.recovery_ends_at,
+                    **asdict(windows),
                     laterality="left" if self.types[code].needs_laterality else "na",
                     levels="L4-L5" if self.types[code].needs_level else "",
                     status=status,
