@@ -1,7 +1,6 @@
 """The day board, week board, physician's day and printable list; htmx status changes."""
 
 import datetime
-import os
 import re
 
 import pytest
@@ -12,11 +11,9 @@ from scheduling.models import Appointment, Status
 from scheduling.selectors_board import day_board
 from scheduling.services import appointment_cancel
 from tests import board_fixtures
+from tests.browser import launch
 from tests.conftest import PASSWORD, local
 from tests.helpers import assert_query_count_flat
-
-# Playwright drives Chromium from the test's own thread.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
 filler_name = board_fixtures.filler_name
@@ -318,17 +315,7 @@ def test_it_checks_in_in_the_browser_without_reloading_the_page(
     params = f"site={calendar['site'].pk}&day={calendar['monday']}"
     url = f"{live_server.url}{reverse('day_board')}?{params}"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{live_server.url}{reverse('login')}")
         page.fill("input[name=username]", front_desk.username)

@@ -1,18 +1,13 @@
 """The front desk's journey in a real browser: log in, find a patient, find a slot, book, see
 it on the day board, reschedule, cancel with a reason, and see the slot free again."""
 
-import os
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
 from scheduling.models import Appointment, Status
+from tests.browser import launch
 from tests.conftest import PASSWORD, local
-
-# Playwright's sync API runs an event loop in this thread; the test's own database calls are
-# still plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,14 +16,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TABLET = {"viewport": {"width": 1024, "height": 768}, "has_touch": True}
 
 
@@ -38,9 +25,7 @@ def page(live_server, settings):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        chromium = launch(playwright)
         context = chromium.new_context(base_url=live_server.url, **TABLET)
         context.set_default_timeout(15_000)
         yield context.new_page()

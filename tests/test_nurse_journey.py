@@ -9,22 +9,12 @@ from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
 from scheduling.models import Status
+from tests.browser import launch
 from tests.conftest import PASSWORD
 from tests.nursing_fixtures import make_appointment
 
-# Playwright drives Chromium from the test's own thread.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 TABLET = {"width": 820, "height": 1180}
 SCREENSHOTS = os.environ.get("NURSING_SCREENSHOTS")  # a folder, to look at the pages
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def shot(page, name):
@@ -50,7 +40,7 @@ def test_it_walks_the_nurse_through_a_procedure_day_on_a_tablet(
     appointment = make_appointment(calendar, patient, status=Status.CONFIRMED)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport=TABLET, has_touch=True)
         page.goto(f"{live_server.url}{reverse('login')}")
         page.get_by_label("Username").fill(nurse.username)

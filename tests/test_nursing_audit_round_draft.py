@@ -1,7 +1,6 @@
 """Nothing lost if the tablet sleeps: the observation round form keeps what was typed in
 the browser until the round is saved, in Chromium on a tablet-sized viewport."""
 
-import os
 import re
 
 import pytest
@@ -10,11 +9,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from clinic.nursing.models import ObservationRound
 from tests import nursing_fixtures as nf
+from tests.browser import launch
 from tests.conftest import PASSWORD
-from tests.test_nurse_journey import CHROMIUM_ARGS, TABLET
-
-# Playwright drives Chromium from the test's own thread.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.test_nurse_journey import TABLET
 
 
 def number(page, label):
@@ -30,7 +27,7 @@ def test_it_keeps_a_half_typed_round_until_it_is_saved(
     form_url = f"{live_server.url}{reverse('nursing_round_new', args=[appointment.pk])}"
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport=TABLET, has_touch=True)
         page.goto(f"{live_server.url}{reverse('login')}")
         page.get_by_label("Username").fill(nurse.username)

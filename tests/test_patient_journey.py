@@ -6,7 +6,6 @@ and its scores on the worklist. The survey, thank-you and expired-link pages mus
 no serious or critical accessibility violations.
 """
 
-import os
 import re
 import time
 from unittest import mock
@@ -22,12 +21,9 @@ from followup.dispatch import invitation_send
 from followup.models import Invitation, Response
 from followup.scoring import ODI_SECTIONS, RED_FLAGS
 from followup.tokens import make_token
+from tests.browser import launch
 from tests.conftest import PASSWORD
 from tests.survey_fixtures import make_invitation
-
-# Playwright's sync API runs an event loop in this thread; the database calls of the test
-# itself are still plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,23 +31,13 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 @pytest.fixture
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
