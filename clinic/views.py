@@ -21,8 +21,8 @@ def render_table(
 ):
     """Paginate and sort a table, or export it as CSV with ?_export=csv.
 
-    An export of patient data names the list in `export_audit`: who took it out is recorded,
-    only when the export is actually handed out.
+    Every export handed out is audited (who took which list out), named by `export_audit`
+    or else by `export_name`; a refused export records nothing.
     """
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     export_format = request.GET.get("_export")
@@ -37,8 +37,8 @@ def render_table(
         messages.error(request, "Nothing was exported: the lists export as CSV only.")
         export_format = None
     if TableExport.is_valid_format(export_format):
-        if export_audit:
-            audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=export_audit)
+        detail = export_audit or export_name
+        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=detail)
         exporter = TableExport(export_format, table, exclude_columns=())
         return exporter.response(f"{export_name}.{export_format}")
     return render(request, template, {"table": table, "filter": filterset, **(context or {})})

@@ -277,6 +277,9 @@ def test_it_exports_each_worklist_as_csv(
     assert response["Content-Type"].startswith("text/csv")
     assert f"{export_name}.csv" in response["Content-Disposition"]
     assert "Jensen" in response.content.decode()
+    # The list names patients: who took it out is on record.
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert event.user == personas[persona]
 
 
 def test_it_audits_exports_of_clinical_lists(client, nurse, answered):
