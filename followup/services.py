@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,9 +28,6 @@ from followup.selectors import baseline_response
 
 S = Invitation.Status
 K = Invitation.Kind
-# A survey can be answered in these states (not yet emailed counts: the link may be in
-# the reminder that carries the baseline).
-ANSWERABLE = (S.SCHEDULED, S.QUEUED, S.SENDING, S.SENT, S.SKIPPED, S.FAILED)
 # Rows a reschedule may still move and a cancellation still stops.
 PENDING = (S.SCHEDULED, S.QUEUED)
 
@@ -420,9 +416,7 @@ def response_record(
         raise SurveyAlreadyAnswered()
     if not current.is_survey:
         raise SurveyInvalid({"__all__": _("This link has no survey.")})
-    if current.status not in ANSWERABLE or (
-        current.expires_at is not None and current.expires_at <= now
-    ):
+    if not current.is_answerable(now):
         raise SurveyClosed()
     instruments = resolve_instruments(current.instruments, current.appointment)
     cleaned = _clean_answers(instruments, answers)
@@ -449,11 +443,11 @@ def response_record(
                 )
         except IntegrityError:
             raise SurveyAlreadyAnswered() from None
-        answered = Invitation.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            pk=current.pk,
-            status__in=ANSWERABLE,
-        ).update(status=S.ANSWERED, answered_at=now, next_reminder_at=None)
+        answered = (
+            Invitation.objects.filter(pk=current.pk)
+            .answerable(now)
+            .update(status=S.ANSWERED, answered_at=now, next_reminder_at=None)
+        )
         if answered != 1:
             raise SurveyClosed()
         for kind, detail in alerts:

@@ -30,7 +30,6 @@ from followup.patient_services import (
     survey_draft_save,
 )
 from followup.services import (
-    ANSWERABLE,
     SurveyAlreadyAnswered,
     SurveyClosed,
     SurveyInvalid,
@@ -122,22 +121,15 @@ def _invitation_from_token(token, purpose):
     return (invitation, None) if invitation is not None else (None, "invalid")
 
 
-def _is_answered(invitation) -> bool:
-    return invitation.status == Invitation.Status.ANSWERED or invitation.answered_at is not None
-
-
 def _survey_problem(invitation, now=None):
-    """Why this survey cannot be answered any more, or None."""
-    now = now or timezone.now()
+    """Which link-problem page explains a survey that is not answerable, or None."""
+    if invitation.is_answerable(now or timezone.now()):
+        return None
     if not invitation.is_survey:
         return "invalid"
     if invitation.status == Invitation.Status.CANCELLED:
         return "cancelled"
-    if invitation.status not in ANSWERABLE:
-        return "expired"
-    if invitation.expires_at is not None and invitation.expires_at <= now:
-        return "expired"
-    return None
+    return "expired"
 
 
 @require_GET
@@ -146,7 +138,7 @@ def survey_start(request, token):
     invitation, problem = _invitation_from_token(token, "survey")
     if problem:
         return _link_problem(request, problem)
-    if not _is_answered(invitation):
+    if not invitation.is_answered:
         problem = _survey_problem(invitation)
         if problem:
             return _link_problem(request, problem, invitation=invitation)
@@ -192,7 +184,7 @@ def survey(request):
     invitation = _session_invitation(request)
     if invitation is None:
         return _link_problem(request, "session")
-    if _is_answered(invitation):
+    if invitation.is_answered:
         return _already_answered(request, invitation, 200 if request.method == "GET" else 409)
     problem = _survey_problem(invitation)
     if problem:
@@ -241,7 +233,7 @@ def survey(request):
 def survey_draft(request):
     """Autosave (htmx) of the answers so far, so a phone going to sleep loses nothing."""
     invitation = _session_invitation(request)
-    if invitation is None or _is_answered(invitation) or _survey_problem(invitation):
+    if invitation is None or invitation.is_answered or _survey_problem(invitation):
         return _page(request, "followup/public/draft_status.html", {"saved": False}, status=409)
     with translation.override(_language(invitation.patient)):
         instruments = survey_instruments(invitation)
@@ -262,7 +254,7 @@ def survey_thanks(request):
     invitation = _session_invitation(request, SESSION_ANSWERED_KEY) or _session_invitation(request)
     if invitation is None:
         return _link_problem(request, "session")
-    if not _is_answered(invitation):
+    if not invitation.is_answered:
         return redirect("survey")
     response = Response.objects.filter(invitation=invitation).prefetch_related("alerts").first()
     alerts = list(response.alerts.all()) if response is not None else []
