@@ -17,7 +17,7 @@ from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, Response
 from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
-from scheduling.validators import EARLIEST_DAY, LATEST_DAY, in_range
+from scheduling.dates import EARLIEST_DAY, LATEST_DAY, in_range
 
 MOMENT_OUT_OF_RANGE = (
     f"Enter a date and time between {EARLIEST_DAY:%Y-%m-%d} and {LATEST_DAY:%Y-%m-%d}."

@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 
 from clinic.models import Patient, ProcedureType, Room, Site
 from scheduling import selectors, services
+from scheduling.dates import OUT_OF_RANGE, in_range, validate_schedule_day
 from scheduling.models import Appointment, CancelReason, Laterality, Status, validate_levels
 from scheduling.selectors_board import card_appointments
 from scheduling.slots import PARTS_OF_DAY, find_slots
-from scheduling.validators import OUT_OF_RANGE, in_range, validate_schedule_day
 
 User = get_user_model()
 OVERRIDE = "scheduling.override_duration"

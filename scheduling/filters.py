@@ -7,11 +7,14 @@ from clinic.filters import FilterForm
 from clinic.models import ProcedureType, Site
 from clinic.selectors import patient_search
 from scheduling import selectors
-from scheduling.forms import PhysicianChoiceField
+from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import Status, WaitlistEntry
-from scheduling.validators import ScheduleDateFilter
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+
+class ScheduleDateFilter(django_filters.DateFilter):
+    field_class = ScheduleDateField
 
 
 class PhysicianFilter(django_filters.ModelChoiceFilter):

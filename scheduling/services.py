@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scheduling import rules
+from scheduling.dates import OUT_OF_RANGE, in_range
 from scheduling.models import (
     MOVABLE_STATUSES,
     Appointment,
@@ -22,7 +23,6 @@ from scheduling.models import (
     Status,
 )
 from scheduling.signals import appointment_changed
-from scheduling.validators import OUT_OF_RANGE, in_range
 
 CONSTRAINT_MESSAGES = {
     "appointment_room_no_overlap": "The room was just booked by someone else for this time.",

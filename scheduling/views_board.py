@@ -20,14 +20,14 @@ from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
 from scheduling import calendars, selectors
 from scheduling import selectors_board as board
-from scheduling.forms import PhysicianChoiceField
+from scheduling.dates import EARLIEST_DAY, LATEST_DAY
+from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import CalendarFeed, Status
 from scheduling.services import (
     TransitionRefused,
     appointment_mark_no_show,
     appointment_transition,
 )
-from scheduling.validators import EARLIEST_DAY, LATEST_DAY, ScheduleDateField
 
 VIEW = "scheduling.view_appointment"
 CHANGE = "scheduling.change_appointment"

@@ -16,8 +16,8 @@ from clinic.nursing.models import (
     ObservationRound,
 )
 from followup.api import MOMENT_OUT_OF_RANGE
+from scheduling.dates import OUT_OF_RANGE
 from scheduling.models import Appointment
-from scheduling.validators import OUT_OF_RANGE
 from tests import nursing_fixtures as nf
 
 appointment = nf.appointment

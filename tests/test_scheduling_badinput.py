@@ -10,9 +10,9 @@ import html
 import pytest
 from django.urls import reverse
 
+from scheduling.dates import OUT_OF_RANGE
 from scheduling.models import Appointment, PhysicianSession, Unavailability, WaitlistEntry
 from scheduling.services import BookingRefused, appointment_book, appointment_reschedule
-from scheduling.validators import OUT_OF_RANGE
 from tests.conftest import local
 
 ROLES = ["front_desk", "nurse", "physician", "manager"]
