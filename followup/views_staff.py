@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
-from clinic.views import render_table
+from clinic.ui import render_table
 from followup import selectors_worklists as selectors
 from followup import tables
 from followup.filters import (

@@ -6,8 +6,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from clinic.forms import DateInput, StyledFormMixin
 from clinic.models import Patient, ProcedureType, Room, Site
+from clinic.ui import DateInput, StyledFormMixin
 from scheduling import selectors
 from scheduling.dates import in_range, validate_schedule_day
 from scheduling.models import CancelReason, Laterality, WaitlistEntry, validate_levels

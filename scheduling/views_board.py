@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
-from clinic.forms import StyledFormMixin
 from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
+from clinic.ui import StyledFormMixin
 from scheduling import calendars, selectors
 from scheduling import selectors_board as board
 from scheduling.dates import EARLIEST_DAY, LATEST_DAY

@@ -14,7 +14,7 @@ from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
 from clinic.selectors import patient_search
-from clinic.views import render_table
+from clinic.ui import render_table
 from scheduling import selectors, services, services_waitlist
 from scheduling.filters import AppointmentFilter, WaitlistFilter
 from scheduling.forms import (

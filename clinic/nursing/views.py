@@ -25,7 +25,7 @@ from clinic.nursing.models import (
     TimeOutConfirmation,
 )
 from clinic.nursing.tables import AnticoagulantHoldTable, ChecklistItemTable, ProtocolTable
-from clinic.views import render_table
+from clinic.ui import render_table
 from scheduling.models import Appointment, Status
 from scheduling.services import TransitionRefused
 
