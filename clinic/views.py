@@ -35,7 +35,7 @@ def patient_list(request):
 def patient_create(request):
     form = forms.PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(request=request, form=form)
+        patient = services.patient_create(request=request, patient=form.save(commit=False))
         messages.success(request, f"{patient.full_name} was registered.")
         return redirect(patient)
     return render(request, "clinic/patient_form.html", {"form": form, "patient": None})
@@ -62,7 +62,9 @@ def patient_edit(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     form = forms.PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        services.patient_update(request=request, form=form)
+        services.patient_update(
+            request=request, patient=form.save(commit=False), changed=form.changed_data
+        )
         messages.success(request, "Saved.")
         return redirect(patient)
     return render(request, "clinic/patient_form.html", {"form": form, "patient": patient})
@@ -79,9 +81,9 @@ def patient_clinical_edit(request, pk):
         if history_form.is_valid() and medications.is_valid() and allergies.is_valid():
             services.patient_clinical_update(
                 request=request,
-                history_form=history_form,
-                medications=medications,
-                allergies=allergies,
+                patient=history_form.save(commit=False),
+                saved=[*medications.save(commit=False), *allergies.save(commit=False)],
+                deleted=[*medications.deleted_objects, *allergies.deleted_objects],
             )
             messages.success(request, "Clinical record saved.")
             return redirect(patient)

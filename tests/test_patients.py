@@ -170,6 +170,29 @@ def test_it_saves_medications_and_allergies_together(client, physician, patient)
     assert AuditEvent.objects.filter(action="change", user=physician, patient=patient).exists()
 
 
+def test_it_changes_and_removes_medications_and_allergies(client, nurse, patient):
+    kept = patient.medications.create(agent="warfarin", name="Marevan", dose="2.5 mg")
+    dropped = patient.allergies.create(kind="latex", severity="moderate")
+    client.force_login(nurse)
+    data = clinical_post(
+        **{
+            "medications-INITIAL_FORMS": "1",
+            "medications-0-id": str(kept.pk),
+            "medications-0-dose": "5 mg",
+            "allergies-INITIAL_FORMS": "1",
+            "allergies-0-id": str(dropped.pk),
+            "allergies-0-DELETE": "on",
+        }
+    )
+    response = client.post(reverse("patient_clinical_edit", args=[patient.pk]), data)
+    assert response.status_code == 302
+    assert list(patient.medications.values_list("pk", "dose")) == [(kept.pk, "5 mg")]
+    assert not patient.allergies.exists()
+    patient.refresh_from_db()
+    assert patient.spinal_history == "Spinal stenosis L3-L5"
+    assert AuditEvent.objects.filter(action="change", user=nurse, patient=patient).exists()
+
+
 def test_it_saves_nothing_when_one_allergy_is_incomplete(client, nurse, patient):
     client.force_login(nurse)
     data = clinical_post(**{"allergies-0-kind": "other", "allergies-0-substance": ""})
