@@ -1,4 +1,4 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import BasePermission, DjangoModelPermissions
 
 
 class RoleModelPermissions(DjangoModelPermissions):
@@ -9,3 +9,15 @@ class RoleModelPermissions(DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class MethodPermissions(BasePermission):
+    """The view's `permissions` map: HTTP method -> Django permissions needed."""
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        needed = view.permissions.get(method)
+        # A method the view does not have is left to answer 405.
+        return needed is None or request.user.has_perms(needed)

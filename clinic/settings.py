@@ -242,7 +242,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting the refusal (409) once for every write.
+    "DEFAULT_SCHEMA_CLASS": "clinic.api_errors.AutoSchema",
+    # A service's Refused answers 409 in one shape everywhere.
+    "EXCEPTION_HANDLER": "clinic.api_errors.exception_handler",
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent, Patient
+from clinic.refusals import Refused
 from followup import scoring
 from followup.models import (
     Alert,
@@ -202,7 +203,7 @@ def plan_instantiate(*, appointment, discharged_at: datetime.datetime) -> list[I
 # --- Survey answers --------------------------------------------------------------------
 
 
-class SurveyInvalid(Exception):
+class SurveyInvalid(Refused):
     """Answers that cannot be recorded; `errors` maps a field to a message for the patient.
 
     Field keys: the answer keys ("nrs_current", "pgic", ...), "odi.<section>",
@@ -210,13 +211,17 @@ class SurveyInvalid(Exception):
     whole part, and "__all__" for the survey as a whole.
     """
 
+    code = "survey_invalid"
+
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
-        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        super().__init__(list(errors.values()))
 
 
 class SurveyClosed(SurveyInvalid):
     """The survey was cancelled or has expired."""
+
+    code = "survey_closed"
 
     def __init__(self):
         super().__init__(
@@ -224,8 +229,13 @@ class SurveyClosed(SurveyInvalid):
         )
 
 
-class SurveyAlreadyAnswered(Exception):
+class SurveyAlreadyAnswered(Refused):
     """The invitation already has its one response."""
+
+    code = "survey_already_answered"
+
+    def __init__(self):
+        super().__init__("This survey has already been answered.")
 
 
 ANSWER_KEYS = {
@@ -469,8 +479,18 @@ def response_record(
 # --- Alerts ----------------------------------------------------------------------------
 
 
-class AlertAlreadyAcknowledged(Exception):
+class AlertAlreadyAcknowledged(Refused):
     """Someone acknowledged the alert first; theirs stands."""
+
+    code = "alert_already_acknowledged"
+
+    def __init__(self, alert: Alert):
+        by = alert.acknowledged_by
+        name = (by.get_full_name() or by.get_username()) if by else "Someone"
+        super().__init__(
+            f"{name} acknowledged it first: {alert.acknowledgement_note}",
+            detail="This alert was already acknowledged.",
+        )
 
 
 class AlertNoteRequired(ValueError):
@@ -488,7 +508,7 @@ def alert_acknowledge(*, alert: Alert, user, note: str, now=None) -> Alert:
     )
     alert.refresh_from_db()
     if acknowledged != 1:
-        raise AlertAlreadyAcknowledged()
+        raise AlertAlreadyAcknowledged(alert)
     return alert
 
 

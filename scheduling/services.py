@@ -12,6 +12,7 @@ from dataclasses import asdict
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic.refusals import Reason, Refused
 from scheduling import rules
 from scheduling.dates import OUT_OF_RANGE, in_range
 from scheduling.models import (
@@ -32,21 +33,18 @@ CONSTRAINT_MESSAGES = {
 }
 
 
-class BookingRefused(Exception):
-    """A booking or reschedule that breaks a rule; `refusals` say which and why."""
+class BookingRefused(Refused):
+    """A booking or reschedule that breaks a rule; `reasons` say which and why, and
+    `alternatives` are a few free slots."""
 
-    def __init__(self, refusals: list[rules.Refusal], alternatives=()):
-        self.refusals = refusals
-        self.alternatives = list(alternatives)
-        super().__init__("; ".join(r.message for r in refusals))
-
-    @property
-    def messages(self) -> list[str]:
-        return [r.message for r in self.refusals]
+    def __init__(self, reasons: list[Reason]):
+        super().__init__(reasons, detail="Refused: " + " ".join(r.message for r in reasons))
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refused):
     """A status change that the lifecycle or a safety rule does not allow."""
+
+    code = "transition_refused"
 
 
 # Guards run before a status change to the key status; they raise TransitionRefused.
@@ -69,7 +67,7 @@ def constraint_refusal(exc: IntegrityError) -> BookingRefused:
     message = CONSTRAINT_MESSAGES.get(name)
     if message is None:
         raise exc
-    return BookingRefused([rules.Refusal(name, message + " Please choose another time.")])
+    return BookingRefused([Reason(name, message + " Please choose another time.")])
 
 
 def alternatives_for(*, procedure_type, physician, patient, site, after):
@@ -200,11 +198,11 @@ def appointment_book(
 def refuse_far_off(starts_at: datetime.datetime) -> None:
     """Refuse a start outside the accepted years before any arithmetic overflows on it."""
     if not in_range(starts_at.date()):
-        raise BookingRefused([rules.Refusal("date_out_of_range", OUT_OF_RANGE)])
+        raise BookingRefused([Reason("date_out_of_range", OUT_OF_RANGE)])
 
 
-def no_bay_refusal(site, windows) -> rules.Refusal:
-    return rules.Refusal(
+def no_bay_refusal(site, windows) -> Reason:
+    return Reason(
         "recovery_full",
         f"No recovery bay at {site} is free from {rules.hhmm(windows.recovery_starts_at, site)} "
         f"to {rules.hhmm(windows.recovery_ends_at, site)}.",
@@ -236,7 +234,7 @@ def appointment_reschedule(
             if current.status not in MOVABLE_STATUSES:
                 raise BookingRefused(
                     [
-                        rules.Refusal(
+                        Reason(
                             "not_movable",
                             f"A {current.get_status_display().lower()} appointment "
                             "cannot be rescheduled.",
@@ -315,7 +313,8 @@ def appointment_transition(
     if to not in {s for s in Status.values} or not appointment.can_move_to(to):
         raise TransitionRefused(
             f"An appointment that is {appointment.get_status_display().lower()} cannot become "
-            f"{Status(to).label.lower() if to in Status.values else to}."
+            f"{Status(to).label.lower() if to in Status.values else to}.",
+            code="illegal_transition",
         )
     for guard in TRANSITION_GUARDS.get(to, []):
         guard(appointment, actor, override_reason)
@@ -327,7 +326,8 @@ def appointment_transition(
             appointment.refresh_from_db()
             raise TransitionRefused(
                 "Someone else changed this appointment a moment ago; it is now "
-                f"{appointment.get_status_display().lower()}. Please check and try again."
+                f"{appointment.get_status_display().lower()}. Please check and try again.",
+                code="changed_meanwhile",
             )
         appointment.refresh_from_db()
         _record_history(appointment, actor=actor)
@@ -354,9 +354,13 @@ def appointment_cancel(
     *, actor, appointment: Appointment, reason: str, note: str = ""
 ) -> Appointment:
     if reason not in CancelReason.values:
-        raise TransitionRefused("Choose a reason for the cancellation.")
+        raise TransitionRefused(
+            "Choose a reason for the cancellation.", code="cancel_reason_missing"
+        )
     if reason == CancelReason.OTHER and not note.strip():
-        raise TransitionRefused("Describe the reason when you choose 'Other'.")
+        raise TransitionRefused(
+            "Describe the reason when you choose 'Other'.", code="cancel_note_missing"
+        )
     label = CancelReason(reason).label
     return appointment_transition(
         actor=actor,
@@ -370,6 +374,7 @@ def appointment_cancel(
 def appointment_mark_no_show(*, actor, appointment: Appointment, now=None) -> Appointment:
     if appointment.starts_at > (now or timezone.now()):
         raise TransitionRefused(
-            "A patient can only be marked as a no-show once the start time has passed."
+            "A patient can only be marked as a no-show once the start time has passed.",
+            code="no_show_too_early",
         )
     return appointment_transition(actor=actor, appointment=appointment, to=Status.NO_SHOW)

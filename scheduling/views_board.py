@@ -169,7 +169,9 @@ def board_card_transition(request, pk):
         elif to == Status.NO_SHOW:
             appointment_mark_no_show(actor=request.user, appointment=appointment)
         else:
-            raise TransitionRefused("The board can only check a patient in or mark a no-show.")
+            raise TransitionRefused(
+                "The board can only check a patient in or mark a no-show.", code="not_on_the_board"
+            )
         appointment = board.card_appointments().get(pk=pk)
     except TransitionRefused as refused:
         error = str(refused)

@@ -62,7 +62,7 @@ def _alternative_links(refused, url, keep: dict) -> list[dict]:
 
 
 def _show_refusals(form, refused) -> None:
-    for refusal in refused.refusals:
+    for refusal in refused.reasons:
         if refusal.code in FIELD_REFUSALS and FIELD_REFUSALS[refusal.code] in form.fields:
             form.add_error(FIELD_REFUSALS[refusal.code], refusal.message)
 

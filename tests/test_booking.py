@@ -12,7 +12,7 @@ from tests.conftest import local
 
 
 def refusal_codes(exc_info):
-    return [r.code for r in exc_info.value.refusals]
+    return [r.code for r in exc_info.value.reasons]
 
 
 def test_it_books_a_procedure_with_derived_times_and_a_recovery_bay(book, calendar):

@@ -124,8 +124,13 @@ def test_it_explains_a_missing_note_and_a_second_acknowledgement(api, nurse, phy
     api.force_authenticate(physician)
     again = api.post(url, {"note": "Me too"}, format="json")
     assert again.status_code == 409
-    assert again.json()["detail"] == "This alert was already acknowledged."
-    assert again.json()["alert"]["acknowledgement_note"] == "Phoned"
+    assert again.json() == {
+        "detail": "This alert was already acknowledged.",
+        "reasons": [
+            {"code": "alert_already_acknowledged", "message": "Nina acknowledged it first: Phoned"}
+        ],
+        "alternatives": [],
+    }
 
 
 @pytest.mark.parametrize("role", ["front_desk", "outsider"])

@@ -208,8 +208,9 @@ def test_it_discharges_through_the_api_under_the_same_criteria(recovering, nurse
     response = api(nurse).post(url, {}, format="json")
     assert response.status_code == 409
     assert response.json()["detail"] == "The patient cannot be discharged yet."
-    assert "No discharge score recorded yet." in response.json()["reasons"]
-    assert api(nurse).get(url).json()["blockers"] == response.json()["reasons"]
+    reasons = response.json()["reasons"]
+    assert {"code": "discharge_blocked", "message": "No discharge score recorded yet."} in reasons
+    assert api(nurse).get(url).json()["blockers"] == [r["message"] for r in reasons]
 
     nf.answer_items(recovering, nurse, ["sign_out"])
     nf.take_round(recovering, nurse)

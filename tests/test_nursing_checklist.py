@@ -45,7 +45,7 @@ def refusal_of(appointment, actor, reason="") -> list[str]:
         start(appointment, actor, reason)
     appointment.refresh_from_db()
     assert appointment.status == Status.CHECKED_IN
-    return refused.value.failures
+    return refused.value.messages
 
 
 # --- What is asked -------------------------------------------------------------------

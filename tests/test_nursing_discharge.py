@@ -115,7 +115,7 @@ def refused(appointment, actor, reason=""):
     appointment.refresh_from_db()
     assert appointment.status == Status.IN_RECOVERY
     assert not Discharge.objects.exists()
-    return refusal.value.failures
+    return refusal.value.messages
 
 
 def test_it_lists_everything_that_blocks_a_discharge(recovering, nurse):

@@ -137,11 +137,9 @@ def test_it_refuses_a_booking_with_reasons_and_alternatives(api, front_desk, cal
     response = as_user(api, front_desk).post(LIST, body, format="json")
     assert response.status_code == 409
     assert response.data["detail"].startswith("Refused: Outside opening hours")
-    assert response.data["refusals"][0] == {
-        "code": "outside_opening_hours",
-        "message": response.data["refusals"][0]["message"],
-        "resource": "Test Spine Centre",
-    }
+    first = response.data["reasons"][0]
+    assert first == {"code": "outside_opening_hours", "message": first["message"]}
+    assert "Test Spine Centre is open" in first["message"]
     alternatives = response.data["alternatives"]
     assert alternatives
     assert set(alternatives[0]) >= {
@@ -161,7 +159,7 @@ def test_it_refuses_a_double_booking(api, front_desk, book, calendar, other_pati
     body = booking(calendar, other_patient, starts_at=f"{calendar['monday']}T09:15:00")
     response = as_user(api, front_desk).post(LIST, body, format="json")
     assert response.status_code == 409
-    codes = {refusal["code"] for refusal in response.data["refusals"]}
+    codes = {reason["code"] for reason in response.data["reasons"]}
     assert {"room_taken", "physician_taken"} <= codes
 
 
@@ -217,7 +215,7 @@ def test_it_refuses_a_reschedule_into_a_taken_time(api, front_desk, book, calend
         detail(appointment, "reschedule"), {"starts_at": f"{calendar['monday']}T11:15:00"}
     )
     assert response.status_code == 409
-    assert "room_taken" in {r["code"] for r in response.data["refusals"]}
+    assert "room_taken" in {r["code"] for r in response.data["reasons"]}
     appointment.refresh_from_db()
     assert appointment.starts_at == local(calendar["monday"], 9)
 
@@ -247,8 +245,11 @@ def test_it_moves_through_legal_statuses_and_refuses_illegal_ones(api, nurse, bo
     assert response.data["status"] == Status.CHECKED_IN
     response = api.post(detail(appointment, "transition"), {"to": "checked_in"})
     assert response.status_code == 409
+    message = "An appointment that is checked in cannot become checked in."
     assert response.data == {
-        "detail": "An appointment that is checked in cannot become checked in."
+        "detail": message,
+        "reasons": [{"code": "illegal_transition", "message": message}],
+        "alternatives": [],
     }
 
 
@@ -362,7 +363,7 @@ def test_it_documents_the_endpoints_without_warnings(db):
     create = paths["/api/v1/appointments/"]["post"]["responses"]
     assert {"201", "400", "409"} <= set(create)
     refused = create["409"]["content"]["application/json"]["schema"]["$ref"]
-    assert refused.endswith("/BookingRefused")
+    assert refused.endswith("/Refusal")
     assert "409" in paths["/api/v1/appointments/{id}/transition/"]["post"]["responses"]
     list_params = {p["name"] for p in paths["/api/v1/appointments/"]["get"]["parameters"]}
     assert {"date_from", "date_to", "site", "physician", "procedure_type", "status"} <= (

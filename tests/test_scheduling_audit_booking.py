@@ -60,7 +60,7 @@ def test_it_refuses_booking_at_a_site_no_longer_in_use(client, front_desk, calen
 
     with pytest.raises(BookingRefused) as refused:
         book()
-    assert [r.code for r in refused.value.refusals] == ["site_inactive"]
+    assert [r.code for r in refused.value.reasons] == ["site_inactive"]
     assert "no longer in use" in refused.value.messages[0]
     assert refused.value.alternatives == []  # never a slot the rules would refuse
     assert find_slots(procedure_type=calendar["tfesi"], site=site) == []
@@ -88,4 +88,4 @@ def test_it_refuses_moving_an_appointment_within_a_site_no_longer_in_use(calenda
             appointment=appointment,
             starts_at=local(calendar["monday"], 11),
         )
-    assert [r.code for r in refused.value.refusals] == ["site_inactive"]
+    assert [r.code for r in refused.value.reasons] == ["site_inactive"]

@@ -288,11 +288,11 @@ def test_it_refuses_a_far_off_start_in_the_booking_services(ctx, front_desk):
             laterality="left",
             levels="L4-L5",
         )
-    assert [r.code for r in refused.value.refusals] == ["date_out_of_range"]
+    assert [r.code for r in refused.value.reasons] == ["date_out_of_range"]
     assert refused.value.messages == [OUT_OF_RANGE]
     with pytest.raises(BookingRefused) as refused:
         appointment_reschedule(actor=front_desk, appointment=ctx["appointment"], starts_at=far)
-    assert [r.code for r in refused.value.refusals] == ["date_out_of_range"]
+    assert [r.code for r in refused.value.reasons] == ["date_out_of_range"]
 
 
 # --- spinal levels ------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_it_refuses_too_many_levels_in_the_booking_service(ctx, front_desk):
             levels=TEN_LEVELS,
             offer_alternatives=False,
         )
-    assert [r.code for r in refused.value.refusals] == ["levels_too_long"]
+    assert [r.code for r in refused.value.reasons] == ["levels_too_long"]
 
 
 def test_it_books_as_many_levels_as_fit_once_normalised(client, ctx):

@@ -24,6 +24,7 @@ from clinic.nursing.models import (
     Phase,
     TimeOutConfirmation,
 )
+from clinic.refusals import Refused
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_transition
 
@@ -37,13 +38,13 @@ CHECKLIST_STATUSES = (
     Status.IN_RECOVERY,
 )
 
+NO_REASON = "Give the reason for the amendment."
 
-class NursingRefused(Exception):
+
+class NursingRefused(Refused):
     """A write the record's rules do not allow; `messages` say why."""
 
-    def __init__(self, messages: list[str] | str):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        super().__init__(" ".join(self.messages))
+    code = "nursing_refused"
 
 
 def _audit(actor, action, obj, appointment, detail):
@@ -64,7 +65,8 @@ def _require_open_checklist(appointment):
     if current.status not in CHECKLIST_STATUSES:
         raise NursingRefused(
             f"The checklist of a {current.get_status_display().lower()} appointment is "
-            "closed; amend a signed answer instead."
+            "closed; amend a signed answer instead.",
+            code="checklist_closed",
         )
 
 
@@ -89,7 +91,8 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
     signed = [item.label for item in clean if item.pk in existing and existing[item.pk].is_signed]
     if signed:
         raise NursingRefused(
-            f"Already signed: {', '.join(signed)}. Amend a signed answer, giving a reason."
+            f"Already signed: {', '.join(signed)}. Amend a signed answer, giving a reason.",
+            code="already_signed",
         )
     saved = []
     for item, value in clean.items():
@@ -104,7 +107,8 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
                 answer.save()
         except IntegrityError:
             raise NursingRefused(
-                f"{item.label} was just answered on another device; reload the page."
+                f"{item.label} was just answered on another device; reload the page.",
+                code="answered_meanwhile",
             ) from None
         saved.append(answer)
     if sign and saved:
@@ -141,12 +145,14 @@ def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> Check
     """Change a signed answer, keeping the old value, the new one, who, when and why."""
     reason = reason.strip()
     if not reason:
-        raise NursingRefused("Give the reason for the amendment.")
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
     if not answer.is_signed:
-        raise NursingRefused("This answer is a draft: change it on the checklist.")
+        raise NursingRefused(
+            "This answer is a draft: change it on the checklist.", code="answer_is_draft"
+        )
     new = rules.validate_answer(answer.item, value, answer.appointment)
     if new == answer.value:
-        raise NursingRefused("The new answer is the same as the signed one.")
+        raise NursingRefused("The new answer is the same as the signed one.", code="unchanged")
     old_display = answer.display_value
     Amendment.objects.create(
         answer=answer,
@@ -172,31 +178,43 @@ def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> Check
 def time_out_confirm(*, actor, appointment, role: str) -> TimeOutConfirmation:
     """Sign the time-out as nurse or physician once every time-out item is signed."""
     if appointment.status != Status.CHECKED_IN:
-        raise NursingRefused("The time-out is confirmed just before the procedure starts.")
+        raise NursingRefused(
+            "The time-out is confirmed just before the procedure starts.", code="time_out_not_due"
+        )
     state = rules.checklist_state(appointment)
     missing = state.incomplete([Phase.TIME_OUT])
     if missing:
-        raise NursingRefused(["Answer and sign the time-out first.", *missing])
+        raise NursingRefused(
+            ["Answer and sign the time-out first.", *missing], code="time_out_incomplete"
+        )
     if role == TimeOutConfirmation.Role.PHYSICIAN and not actor.has_perm(PHYSICIAN_SIGNATURE):
-        raise NursingRefused(f"{actor.get_full_name() or actor} is not a physician.")
+        raise NursingRefused(
+            f"{actor.get_full_name() or actor} is not a physician.", code="not_a_physician"
+        )
     if role == TimeOutConfirmation.Role.NURSE and actor.has_perm(PHYSICIAN_SIGNATURE):
-        raise NursingRefused("The nurse's confirmation must come from a nurse.")
+        raise NursingRefused("The nurse's confirmation must come from a nurse.", code="not_a_nurse")
     other = state.signatures.get(
         TimeOutConfirmation.Role.NURSE
         if role == TimeOutConfirmation.Role.PHYSICIAN
         else TimeOutConfirmation.Role.PHYSICIAN
     )
     if other is not None and other.signed_by_id == actor.pk:
-        raise NursingRefused("Nurse and physician must be two different people.")
+        raise NursingRefused(
+            "Nurse and physician must be two different people.", code="same_signer"
+        )
     if role in state.signatures:
-        raise NursingRefused(f"The time-out is already confirmed by the {role}.")
+        raise NursingRefused(
+            f"The time-out is already confirmed by the {role}.", code="already_confirmed"
+        )
     try:
         with transaction.atomic():
             confirmation = TimeOutConfirmation.objects.create(
                 appointment=appointment, role=role, signed_by=actor
             )
     except IntegrityError:
-        raise NursingRefused(f"The time-out is already confirmed by the {role}.") from None
+        raise NursingRefused(
+            f"The time-out is already confirmed by the {role}.", code="already_confirmed"
+        ) from None
     _audit(
         actor,
         AuditEvent.Action.CREATE,
@@ -247,7 +265,8 @@ def round_record(*, actor, appointment, data: dict) -> ObservationRound:
     if appointment.status != Status.IN_RECOVERY:
         raise NursingRefused(
             "Observation rounds are recorded while the patient is in recovery; this patient "
-            f"is {appointment.get_status_display().lower()}."
+            f"is {appointment.get_status_display().lower()}.",
+            code="not_in_recovery",
         )
     round_ = ObservationRound(appointment=appointment, signed_by=actor, **data)
     round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
@@ -302,9 +321,9 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
     """Amend one value of a signed round; NEWS2 is scored again and the change kept."""
     reason = reason.strip()
     if not reason:
-        raise NursingRefused("Give the reason for the amendment.")
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
     if field not in ROUND_AMENDABLE:
-        raise NursingRefused(f"{field} cannot be amended.")
+        raise NursingRefused(f"{field} cannot be amended.", code="not_amendable")
     model_field = ObservationRound._meta.get_field(field)
     try:
         new = model_field.to_python(value)
@@ -314,7 +333,7 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
         new = _round_time(round_, new)
     old = getattr(round_, field)
     if new == old:
-        raise NursingRefused("The new value is the same as the signed one.")
+        raise NursingRefused("The new value is the same as the signed one.", code="unchanged")
     old_total, old_risk = round_.news2_total, round_.news2_risk
     setattr(round_, field, new)
     round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
@@ -350,9 +369,11 @@ def escalation_record(
 ) -> Escalation:
     """Record who the nurse called about a round in an escalation band."""
     if not round_.needs_escalation:
-        raise NursingRefused("This round is in the low-risk band: no escalation is due.")
+        raise NursingRefused(
+            "This round is in the low-risk band: no escalation is due.", code="no_escalation_due"
+        )
     if physician is None and not called_whom.strip():
-        raise NursingRefused("Say who was called.")
+        raise NursingRefused("Say who was called.", code="called_whom_missing")
     escalation = Escalation.objects.create(
         round=round_,
         physician=physician,
@@ -378,7 +399,10 @@ def escalation_record(
 def assessment_record(*, actor, appointment, scores: dict) -> DischargeAssessment:
     """Score the protocol's discharge scale from the nurse's entries, signed by `actor`."""
     if appointment.status != Status.IN_RECOVERY:
-        raise NursingRefused("A discharge score is recorded while the patient is in recovery.")
+        raise NursingRefused(
+            "A discharge score is recorded while the patient is in recovery.",
+            code="not_in_recovery",
+        )
     protocol = rules.protocol_for(appointment.procedure_type)
     assessment = DischargeAssessment(
         appointment=appointment,
@@ -408,14 +432,14 @@ def assessment_amend(
 ) -> DischargeAssessment:
     reason = reason.strip()
     if not reason:
-        raise NursingRefused("Give the reason for the amendment.")
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
     scale = discharge_scores.DISCHARGE_SCALES[assessment.scale]
     titles = {i.code: i.title for i in scale.items}
     if item not in titles:
-        raise NursingRefused(f"{item} is not an item of the {scale.name}.")
+        raise NursingRefused(f"{item} is not an item of the {scale.name}.", code="unknown_item")
     old = assessment.scores.get(item)
     if old == value:
-        raise NursingRefused("The new score is the same as the signed one.")
+        raise NursingRefused("The new score is the same as the signed one.", code="unchanged")
     old_total = assessment.total
     assessment.scores = {**assessment.scores, item: value}
     try:

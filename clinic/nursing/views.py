@@ -62,7 +62,7 @@ def _audit_view(request, appointment, what):
 def _refusal(exc) -> dict:
     """Heading and list of a refused status change, for the alert on the record page."""
     if isinstance(exc, HardStopRefused):
-        return {"heading": exc.heading, "items": exc.failures}
+        return {"heading": exc.detail, "items": exc.messages}
     return {"heading": str(exc), "items": []}
 
 
@@ -236,11 +236,14 @@ def time_out_confirm(request, pk):
             if not physician_form.is_valid():
                 raise services.NursingRefused(
                     physician_form.non_field_errors()
-                    or ["Enter the physician's username and password."]
+                    or ["Enter the physician's username and password."],
+                    code="physician_signature_invalid",
                 )
             signer = physician_form.physician
         if role not in TimeOutConfirmation.Role.values:
-            raise services.NursingRefused("Choose who confirms the time-out.")
+            raise services.NursingRefused(
+                "Choose who confirms the time-out.", code="time_out_role_missing"
+            )
         services.time_out_confirm(actor=signer, appointment=appointment, role=role)
     except services.NursingRefused as exc:
         for message in exc.messages:
