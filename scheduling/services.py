@@ -135,6 +135,27 @@ def _write_once(write: Callable[[], T], *, bay_chosen) -> T:
         raise RaceLost([BUSY]) from exc
 
 
+def recovery_bay_claim(site, windows, *, exclude_pk=None, preferred=None):
+    """A free recovery bay for `windows`, locked until this transaction ends; else None.
+
+    Read naively, concurrent bookings all find the same first free bay and all but one
+    fail on appointment_recovery_bay_no_overlap. Instead each locks the first free bay that
+    no other booking has locked (FOR NO KEY UPDATE SKIP LOCKED), so twenty bookings at
+    once take twenty different bays. When every free bay is locked, it waits for the first
+    (its holder may yet fail). Waiting here cannot deadlock: a write takes one bay lock,
+    before it inserts or updates. A bay read free but taken by a booking that committed
+    just then fails the constraint; `write_retrying` then tries again, seeing it taken.
+    NO KEY: an appointment's foreign key to the bay (KEY SHARE) is not blocked.
+    """
+    free = rules.free_recovery_bays(site, windows, exclude_pk=exclude_pk)
+    if preferred is not None:
+        return free.filter(pk=preferred.pk).select_for_update(no_key=True).first()
+    return (
+        free.select_for_update(no_key=True, skip_locked=True).first()
+        or free.select_for_update(no_key=True).first()
+    )
+
+
 def alternatives_for(*, procedure_type, physician, patient, site, after):
     """A few next free slots to offer alongside a refusal."""
     from scheduling.slots import find_slots
@@ -212,7 +233,7 @@ def appointment_book(
         )
         bay = None
         if not refusals:
-            bay = rules.free_recovery_bay(room.site, windows, preferred=recovery_bay)
+            bay = recovery_bay_claim(room.site, windows, preferred=recovery_bay)
             if bay is None:
                 refusals.append(no_bay_refusal(room.site, windows))
         if refusals:
@@ -320,7 +341,7 @@ def appointment_reschedule(
         )
         bay = None
         if not refusals:
-            bay = rules.free_recovery_bay(room.site, windows, exclude_pk=current.pk)
+            bay = recovery_bay_claim(room.site, windows, exclude_pk=current.pk)
             if bay is None:
                 refusals.append(no_bay_refusal(room.site, windows))
         if refusals:
