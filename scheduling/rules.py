@@ -265,10 +265,8 @@ def check_conflicts(
     return refusals
 
 
-def free_recovery_bay(
-    site: Site, windows: Windows, *, exclude_pk=None, preferred: Room | None = None
-):
-    """The preferred bay if it is free, else the first free active bay at the site, else None."""
+def free_recovery_bays(site: Site, windows: Windows, *, exclude_pk=None):
+    """The active bays at the site free for the recovery window, by name."""
     busy = overlapping(
         active_appointments().filter(recovery_bay__isnull=False),
         "recovery_starts_at",
@@ -285,12 +283,19 @@ def free_recovery_bay(
         windows.recovery_starts_at,
         windows.recovery_ends_at,
     )
-    bays = (
+    return (
         Room.objects.filter(site=site, kind=Room.Kind.RECOVERY, active=True)
         .exclude(pk__in=busy.values("recovery_bay"))
         .exclude(pk__in=closed.values("room"))
         .order_by("name")
     )
+
+
+def free_recovery_bay(
+    site: Site, windows: Windows, *, exclude_pk=None, preferred: Room | None = None
+):
+    """The preferred bay if it is free, else the first free active bay at the site, else None."""
+    bays = free_recovery_bays(site, windows, exclude_pk=exclude_pk)
     if preferred is not None:
         return bays.filter(pk=preferred.pk).first()
     return bays.first()

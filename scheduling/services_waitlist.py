@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 
 from clinic.refusals import Refused
 from scheduling.models import WaitlistEntry
-from scheduling.services import appointment_book
+from scheduling.services import appointment_book, write_retrying
 
 
 class WaitlistRefused(Refused):
@@ -62,11 +62,15 @@ def waitlist_entry_remove(*, actor, entry: WaitlistEntry) -> bool:
 def waitlist_entry_book(*, actor, entry: WaitlistEntry, **booking):
     """Book the entry's patient (see `appointment_book`) and mark the entry booked, at once.
 
-    The booking stands even if someone took the entry off the list meanwhile.
+    The booking stands even if someone took the entry off the list meanwhile. Both are
+    tried again together when the booking loses a race (see `write_retrying`).
     """
-    with transaction.atomic():
+
+    def book():
         appointment = appointment_book(actor=actor, patient=entry.patient, **booking)
         WaitlistEntry.objects.filter(pk=entry.pk, state=WaitlistEntry.State.WAITING).update(
             state=WaitlistEntry.State.BOOKED, appointment=appointment
         )
-    return appointment
+        return appointment
+
+    return write_retrying(book)
