@@ -306,7 +306,6 @@ def no_bay_refusal(site, windows) -> Reason:
         "recovery_full",
         f"No recovery bay at {site} is free from {rules.hhmm(windows.recovery_starts_at, site)} "
         f"to {rules.hhmm(windows.recovery_ends_at, site)}.",
-        "recovery bay",
     )
 
 
