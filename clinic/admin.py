@@ -153,7 +153,3 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "action", "object_type", "object_id", "patient"]
     list_filter = ["action", "object_type"]
     raw_id_fields = ["patient"]
-
-
-# The perioperative record registers its own admin classes.
-import clinic.nursing.admin  # noqa: E402,F401

@@ -227,8 +227,8 @@ class ChecklistView(APIView):
 
     permission_classes = [MethodPermissions]
     permissions = {
-        "GET": ["clinic.view_checklistanswer"],
-        "POST": ["clinic.add_checklistanswer"],
+        "GET": ["nursing.view_checklistanswer"],
+        "POST": ["nursing.add_checklistanswer"],
     }
 
     @extend_schema(responses=ChecklistBodySerializer)
@@ -275,7 +275,7 @@ class AnswerAmendView(APIView):
     """Amend a signed checklist answer: {"value": ..., "reason": "..."}."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.change_checklistanswer"]}
+    permissions = {"POST": ["nursing.change_checklistanswer"]}
 
     @extend_schema(request=AmendInSerializer, responses={200: ChecklistAnswerSerializer, **REFUSED})
     def post(self, request, pk):
@@ -300,7 +300,7 @@ class TimeOutView(APIView):
     """Confirm the time-out as the calling user: {"role": "nurse" | "physician"}."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.add_timeoutconfirmation"]}
+    permissions = {"POST": ["nursing.add_timeoutconfirmation"]}
 
     @extend_schema(
         request=inline_serializer(
@@ -368,8 +368,8 @@ class RoundListView(APIView):
 
     permission_classes = [MethodPermissions]
     permissions = {
-        "GET": ["clinic.view_observationround"],
-        "POST": ["clinic.add_observationround"],
+        "GET": ["nursing.view_observationround"],
+        "POST": ["nursing.add_observationround"],
     }
 
     @extend_schema(responses=ObservationRoundSerializer(many=True))
@@ -409,7 +409,7 @@ class RoundAmendView(APIView):
     """Amend one value of a signed round: {"field", "value", "reason"}; NEWS2 is scored again."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.change_observationround"]}
+    permissions = {"POST": ["nursing.change_observationround"]}
 
     @extend_schema(
         request=RoundAmendInSerializer, responses={200: ObservationRoundSerializer, **REFUSED}
@@ -431,7 +431,7 @@ class EscalationView(APIView):
     """Record who was called about a round in an escalation band."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.add_escalation"]}
+    permissions = {"POST": ["nursing.add_escalation"]}
 
     @extend_schema(request=EscalationSerializer, responses={201: EscalationSerializer, **REFUSED})
     def post(self, request, pk):
@@ -475,8 +475,8 @@ class AssessmentListView(APIView):
 
     permission_classes = [MethodPermissions]
     permissions = {
-        "GET": ["clinic.view_dischargeassessment"],
-        "POST": ["clinic.add_dischargeassessment"],
+        "GET": ["nursing.view_dischargeassessment"],
+        "POST": ["nursing.add_dischargeassessment"],
     }
 
     @extend_schema(responses=DischargeAssessmentSerializer(many=True))
@@ -530,7 +530,7 @@ class DischargeView(APIView):
     the same criteria as the page (a physician may override with a reason)."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"GET": ["clinic.view_discharge"], "POST": ["clinic.add_discharge"]}
+    permissions = {"GET": ["nursing.view_discharge"], "POST": ["nursing.add_discharge"]}
 
     @extend_schema(
         responses=inline_serializer(

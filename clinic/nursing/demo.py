@@ -17,11 +17,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.management.commands.seed_demo import MRN_PREFIX, Seeded
-from clinic.models import ChecklistItem, Patient, ProcedureType, Room, Site
+from clinic.models import Patient, ProcedureType, Room, Site
 from clinic.nursing import rules
 from clinic.nursing.models import (
     AnticoagulantHold,
     ChecklistAnswer,
+    ChecklistItem,
     Discharge,
     DischargeAssessment,
     Escalation,

@@ -10,10 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic import discharge_scores
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
-from clinic.nursing import rules
+from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
     Amendment,
     ChecklistAnswer,
@@ -27,7 +26,7 @@ from clinic.nursing.models import (
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_transition
 
-PHYSICIAN_SIGNATURE = "clinic.sign_time_out_as_physician"
+PHYSICIAN_SIGNATURE = "nursing.sign_time_out_as_physician"
 # The checklist is filled in from booking until the patient leaves recovery.
 CHECKLIST_STATUSES = (
     Status.BOOKED,

@@ -8,11 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from clinic import discharge_scores
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent, ProcedureType, Site
-from clinic.nursing import forms, rules, selectors, services, suggestions
+from clinic.nursing import discharge_scores, forms, rules, selectors, services, suggestions
 from clinic.nursing.filters import AnticoagulantHoldFilter, ChecklistItemFilter, ProtocolFilter
 from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import (
@@ -95,15 +94,15 @@ def board(request):
 def _render_record(request, appointment, *, refusal=None, status=200, **extra):
     context = selectors.nursing_record(appointment)
     user = request.user
-    if user.has_perm("clinic.override_hard_stop"):
+    if user.has_perm("nursing.override_hard_stop"):
         context["override_form"] = extra.pop("override_form", None) or forms.OverrideForm()
-    if context["escalation_due"] and user.has_perm("clinic.add_escalation"):
+    if context["escalation_due"] and user.has_perm("nursing.add_escalation"):
         context["escalation_form"] = extra.pop("escalation_form", None) or forms.EscalationForm()
     context.update(refusal=refusal, **extra)
     return render(request, "nursing/record.html", context, status=status)
 
 
-@permission_required("clinic.view_checklistanswer")
+@permission_required("nursing.view_checklistanswer")
 def record(request, pk):
     appointment = _appointment(pk)
     _audit_view(request, appointment, "perioperative record")
@@ -120,13 +119,13 @@ def check_in(request, pk):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{appointment.patient.full_name} is checked in.")
-    if request.user.has_perm("clinic.view_checklistanswer"):
+    if request.user.has_perm("nursing.view_checklistanswer"):
         return redirect(_record_url(appointment))
     return redirect(f"{reverse('nursing_board')}?site={appointment.site_id}")
 
 
 @require_POST
-@permission_required("clinic.add_checklistanswer")
+@permission_required("nursing.add_checklistanswer")
 def start(request, pk):
     appointment = _appointment(pk)
     reason = request.POST.get("override_reason", "")
@@ -144,7 +143,7 @@ def start(request, pk):
 
 
 @require_POST
-@permission_required("clinic.add_observationround")
+@permission_required("nursing.add_observationround")
 def end(request, pk):
     appointment = _appointment(pk)
     try:
@@ -165,7 +164,7 @@ def _phase(value) -> Phase:
         raise Http404("No such checklist phase.") from None
 
 
-@permission_required("clinic.add_checklistanswer")
+@permission_required("nursing.add_checklistanswer")
 def checklist(request, pk, phase):
     appointment = _appointment(pk)
     phase = _phase(phase)
@@ -223,7 +222,7 @@ def checklist(request, pk, phase):
 
 
 @require_POST
-@permission_required("clinic.add_timeoutconfirmation")
+@permission_required("nursing.add_timeoutconfirmation")
 def time_out_confirm(request, pk):
     appointment = _appointment(pk)
     role = request.POST.get("role")
@@ -253,7 +252,7 @@ def time_out_confirm(request, pk):
     return redirect("nursing_checklist", appointment.pk, Phase.TIME_OUT.value)
 
 
-@permission_required("clinic.change_checklistanswer")
+@permission_required("nursing.change_checklistanswer")
 def answer_amend(request, pk):
     answer = get_object_or_404(
         ChecklistAnswer.objects.select_related("item", "appointment__patient"), pk=pk
@@ -295,7 +294,7 @@ def answer_amend(request, pk):
 # --- Observation rounds --------------------------------------------------------------
 
 
-@permission_required("clinic.add_observationround")
+@permission_required("nursing.add_observationround")
 def round_new(request, pk):
     appointment = _appointment(pk)
     previous = appointment.observation_rounds.order_by("-taken_at", "-pk").first()
@@ -326,7 +325,7 @@ def round_new(request, pk):
 
 
 @require_POST
-@permission_required("clinic.add_escalation")
+@permission_required("nursing.add_escalation")
 def escalation_new(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
@@ -348,7 +347,7 @@ def escalation_new(request, pk):
     return _render_record(request, appointment, escalation_form=form, status=400)
 
 
-@permission_required("clinic.change_observationround")
+@permission_required("nursing.change_observationround")
 def round_amend(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
@@ -380,7 +379,7 @@ def round_amend(request, pk):
 # --- Discharge -----------------------------------------------------------------------
 
 
-@permission_required("clinic.add_dischargeassessment")
+@permission_required("nursing.add_dischargeassessment")
 def discharge(request, pk):
     appointment = _appointment(pk)
     protocol = rules.protocol_for(appointment.procedure_type)
@@ -416,7 +415,7 @@ def discharge(request, pk):
                 )
             return redirect("nursing_discharge", appointment.pk)
     if action == "discharge" and discharge_form.is_valid():
-        if not request.user.has_perm("clinic.add_discharge"):
+        if not request.user.has_perm("nursing.add_discharge"):
             raise PermissionDenied
         try:
             services.patient_discharge(
@@ -443,12 +442,12 @@ def discharge(request, pk):
         else [],
         "latest": appointment.discharge_assessments.order_by("-signed_at", "-pk").first(),
         "refusal": refusal,
-        "can_override": request.user.has_perm("clinic.override_hard_stop"),
+        "can_override": request.user.has_perm("nursing.override_hard_stop"),
     }
     return render(request, "nursing/discharge.html", context, status=409 if refusal else 200)
 
 
-@permission_required("clinic.change_dischargeassessment")
+@permission_required("nursing.change_dischargeassessment")
 def assessment_amend(request, pk):
     assessment = get_object_or_404(DischargeAssessment, pk=pk)
     appointment = _appointment(assessment.appointment_id)
@@ -476,7 +475,7 @@ def assessment_amend(request, pk):
     )
 
 
-@permission_required("clinic.view_discharge")
+@permission_required("nursing.view_discharge")
 def instructions(request, pk):
     appointment = _appointment(pk)
     given = getattr(appointment, "discharge", None)
@@ -496,7 +495,7 @@ def instructions(request, pk):
 # --- Protocols (managers) ------------------------------------------------------------
 
 
-@permission_required("clinic.view_procedureprotocol")
+@permission_required("nursing.view_procedureprotocol")
 def protocol_list(request):
     filterset = ProtocolFilter(
         request.GET, queryset=ProcedureType.objects.select_related("nursing_protocol")
@@ -510,7 +509,7 @@ def protocol_list(request):
     )
 
 
-@permission_required("clinic.change_procedureprotocol", "clinic.add_procedureprotocol")
+@permission_required("nursing.change_procedureprotocol", "nursing.add_procedureprotocol")
 def protocol_edit(request, pk):
     procedure_type = get_object_or_404(ProcedureType, pk=pk)
     protocol = rules.protocol_for(procedure_type)
@@ -531,7 +530,7 @@ def protocol_edit(request, pk):
     )
 
 
-@permission_required("clinic.view_checklistitem")
+@permission_required("nursing.view_checklistitem")
 def checklist_item_list(request):
     filterset = ChecklistItemFilter(
         request.GET, queryset=ChecklistItem.objects.prefetch_related("procedure_types")
@@ -545,7 +544,7 @@ def checklist_item_list(request):
     )
 
 
-@permission_required("clinic.add_checklistitem")
+@permission_required("nursing.add_checklistitem")
 def checklist_item_create(request):
     return _model_form(
         request,
@@ -556,7 +555,7 @@ def checklist_item_create(request):
     )
 
 
-@permission_required("clinic.change_checklistitem")
+@permission_required("nursing.change_checklistitem")
 def checklist_item_edit(request, pk):
     return _model_form(
         request,
@@ -567,7 +566,7 @@ def checklist_item_edit(request, pk):
     )
 
 
-@permission_required("clinic.view_anticoagulanthold")
+@permission_required("nursing.view_anticoagulanthold")
 def hold_list(request):
     filterset = AnticoagulantHoldFilter(request.GET, queryset=AnticoagulantHold.objects.all())
     return render_table(
@@ -579,7 +578,7 @@ def hold_list(request):
     )
 
 
-@permission_required("clinic.add_anticoagulanthold")
+@permission_required("nursing.add_anticoagulanthold")
 def hold_create(request):
     return _model_form(
         request,
@@ -590,7 +589,7 @@ def hold_create(request):
     )
 
 
-@permission_required("clinic.change_anticoagulanthold")
+@permission_required("nursing.change_anticoagulanthold")
 def hold_edit(request, pk):
     return _model_form(
         request,
