@@ -3,7 +3,8 @@
 The database is taken back to the schema before the move, records are written there through
 the historical models, and the database is migrated forward again, as an existing clinic's
 would be. Transactional with serialized rollback: migrations run outside a test transaction,
-and the other tests get their seeded data back afterwards.
+and the other tests get their seeded data back afterwards. Audit rows written before the
+move read as the new ones do.
 """
 
 import datetime
@@ -14,11 +15,12 @@ from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 from django.utils import timezone
 
+from clinic.audit import object_type_display
+from clinic.models import AuditEvent
 from clinic.nursing.models import ChecklistAnswer, ChecklistItem, HardStopOverride, ObservationRound
-
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 LAST_BEFORE_THE_MOVE = ("clinic", "0004_seed_nursing_protocols")
 NURSING_MODELS = [
@@ -121,6 +123,7 @@ def write_records_before_the_move(old, appointment_pk):
     return set(nurse_group.permissions.values_list("pk", flat=True))
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_keeps_records_history_and_permissions_through_the_move(book):
     appointment = book()
     executor = MigrationExecutor(connection)
@@ -157,3 +160,23 @@ def test_it_keeps_records_history_and_permissions_through_the_move(book):
     assert len(group - nurse_permissions) == 1
     assert not ContentType.objects.filter(app_label="clinic", model__in=NURSING_MODELS).exists()
     assert ContentType.objects.filter(app_label="nursing").count() == len(NURSING_MODELS)
+
+
+def test_it_shows_audit_rows_from_before_the_move_like_the_new_ones(client, manager, patient):
+    for label in ("clinic.ObservationRound", "nursing.ObservationRound"):
+        AuditEvent.objects.create(action="create", object_type=label, patient=patient)
+    AuditEvent.objects.create(action="view", object_type="clinic.Patient", patient=patient)
+    assert object_type_display("clinic.ObservationRound") == "Observation round"
+    assert object_type_display("nursing.ObservationRound") == "Observation round"
+    assert object_type_display("gone.Model") == "gone.Model"
+
+    client.force_login(manager)
+    url = reverse("admin:clinic_auditevent_changelist")
+    page = client.get(url).content.decode()
+    assert page.count('<td class="field-object_type_shown">Observation round</td>') == 2
+    assert "clinic.ObservationRound" not in page
+    filtered = client.get(url, {"object_type": "Observation round"})
+    assert sorted(e.object_type for e in filtered.context["cl"].result_list) == [
+        "clinic.ObservationRound",
+        "nursing.ObservationRound",
+    ]
