@@ -1,5 +1,7 @@
 """Pages of the perioperative record, made for a tablet: few taps, nothing lost."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -530,82 +532,86 @@ def protocol_edit(request, pk):
     )
 
 
+@dataclass(frozen=True)
+class KeptList:
+    """Protocol rows a manager keeps: their list page (filtered, exported) and the form that
+    adds or edits one row."""
+
+    form_class: type
+    filterset_class: type
+    table_class: type
+    template: str
+    export_name: str
+    list_url: str
+    noun: str
+
+    def page(self, request, queryset):
+        filterset = self.filterset_class(request.GET, queryset=queryset)
+        return render_table(
+            request,
+            table=self.table_class(filterset.qs),
+            filterset=filterset,
+            template=self.template,
+            export_name=self.export_name,
+        )
+
+    def form(self, request, pk=None):
+        model = self.form_class._meta.model
+        instance = model() if pk is None else get_object_or_404(model, pk=pk)
+        form = self.form_class(request.POST or None, instance=instance)
+        if request.method == "POST" and form.is_valid():
+            saved = form.save()
+            messages.success(request, f"Saved the {self.noun} “{saved}”.")
+            return redirect(self.list_url)
+        context = {"form": form, "noun": self.noun, "back": self.list_url}
+        return render(request, "nursing/config_form.html", context)
+
+
+CHECKLIST_ITEMS = KeptList(
+    form_class=forms.ChecklistItemForm,
+    filterset_class=ChecklistItemFilter,
+    table_class=ChecklistItemTable,
+    template="nursing/checklist_item_list.html",
+    export_name="checklist-items",
+    list_url="nursing_checklist_item_list",
+    noun="checklist item",
+)
+HOLD_TIMES = KeptList(
+    form_class=forms.AnticoagulantHoldForm,
+    filterset_class=AnticoagulantHoldFilter,
+    table_class=AnticoagulantHoldTable,
+    template="nursing/hold_list.html",
+    export_name="anticoagulant-holds",
+    list_url="nursing_hold_list",
+    noun="hold time",
+)
+
+
 @permission_required("nursing.view_checklistitem")
 def checklist_item_list(request):
-    filterset = ChecklistItemFilter(
-        request.GET, queryset=ChecklistItem.objects.prefetch_related("procedure_types")
-    )
-    return render_table(
-        request,
-        table=ChecklistItemTable(filterset.qs),
-        filterset=filterset,
-        template="nursing/checklist_item_list.html",
-        export_name="checklist-items",
-    )
+    return CHECKLIST_ITEMS.page(request, ChecklistItem.objects.prefetch_related("procedure_types"))
 
 
 @permission_required("nursing.add_checklistitem")
 def checklist_item_create(request):
-    return _model_form(
-        request,
-        forms.ChecklistItemForm,
-        ChecklistItem(),
-        "nursing_checklist_item_list",
-        "checklist item",
-    )
+    return CHECKLIST_ITEMS.form(request)
 
 
 @permission_required("nursing.change_checklistitem")
 def checklist_item_edit(request, pk):
-    return _model_form(
-        request,
-        forms.ChecklistItemForm,
-        get_object_or_404(ChecklistItem, pk=pk),
-        "nursing_checklist_item_list",
-        "checklist item",
-    )
+    return CHECKLIST_ITEMS.form(request, pk)
 
 
 @permission_required("nursing.view_anticoagulanthold")
 def hold_list(request):
-    filterset = AnticoagulantHoldFilter(request.GET, queryset=AnticoagulantHold.objects.all())
-    return render_table(
-        request,
-        table=AnticoagulantHoldTable(filterset.qs),
-        filterset=filterset,
-        template="nursing/hold_list.html",
-        export_name="anticoagulant-holds",
-    )
+    return HOLD_TIMES.page(request, AnticoagulantHold.objects.all())
 
 
 @permission_required("nursing.add_anticoagulanthold")
 def hold_create(request):
-    return _model_form(
-        request,
-        forms.AnticoagulantHoldForm,
-        AnticoagulantHold(),
-        "nursing_hold_list",
-        "hold time",
-    )
+    return HOLD_TIMES.form(request)
 
 
 @permission_required("nursing.change_anticoagulanthold")
 def hold_edit(request, pk):
-    return _model_form(
-        request,
-        forms.AnticoagulantHoldForm,
-        get_object_or_404(AnticoagulantHold, pk=pk),
-        "nursing_hold_list",
-        "hold time",
-    )
-
-
-def _model_form(request, form_class, instance, success_url, noun):
-    form = form_class(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save()
-        messages.success(request, f"Saved the {noun} “{saved}”.")
-        return redirect(success_url)
-    return render(
-        request, "nursing/config_form.html", {"form": form, "noun": noun, "back": success_url}
-    )
+    return HOLD_TIMES.form(request, pk)
