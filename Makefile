@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py runclinic
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-logo
 	@bash .ci/ensure-services
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
@@ -37,6 +38,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 clean:
 	rm -rf var staticfiles

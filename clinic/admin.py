@@ -2,7 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import forms
-from clinic.audit import audit_record
+from clinic.audit import audit_record, object_type_display
 from clinic.models import (
     Allergy,
     AuditEvent,
@@ -146,14 +146,34 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ObjectTypeFilter(admin.SimpleListFilter):
+    """By the model a row names, whichever label it was written with."""
+
+    title = "object type"
+    parameter_name = "object_type"
+
+    def _labels(self):
+        return AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+
+    def lookups(self, request, model_admin):
+        shown = {object_type_display(label) for label in self._labels()}
+        return [(name, name) for name in sorted(shown)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        labels = [label for label in self._labels() if object_type_display(label) == self.value()]
+        return queryset.filter(object_type__in=labels)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: an audit trail that can be edited is no audit trail."""
 
-    list_display = ["at", "user", "action", "object_type", "object_id", "patient"]
-    list_filter = ["action", "object_type"]
+    list_display = ["at", "user", "action", "object_type_shown", "object_id", "patient"]
+    list_filter = ["action", ObjectTypeFilter]
     raw_id_fields = ["patient"]
 
-
-# The perioperative record registers its own admin classes.
-import clinic.nursing.admin  # noqa: E402,F401
+    @admin.display(description="object type", ordering="object_type")
+    def object_type_shown(self, event):
+        return object_type_display(event.object_type)

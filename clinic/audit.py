@@ -1,5 +1,8 @@
 """The read-and-change audit trail of clinical records (AuditEvent rows)."""
 
+from django.apps import apps
+from django.utils.text import capfirst
+
 from clinic.models import AuditEvent
 
 
@@ -39,3 +42,24 @@ def audit_record_reads(*, request, patients, detail):
         )
         for patient in patients
     )
+
+
+def object_type_display(label: str) -> str:
+    """What an audit row's object_type ("app_label.Model") names, in words.
+
+    Rows keep the label they were written with. A model that moved to another app since
+    ("clinic.<Model>" before) is found through that app's `previous_labels`, so old and new
+    rows read the same.
+    """
+    app_label, _, name = label.partition(".")
+    candidates = [app_label] + [
+        config.label
+        for config in apps.get_app_configs()
+        if app_label in getattr(config, "previous_labels", ())
+    ]
+    for candidate in candidates:
+        try:
+            return capfirst(apps.get_model(candidate, name)._meta.verbose_name)
+        except LookupError:
+            continue
+    return label

@@ -443,7 +443,3 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
-
-
-# The perioperative record lives in its own module but belongs to the clinic app.
-from clinic.nursing.models import *  # noqa: E402,F403

@@ -6,6 +6,8 @@ The groups are created by a migration and kept in step after every `migrate`
 
 from django.db import models
 
+from clinic.areas import area_modules
+
 
 class Role(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
@@ -50,16 +52,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 
-# Each area lists the permissions it adds per role in `<module>.ROLE_PERMISSIONS`.
-ROLE_PERMISSION_MODULES = ["scheduling.roles", "clinic.nursing.roles", "followup.roles"]
-
 
 def all_role_permissions() -> dict[str, list[str]]:
-    from importlib import import_module
-
+    """These permissions, and those each area adds in `<area>.roles.ROLE_PERMISSIONS`."""
     merged = {role: list(perms) for role, perms in ROLE_PERMISSIONS.items()}
-    for module_name in ROLE_PERMISSION_MODULES:
-        for role, perms in import_module(module_name).ROLE_PERMISSIONS.items():
+    for module in area_modules("roles"):
+        for role, perms in module.ROLE_PERMISSIONS.items():
             merged[role] += perms
     return merged
 

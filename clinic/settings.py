@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "simple_history",
     "clinic",
     "scheduling",
+    "clinic.nursing",
     "followup",
 ]
 

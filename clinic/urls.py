@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from clinic import api, health, views
+from clinic.areas import area_modules
 
 router = DefaultRouter()
 router.register("patients", api.PatientViewSet, basename="patient")
@@ -27,8 +28,7 @@ urlpatterns = [
     path("api/v1/auth/token/", obtain_auth_token, name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("", include("scheduling.urls")),
-    path("", include("clinic.nursing.urls")),
-    path("", include("followup.urls")),
+    # Each area's pages and API, in INSTALLED_APPS order.
+    *(path("", include(urls)) for urls in area_modules("urls")),
     path("admin/", admin.site.urls),
 ]

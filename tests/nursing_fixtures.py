@@ -9,9 +9,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from clinic.models import ChecklistItem, Medication, ProcedureType
+from clinic.models import Medication, ProcedureType
 from clinic.nursing import rules, services
-from clinic.nursing.models import Phase, TimeOutConfirmation
+from clinic.nursing.models import ChecklistItem, Phase, TimeOutConfirmation
 from scheduling.models import Appointment, Status
 
 # Valid answers by item code; yes/no items answer "yes" and choices their first option.

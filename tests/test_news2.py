@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from clinic.news2 import (
+from clinic.nursing.news2 import (
     Consciousness,
     News2Result,
     Observations,

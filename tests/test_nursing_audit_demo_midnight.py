@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from clinic.management.commands import seed_demo
 from clinic.models import Site
 from clinic.nursing.demo import BOARD_NOTE
 from clinic.nursing.selectors import recovery_board
@@ -28,12 +27,8 @@ def late_evening(monkeypatch):
     return target
 
 
-def test_it_seeds_the_board_within_the_day_late_in_the_evening(
-    settings, db, monkeypatch, late_evening
-):
+def test_it_seeds_the_board_within_the_day_late_in_the_evening(settings, db, late_evening):
     settings.DEMO_LOGINS_ALLOWED = True
-    order = [m for m in seed_demo.DEMO_EXTENSIONS if m != "clinic.nursing.demo"]
-    monkeypatch.setattr(seed_demo, "DEMO_EXTENSIONS", [*order, "clinic.nursing.demo"])
     call_command("seed_demo", "--patients", "120", stdout=io.StringIO(), stderr=io.StringIO())
 
     for site in Site.objects.filter(active=True):

@@ -13,9 +13,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import ChecklistItem
 from clinic.nursing import rules
-from clinic.nursing.models import Amendment, ChecklistAnswer, Phase
+from clinic.nursing.models import Amendment, ChecklistAnswer, ChecklistItem, Phase
 from scheduling.models import Status
 from tests import nursing_fixtures as nf
 from tests.nursing_fixtures import answer_items, make_appointment, take_round, to_recovery

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from clinic.models import AuditEvent, ChecklistItem, Medication, Patient
+from clinic.models import AuditEvent, Medication, Patient
 from clinic.nursing import rules, services
 from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import (
@@ -15,6 +15,7 @@ from clinic.nursing.models import (
     Amendment,
     AnticoagulantHold,
     ChecklistAnswer,
+    ChecklistItem,
     HardStopOverride,
     Phase,
     TimeOutConfirmation,
@@ -412,7 +413,7 @@ def test_it_lets_a_physician_override_a_hard_stop_with_a_reason(
     event = appointment.events.get(to_status=Status.IN_PROCEDURE)
     assert "Override: Haematologist agreed" in event.detail
     assert AuditEvent.objects.filter(
-        object_type="clinic.HardStopOverride", detail__contains="Haematologist agreed"
+        object_type="nursing.HardStopOverride", detail__contains="Haematologist agreed"
     ).exists()
     client.force_login(nurse)
     page = client.get(reverse("nursing_record", args=[appointment.pk])).content.decode()
@@ -639,7 +640,9 @@ def test_it_amends_a_signed_answer_keeping_who_when_why_and_both_values(client, 
     )
     page = client.get(reverse("nursing_record", args=[appointment.pk])).content.decode()
     assert "<del>72 /min</del>" in page and "Misread the monitor" in page
-    assert AuditEvent.objects.filter(action="change", object_type="clinic.ChecklistAnswer").exists()
+    assert AuditEvent.objects.filter(
+        action="change", object_type="nursing.ChecklistAnswer"
+    ).exists()
 
 
 def test_it_refuses_an_amendment_without_a_change_or_a_reason(appointment, nurse):

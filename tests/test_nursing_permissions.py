@@ -214,5 +214,5 @@ def test_it_applies_the_same_roles_to_the_api(personas, record):
 def test_it_gives_only_physicians_the_override_and_the_physician_signature(personas):
     for role in ROLES:
         user = personas[role]
-        assert user.has_perm("clinic.override_hard_stop") is (role == "physician"), role
-        assert user.has_perm("clinic.sign_time_out_as_physician") is (role == "physician")
+        assert user.has_perm("nursing.override_hard_stop") is (role == "physician"), role
+        assert user.has_perm("nursing.sign_time_out_as_physician") is (role == "physician")

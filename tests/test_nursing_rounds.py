@@ -161,7 +161,7 @@ def test_it_stores_the_news2_with_the_signed_round(recovering, nurse):
     assert round_.news2_scores["pulse"] == 3
     assert round_.signed_by == nurse and round_.signed_at
     assert AuditEvent.objects.filter(
-        object_type="clinic.ObservationRound", detail="observations: NEWS2 5 (medium)"
+        object_type="nursing.ObservationRound", detail="observations: NEWS2 5 (medium)"
     ).exists()
 
 

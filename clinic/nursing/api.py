@@ -152,8 +152,8 @@ class ChecklistView(APIView):
 
     permission_classes = [MethodPermissions]
     permissions = {
-        "GET": ["clinic.view_checklistanswer"],
-        "POST": ["clinic.add_checklistanswer"],
+        "GET": ["nursing.view_checklistanswer"],
+        "POST": ["nursing.add_checklistanswer"],
     }
 
     @extend_schema(responses=ChecklistBodySerializer)
@@ -198,7 +198,7 @@ class AnswerAmendView(APIView):
     """Amend a signed checklist answer: {"value": ..., "reason": "..."}."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.change_checklistanswer"]}
+    permissions = {"POST": ["nursing.change_checklistanswer"]}
 
     @extend_schema(request=AmendInSerializer, responses={200: ChecklistAnswerSerializer})
     def post(self, request, pk):
@@ -221,7 +221,7 @@ class TimeOutView(APIView):
     """Confirm the time-out as the calling user: {"role": "nurse" | "physician"}."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.add_timeoutconfirmation"]}
+    permissions = {"POST": ["nursing.add_timeoutconfirmation"]}
 
     @extend_schema(
         request=inline_serializer(
@@ -286,8 +286,8 @@ class RoundListView(APIView):
 
     permission_classes = [MethodPermissions]
     permissions = {
-        "GET": ["clinic.view_observationround"],
-        "POST": ["clinic.add_observationround"],
+        "GET": ["nursing.view_observationround"],
+        "POST": ["nursing.add_observationround"],
     }
 
     @extend_schema(responses=ObservationRoundSerializer(many=True))
@@ -323,7 +323,7 @@ class RoundAmendView(APIView):
     """Amend one value of a signed round: {"field", "value", "reason"}; NEWS2 is scored again."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.change_observationround"]}
+    permissions = {"POST": ["nursing.change_observationround"]}
 
     @extend_schema(request=RoundAmendInSerializer, responses={200: ObservationRoundSerializer})
     def post(self, request, pk):
@@ -341,7 +341,7 @@ class EscalationView(APIView):
     """Record who was called about a round in an escalation band."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.add_escalation"]}
+    permissions = {"POST": ["nursing.add_escalation"]}
 
     @extend_schema(request=EscalationSerializer, responses={201: EscalationSerializer})
     def post(self, request, pk):
@@ -382,8 +382,8 @@ class AssessmentListView(APIView):
 
     permission_classes = [MethodPermissions]
     permissions = {
-        "GET": ["clinic.view_dischargeassessment"],
-        "POST": ["clinic.add_dischargeassessment"],
+        "GET": ["nursing.view_dischargeassessment"],
+        "POST": ["nursing.add_dischargeassessment"],
     }
 
     @extend_schema(responses=DischargeAssessmentSerializer(many=True))
@@ -435,7 +435,7 @@ class DischargeView(APIView):
     the same criteria as the page (a physician may override with a reason)."""
 
     permission_classes = [MethodPermissions]
-    permissions = {"GET": ["clinic.view_discharge"], "POST": ["clinic.add_discharge"]}
+    permissions = {"GET": ["nursing.view_discharge"], "POST": ["nursing.add_discharge"]}
 
     @extend_schema(
         responses=inline_serializer(

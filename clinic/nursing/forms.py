@@ -5,8 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from clinic import discharge_scores
-from clinic.nursing import rules
+from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
     AnticoagulantHold,
     ChecklistItem,

@@ -12,12 +12,12 @@ from clinic.nursing.models import HardStopOverride
 from scheduling.models import Status
 from scheduling.services import TransitionRefused, register_transition_guard
 
-OVERRIDE_PERMISSION = "clinic.override_hard_stop"
+OVERRIDE_PERMISSION = "nursing.override_hard_stop"
 # Who may make each of the nurse's status changes.
 RECORDER_PERMISSIONS = {
-    Status.IN_PROCEDURE: ("clinic.add_checklistanswer", "start a procedure"),
-    Status.IN_RECOVERY: ("clinic.add_observationround", "move a patient to recovery"),
-    Status.DISCHARGED: ("clinic.add_discharge", "discharge a patient"),
+    Status.IN_PROCEDURE: ("nursing.add_checklistanswer", "start a procedure"),
+    Status.IN_RECOVERY: ("nursing.add_observationround", "move a patient to recovery"),
+    Status.DISCHARGED: ("nursing.add_discharge", "discharge a patient"),
 }
 
 

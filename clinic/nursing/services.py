@@ -10,10 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic import discharge_scores
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
-from clinic.nursing import rules
+from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
     Amendment,
     ChecklistAnswer,
@@ -28,7 +27,7 @@ from clinic.refusals import Refused
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_transition
 
-PHYSICIAN_SIGNATURE = "clinic.sign_time_out_as_physician"
+PHYSICIAN_SIGNATURE = "nursing.sign_time_out_as_physician"
 # The checklist is filled in from booking until the patient leaves recovery.
 CHECKLIST_STATUSES = (
     Status.BOOKED,
@@ -53,6 +52,37 @@ def _audit(actor, action, obj, appointment, detail):
 
 def _text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+# Which Amendment field links to each kind of signed record.
+AMENDED_RECORDS = {
+    ChecklistAnswer: "answer",
+    ObservationRound: "round",
+    DischargeAssessment: "assessment",
+}
+
+
+def _amendment_record(*, actor, record, field, old, new, reason, detail, rescored=None):
+    """Keep the change to a signed record (old and new value, who, when, why) and audit it.
+
+    `rescored` is (score, old, new) when the change moved the record's score: kept too,
+    when it differs, as scored again because of the change.
+    """
+    link = {AMENDED_RECORDS[type(record)]: record}
+    Amendment.objects.create(
+        **link, field=field, old_value=old, new_value=new, reason=reason, by=actor
+    )
+    if rescored and rescored[1] != rescored[2]:
+        score, old_score, new_score = rescored
+        Amendment.objects.create(
+            **link,
+            field=score,
+            old_value=old_score,
+            new_value=new_score,
+            reason=f"Scored again after amending {field}.",
+            by=actor,
+        )
+    _audit(actor, AuditEvent.Action.CHANGE, record, record.appointment, detail)
 
 
 # --- Checklist -----------------------------------------------------------------------
@@ -154,22 +184,16 @@ def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> Check
     if new == answer.value:
         raise NursingRefused("The new answer is the same as the signed one.", code="unchanged")
     old_display = answer.display_value
-    Amendment.objects.create(
-        answer=answer,
-        field=answer.item.label,
-        old_value=old_display,
-        new_value=answer.item.display_value(new),
-        reason=reason,
-        by=actor,
-    )
     answer.value = new
     answer.save(update_fields=["value"])
-    _audit(
-        actor,
-        AuditEvent.Action.CHANGE,
-        answer,
-        answer.appointment,
-        f"amended {answer.item.code}: {reason}",
+    _amendment_record(
+        actor=actor,
+        record=answer,
+        field=answer.item.label,
+        old=old_display,
+        new=answer.display_value,
+        reason=reason,
+        detail=f"amended {answer.item.code}: {reason}",
     )
     return answer
 
@@ -339,26 +363,19 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
     round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
     round_.score()
     round_.save()
-    label = str(model_field.verbose_name)
-    Amendment.objects.create(
-        round=round_,
-        field=label,
-        old_value=_text(old),
-        new_value=_text(new),
+    _amendment_record(
+        actor=actor,
+        record=round_,
+        field=str(model_field.verbose_name),
+        old=_text(old),
+        new=_text(new),
         reason=reason,
-        by=actor,
-    )
-    if round_.news2_total != old_total or round_.news2_risk != old_risk:
-        Amendment.objects.create(
-            round=round_,
-            field="NEWS2",
-            old_value=f"{old_total} ({old_risk})",
-            new_value=f"{round_.news2_total} ({round_.news2_risk})",
-            reason=f"Scored again after amending {label}.",
-            by=actor,
-        )
-    _audit(
-        actor, AuditEvent.Action.CHANGE, round_, round_.appointment, f"amended {field}: {reason}"
+        detail=f"amended {field}: {reason}",
+        rescored=(
+            "NEWS2",
+            f"{old_total} ({old_risk})",
+            f"{round_.news2_total} ({round_.news2_risk})",
+        ),
     )
     return round_
 
@@ -447,29 +464,15 @@ def assessment_amend(
     except ValueError as exc:
         raise ValidationError({"value": str(exc)}) from None
     assessment.save(update_fields=["scores", "total"])
-    Amendment.objects.create(
-        assessment=assessment,
+    _amendment_record(
+        actor=actor,
+        record=assessment,
         field=titles[item],
-        old_value=str(old),
-        new_value=str(value),
+        old=str(old),
+        new=str(value),
         reason=reason,
-        by=actor,
-    )
-    if assessment.total != old_total:
-        Amendment.objects.create(
-            assessment=assessment,
-            field="Total",
-            old_value=str(old_total),
-            new_value=str(assessment.total),
-            reason=f"Scored again after amending {titles[item]}.",
-            by=actor,
-        )
-    _audit(
-        actor,
-        AuditEvent.Action.CHANGE,
-        assessment,
-        assessment.appointment,
-        f"amended discharge score {item}: {reason}",
+        detail=f"amended discharge score {item}: {reason}",
+        rescored=("Total", str(old_total), str(assessment.total)),
     )
     return assessment
 

@@ -84,20 +84,21 @@ class Observations:
         _consciousness(self.consciousness)
 
 
+def _band(value, bands, above: int) -> int:
+    """The score of the first band, given as (highest value, score), that holds `value`;
+    `above` past the last band. One row of the chart, read left to right."""
+    for highest, score in bands:
+        if value <= highest:
+            return score
+    return above
+
+
 def score_respiration(rr: int) -> int:
     """Respiration rate per minute: <=8 -> 3, 9-11 -> 1, 12-20 -> 0, 21-24 -> 2, >=25 -> 3.
 
     Source: RCP NEWS2 2017, chart 1.
     """
-    if rr <= 8:
-        return 3
-    if rr <= 11:
-        return 1
-    if rr <= 20:
-        return 0
-    if rr <= 24:
-        return 2
-    return 3
+    return _band(rr, [(8, 3), (11, 1), (20, 0), (24, 2)], above=3)
 
 
 def score_spo2_scale1(spo2: int) -> int:
@@ -105,13 +106,7 @@ def score_spo2_scale1(spo2: int) -> int:
 
     Source: RCP NEWS2 2017, chart 1.
     """
-    if spo2 <= 91:
-        return 3
-    if spo2 <= 93:
-        return 2
-    if spo2 <= 95:
-        return 1
-    return 0
+    return _band(spo2, [(91, 3), (93, 2), (95, 1)], above=0)
 
 
 def score_spo2_scale2(spo2: int, on_oxygen: bool) -> int:
@@ -122,20 +117,10 @@ def score_spo2_scale2(spo2: int, on_oxygen: bool) -> int:
 
     Source: RCP NEWS2 2017, chart 1.
     """
-    if spo2 <= 83:
-        return 3
-    if spo2 <= 85:
-        return 2
-    if spo2 <= 87:
-        return 1
     # Above target only matters when oxygen is pushing it there.
     if spo2 <= 92 or not on_oxygen:
-        return 0
-    if spo2 <= 94:
-        return 1
-    if spo2 <= 96:
-        return 2
-    return 3
+        return _band(spo2, [(83, 3), (85, 2), (87, 1)], above=0)
+    return _band(spo2, [(94, 1), (96, 2)], above=3)
 
 
 def score_air_or_oxygen(on_oxygen: bool) -> int:
@@ -151,15 +136,7 @@ def score_systolic_bp(sbp: int) -> int:
 
     Source: RCP NEWS2 2017, chart 1.
     """
-    if sbp <= 90:
-        return 3
-    if sbp <= 100:
-        return 2
-    if sbp <= 110:
-        return 1
-    if sbp <= 219:
-        return 0
-    return 3
+    return _band(sbp, [(90, 3), (100, 2), (110, 1), (219, 0)], above=3)
 
 
 def score_pulse(p: int) -> int:
@@ -167,17 +144,7 @@ def score_pulse(p: int) -> int:
 
     Source: RCP NEWS2 2017, chart 1.
     """
-    if p <= 40:
-        return 3
-    if p <= 50:
-        return 1
-    if p <= 90:
-        return 0
-    if p <= 110:
-        return 1
-    if p <= 130:
-        return 2
-    return 3
+    return _band(p, [(40, 3), (50, 1), (90, 0), (110, 1), (130, 2)], above=3)
 
 
 def score_consciousness(c: str) -> int:
@@ -203,16 +170,8 @@ def score_temperature(t: Decimal | float) -> int:
     <=35.0 -> 3, 35.1-36.0 -> 1, 36.1-38.0 -> 0, 38.1-39.0 -> 1, >=39.1 -> 2.
     Source: RCP NEWS2 2017, chart 1.
     """
-    value = _round_temperature(t)
-    if value <= Decimal("35.0"):
-        return 3
-    if value <= Decimal("36.0"):
-        return 1
-    if value <= Decimal("38.0"):
-        return 0
-    if value <= Decimal("39.0"):
-        return 1
-    return 2
+    bands = [(Decimal("35.0"), 3), (Decimal("36.0"), 1), (Decimal("38.0"), 0), (Decimal("39.0"), 1)]
+    return _band(_round_temperature(t), bands, above=2)
 
 
 @dataclass(frozen=True)
