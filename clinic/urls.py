@@ -30,5 +30,6 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("", include("clinic.nursing.urls")),
     path("", include("followup.urls")),
+    path("fhir/R4/", include("clinic.fhir.urls")),
     path("admin/", admin.site.urls),
 ]

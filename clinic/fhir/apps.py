@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class FhirConfig(AppConfig):
+    """The read-only HL7 FHIR R4 interface: the top layer, which nothing imports."""
+
+    name = "clinic.fhir"
+    label = "fhir"
+    verbose_name = "FHIR interface"
