@@ -105,15 +105,18 @@ def make_alert(response, kind=Alert.Kind.RED_FLAG, **fields) -> Alert:
     )
 
 
-def make_record(calendar, patient, nurse) -> dict:
+def make_record(calendar, patient, nurse, *, shift_days=0) -> dict:
     """A patient after one procedure: the appointment, a round, a survey, a red flag,
-    and a booking ahead."""
-    done = make_appointment(calendar, patient)
+    and a booking ahead (`shift_days` earlier, for a second patient's record)."""
+    shift = datetime.timedelta(days=shift_days)
+    done = make_appointment(
+        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=3) - shift
+    )
     ahead = make_appointment(
         calendar,
         patient,
         status=Status.BOOKED,
-        starts_at=timezone.now() + datetime.timedelta(days=10),
+        starts_at=timezone.now() + datetime.timedelta(days=10) - shift,
         levels="L5-S1",
         laterality="right",
     )
