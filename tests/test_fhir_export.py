@@ -238,3 +238,20 @@ def test_it_hands_the_job_to_the_worker_once_committed(
     with django_capture_on_commit_callbacks(execute=True):
         status_path = kick_off(api, _type="Patient")
     assert sent == [job_of(status_path).pk]
+
+
+def test_it_benches_an_export_and_leaves_nothing_behind(clinic, export_dir):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("bench_fhir", stdout=out)
+    report = out.getvalue()
+    assert f"Patient {Patient.objects.count():>9,}".split() == (
+        next(line for line in report.splitlines() if line.strip().startswith("Patient")).split()
+    )
+    assert "lines/s" in report
+    assert not ExportJob.objects.exists()
+    assert not AuditEvent.objects.exists()
+    assert not export_dir.exists()
