@@ -146,6 +146,9 @@ def test_it_pages_with_count_and_next_links_without_gaps_or_repeats(api, week):
     body = bundle(api.get(BASE + "Appointment", {"_count": 2, "status": "booked"}))
     # The next link keeps the search parameters.
     assert "status=booked" in next_link(body)
+    nothing = bundle(api.get(BASE + "Appointment", {"_count": 0}))
+    assert ids(nothing) == []
+    assert next_link(nothing) is None
 
 
 def test_it_pages_observations_that_several_come_from_one_row(api, calendar, patient, nurse):

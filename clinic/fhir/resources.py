@@ -6,6 +6,7 @@ required element or a malformed value fails here, not in the receiving system.
 """
 
 import datetime
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -36,6 +37,11 @@ def _ref(resource_type: str, pk, display: str = "") -> dict:
     if display:
         reference["display"] = display
     return reference
+
+
+def _computable_name(code: str) -> str:
+    """A name for machines, as FHIR wants it: "esi-transforaminal" -> "EsiTransforaminal"."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", code)) or "Unnamed"
 
 
 def _person_name(user) -> str:
@@ -163,7 +169,7 @@ def activity_definition(procedure_type) -> ActivityDefinition:
     return ActivityDefinition(
         id=str(procedure_type.pk),
         url=activity_definition_url(procedure_type),
-        name=procedure_type.code.replace("-", "_").replace(".", "_"),
+        name=_computable_name(procedure_type.code),
         title=procedure_type.name,
         status="active" if procedure_type.active else "retired",
         description="; ".join(details),
@@ -455,7 +461,7 @@ def questionnaire_resource(instrument: str) -> Questionnaire:
     return Questionnaire(
         id=qid,
         url=questionnaire_url(instrument),
-        name=qid.replace("-", "_").upper(),
+        name=_computable_name(qid),
         title=Instrument(instrument).label,
         status="active",
         subjectType=["Patient"],
@@ -498,15 +504,19 @@ def _answer_items(instrument: str, answers: dict) -> list[dict]:
     return items
 
 
+def answer_keys(instrument: str) -> list[str]:
+    """The keys of Response.answers that hold an instrument's answers."""
+    return [key for key, _text in NRS_ITEMS] if instrument == "nrs" else [instrument]
+
+
 def response_instruments(response) -> list[str]:
     """The instruments a stored response answered, in a fixed order."""
     answers = response.answers or {}
-    present = []
-    for instrument in codes.QUESTIONNAIRE_IDS:
-        keys = [key for key, _t in NRS_ITEMS] if instrument == "nrs" else [instrument]
-        if any(answers.get(key) is not None for key in keys):
-            present.append(instrument)
-    return present
+    return [
+        instrument
+        for instrument in codes.QUESTIONNAIRE_IDS
+        if any(answers.get(key) is not None for key in answer_keys(instrument))
+    ]
 
 
 def questionnaire_responses(response) -> list[QuestionnaireResponse]:

@@ -230,6 +230,8 @@ def page(sources: list[Source], count: int, cursor: str | None) -> tuple[list[Hi
     """Up to `count` resources from `cursor` on, and the cursor of the next page (or None)."""
     start_source, start_pk, start_index = parse_cursor(cursor)
     hits: list[Hit] = []
+    if count == 0:
+        return hits, None
     for source_number in range(start_source, len(sources)):
         source = sources[source_number]
         from_pk = start_pk if source_number == start_source else 0
@@ -385,6 +387,14 @@ def search_questionnaire_response(user, query) -> list[Source]:
     for value in params.get("questionnaire"):
         ids = {part.rstrip("/").split("/")[-1] for part in split_or(value)}
         wanted = ids if wanted is None else wanted & ids
+    # Only responses with an answer to a wanted instrument: each row makes a resource.
+    keys = [
+        key
+        for instrument in codes.QUESTIONNAIRE_IDS
+        if wanted is None or codes.QUESTIONNAIRE_IDS[instrument] in wanted
+        for key in resources.answer_keys(instrument)
+    ]
+    filters &= Q(answers__has_any_keys=keys) if keys else Q(pk__in=[])
     rows = fhir_patient_scope(user, selectors.responses().filter(filters), "patient")
 
     def expand(response):

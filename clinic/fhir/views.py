@@ -76,17 +76,12 @@ def _read(user, resource_type: str, resource_id: str):
     elif resource_type == "Questionnaire":
         instrument = {qid: name for name, qid in codes.QUESTIONNAIRE_IDS.items()}.get(resource_id)
         found = instrument and (resources.questionnaire_resource(instrument), None)
-    elif resource_type in ("Appointment", "Procedure"):
-        rows = selectors.appointments() if resource_type == "Appointment" else None
-        rows = rows if rows is not None else selectors.procedures()
-        row = _one(scoped(rows, "patient"), pk)
-        if row is not None:
-            build = (
-                resources.appointment_resource
-                if resource_type == "Appointment"
-                else resources.procedure_resource
-            )
-            found = (build(row), row.patient_id)
+    elif resource_type == "Appointment":
+        row = _one(scoped(selectors.appointments(), "patient"), pk)
+        found = row and (resources.appointment_resource(row), row.patient_id)
+    elif resource_type == "Procedure":
+        row = _one(scoped(selectors.procedures(), "patient"), pk)
+        found = row and (resources.procedure_resource(row), row.patient_id)
     elif resource_type == "Flag":
         row = _one(scoped(selectors.alerts(), "patient"), pk)
         found = row and (resources.flag_resource(row), row.patient_id)
@@ -95,7 +90,7 @@ def _read(user, resource_type: str, resource_id: str):
     elif resource_type == "QuestionnaireResponse":
         number, _dash, qid = resource_id.partition("-")
         row = _one(scoped(selectors.responses(), "patient"), _int_id(number))
-        made = [qr for qr in resources.questionnaire_responses(row)] if row else []
+        made = resources.questionnaire_responses(row) if row else []
         match = [qr for qr in made if qr.id == resource_id]
         found = match and (match[0], row.patient_id)
     if not found:
@@ -189,6 +184,8 @@ def read(request, resource_type, resource_id):
     if resource_type not in search.SEARCHES:
         raise exceptions.NotFound(f"{resource_type} is not a resource type this server reads.")
     resource, patient_id = _read(request.user, resource_type, resource_id)
+    if patient_id is not None and not fhir_can_read(request.user, Patient(pk=patient_id)):
+        raise _not_found(resource_type, resource_id)
     _audit(request, [patient_id], f"FHIR read {resource_type}/{resource_id}")
     return Response(resource)
 
