@@ -4,6 +4,7 @@ fhirclient parses every answer into its own R4 classes, which refuse unknown ele
 this also checks that what fhir.resources validated as R4B is plain R4.
 """
 
+import pytest
 from fhirclient import client
 from fhirclient.models.appointment import Appointment
 from fhirclient.models.bundle import Bundle
@@ -17,6 +18,8 @@ from clinic.models import AuditEvent
 from tests import fhir_data
 
 
+# The live server needs committed rows; the seeded roles and catalogue come back afterwards.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_is_read_by_a_fhir_client_library(live_server, calendar, patient, nurse):
     record = fhir_data.make_record(calendar, patient, nurse)
     token = Token.objects.create(user=nurse)

@@ -1,8 +1,10 @@
 """The FHIR R4 endpoint: reads, the CapabilityStatement, roles, audit and errors."""
 
+import datetime
 import json
 
 import pytest
+from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -253,12 +255,12 @@ def test_it_lets_clinical_roles_read_and_audits_each_patient_shown(api, personas
 def test_it_audits_one_row_per_patient_a_search_shows(api, nurse, calendar, patient, other_patient):
     fhir_data.make_appointment(calendar, patient)
     fhir_data.make_appointment(
-        calendar, patient, starts_at=fhir_data.timezone.now() - fhir_data.datetime.timedelta(days=9)
+        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=9)
     )
     fhir_data.make_appointment(
         calendar,
         other_patient,
-        starts_at=fhir_data.timezone.now() - fhir_data.datetime.timedelta(days=20),
+        starts_at=timezone.now() - datetime.timedelta(days=20),
     )
     parsed(as_user(api, nurse).get(f"{BASE}Appointment"))
     audited = AuditEvent.objects.filter(detail="FHIR search Appointment")
@@ -331,7 +333,7 @@ def test_it_gives_everything_of_one_patient_in_one_bundle(
 ):
     other = fhir_data.make_patients(1)[0]
     fhir_data.make_appointment(
-        calendar, other, starts_at=fhir_data.timezone.now() - fhir_data.datetime.timedelta(days=30)
+        calendar, other, starts_at=timezone.now() - datetime.timedelta(days=30)
     )
     as_user(api, physician)
     body = parsed(api.get(f"{BASE}Patient/{patient.pk}/$everything"))
