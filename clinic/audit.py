@@ -26,21 +26,28 @@ def audit_record(*, request=None, user=None, action, obj=None, patient=None, det
     )
 
 
-def audit_record_reads(*, request, patients, detail):
-    """One VIEW row per patient whose clinical record a list showed, in one query."""
-    user = request.user if request.user.is_authenticated else None
-    ip_address = client_ip(request)
+def audit_record_reads(*, request=None, user=None, patients, detail, action=AuditEvent.Action.VIEW):
+    """One row per patient whose clinical record a list showed, in one query per thousand.
+
+    `user` defaults to the request's; a task without a request (an export) passes it.
+    """
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    ip_address = client_ip(request) if request is not None else None
     return AuditEvent.objects.bulk_create(
-        AuditEvent(
-            user=user,
-            action=AuditEvent.Action.VIEW,
-            object_type=patient._meta.label,
-            object_id=str(patient.pk),
-            patient=patient,
-            detail=detail[:255],
-            ip_address=ip_address,
-        )
-        for patient in patients
+        (
+            AuditEvent(
+                user=user,
+                action=action,
+                object_type=patient._meta.label,
+                object_id=str(patient.pk),
+                patient=patient,
+                detail=detail[:255],
+                ip_address=ip_address,
+            )
+            for patient in patients
+        ),
+        batch_size=1000,
     )
 
 

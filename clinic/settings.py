@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "scheduling",
     "clinic.nursing",
     "followup",
+    "clinic.fhir",
 ]
 
 MIDDLEWARE = [
@@ -333,6 +334,22 @@ CELERY_BEAT_SCHEDULE["followup-dispatch"] = {
     "schedule": 60.0,
     # A tick missed while no worker ran is replaced by the next one, not piled up.
     "options": {"expires": 55},
+}
+# FHIR R4 interface (clinic.fhir): read-only, at /fhir/R4/.
+# Namespace of the clinic's own identifiers and codes (MRN, procedure catalogue, local
+# observation codes); stable once other systems have stored them.
+FHIR_SYSTEM_BASE = env_url(
+    "FHIR_SYSTEM_BASE", f"{SITE_URL}/fhir", schemes={"http", "https"}
+).rstrip("/")
+FHIR_PAGE_SIZE = env_int("FHIR_PAGE_SIZE", 50, minimum=1)
+FHIR_MAX_PAGE_SIZE = env_int("FHIR_MAX_PAGE_SIZE", 500, minimum=1)
+# Bulk export files ($export) are NDJSON under this folder, served to the requester only.
+FHIR_EXPORT_DIR = VAR_DIR / "fhir-export"
+FHIR_EXPORT_EXPIRY_HOURS = env_int("FHIR_EXPORT_EXPIRY_HOURS", 24, minimum=1)
+CELERY_BEAT_SCHEDULE["fhir-export-purge"] = {
+    "task": "fhir.export_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3500},
 }
 # The follow-up API names two different "kind" choice sets; give each enum its own name.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
