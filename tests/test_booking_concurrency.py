@@ -7,10 +7,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from clinic.models import Patient
 from scheduling.models import Appointment, AppointmentEvent
 from scheduling.services import BookingRefused, appointment_book
-from tests.conftest import local
+from tests.factories import PatientFactory, local
 
 CLERKS = 8
 # Serialized rollback: the flush between transactional tests also removes the migrated
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_lets_exactly_one_of_many_concurrent_bookings_of_a_slot_succeed(calendar, front_desk):
     assert connection.vendor == "postgresql"
     patients = [
-        Patient.objects.create(
+        PatientFactory(
             mrn=f"RACE-{n}",
             first_name=f"Racer{n}",
             last_name="Test",

@@ -9,9 +9,7 @@ from django.urls import reverse
 from clinic.models import ProcedureType
 from scheduling.models import Appointment, AppointmentEvent, Status, Unavailability
 from scheduling.signals import appointment_changed
-from tests.booking_fixtures import appointment_maker, make_appointment
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from tests.factories import AppointmentFactory, appointment_maker, local
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 ALL_STAFF = {"front_desk", "nurse", "physician", "manager", "admin"}
@@ -498,8 +496,12 @@ def test_it_does_not_cancel_twice(client, front_desk, book):
 def test_it_lists_the_patients_appointments_upcoming_and_past(
     client, front_desk, calendar, patient
 ):
-    past = make_appointment(calendar, patient, local(datetime.date(2024, 3, 4), 9))
-    upcoming = make_appointment(calendar, patient, local(calendar["monday"], 10))
+    past = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(datetime.date(2024, 3, 4), 9)
+    )
+    upcoming = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(calendar["monday"], 10)
+    )
     client.force_login(front_desk)
     response = client.get(patient.get_absolute_url())
     content = response.content.decode()
@@ -512,7 +514,7 @@ def test_it_lists_the_patients_appointments_upcoming_and_past(
 
 
 def test_it_shows_the_patient_page_in_the_same_number_of_queries_for_many_appointments(
-    client, front_desk, calendar, patient
+    client, front_desk, calendar, patient, assert_query_count_flat
 ):
     client.force_login(front_desk)
     assert_query_count_flat(

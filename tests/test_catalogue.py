@@ -3,7 +3,6 @@
 from django.urls import reverse
 
 from clinic.models import ProcedureType
-from tests.helpers import assert_query_count_flat
 
 SPINAL_INJECTIONS = [
     "esi-interlaminar",
@@ -99,7 +98,7 @@ def test_it_lists_and_exports_the_catalogue(client, nurse):
     assert csv.count("\n") >= 18
 
 
-def test_it_keeps_the_catalogue_query_count_flat(client, nurse):
+def test_it_keeps_the_catalogue_query_count_flat(client, nurse, assert_query_count_flat):
     client.force_login(nurse)
     made = iter(range(10_000))
 

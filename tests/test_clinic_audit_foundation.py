@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import env
 from clinic.models import Allergy, AuditEvent, Medication, Patient, StaffProfile
-from tests.conftest import make_staff
+from tests.factories import StaffFactory
 from tests.test_permissions import OPEN_TO_ANY_LOGIN, PAGES, ROLES
 from tests.test_settings import run_manage
 
@@ -302,12 +302,9 @@ def test_it_covers_patient_medication_and_allergy_models():
 
 @pytest.fixture
 def demo_nurse(db):
-    user = make_staff("nurse.demo", role=None)
-    from django.contrib.auth.models import Group
+    from clinic.roles import Role
 
-    from clinic.roles import Role, group_name
-
-    user.groups.add(Group.objects.get(name=group_name(Role.NURSE)))
+    user = StaffFactory(username="nurse.demo", role=Role.NURSE)
     StaffProfile.objects.filter(user=user).update(is_demo=True)
     return user
 

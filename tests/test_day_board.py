@@ -10,13 +10,9 @@ from clinic.models import AuditEvent
 from scheduling.models import Appointment, Status
 from scheduling.selectors_board import day_board
 from scheduling.services import appointment_cancel
-from tests import board_fixtures
 from tests.browser import launch
-from tests.conftest import PASSWORD, local
-from tests.helpers import assert_query_count_flat
+from tests.factories import PASSWORD, filler_name, local
 
-fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
-filler_name = board_fixtures.filler_name
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 BOARD_PAGES = ["day_board", "week_board", "physician_day", "day_list_print"]
 
@@ -131,7 +127,7 @@ def test_it_stays_readable_with_forty_appointments(client, front_desk, calendar,
 
 @pytest.mark.parametrize("name", BOARD_PAGES)
 def test_it_reads_a_day_in_a_constant_number_of_queries(
-    client, front_desk, calendar, fill_day, name
+    client, front_desk, calendar, fill_day, name, assert_query_count_flat
 ):
     client.force_login(front_desk)
     params = board_params(calendar)

@@ -15,8 +15,7 @@ from followup.services import (
     alert_acknowledge,
     response_record,
 )
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 K = Invitation.Kind
 NO_FLAGS = {code: False for code, _label in RED_FLAGS}
@@ -24,10 +23,10 @@ NO_FLAGS = {code: False for code, _label in RED_FLAGS}
 
 @pytest.fixture
 def appointment(calendar, patient):
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=15)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=15)
     )
-    baseline = make_invitation(appointment, kind=K.BASELINE, instruments=["nrs"])
+    baseline = InvitationFactory(appointment=appointment, kind=K.BASELINE, instruments=["nrs"])
     response_record(
         invitation=baseline, answers={"nrs_current": 5, "nrs_average": 5, "nrs_worst": 7}
     )
@@ -39,7 +38,7 @@ def answer(appointment, **answers):
     values = {"nrs_current": 4, "nrs_average": 4, "nrs_worst": 6, "pgic": 3}
     values.update(answers)
     values.setdefault("red_flags", NO_FLAGS)
-    invitation = make_invitation(appointment, instruments=instruments)
+    invitation = InvitationFactory(appointment=appointment, instruments=instruments)
     return response_record(invitation=invitation, answers=values)
 
 

@@ -10,19 +10,20 @@ from followup.dispatch import dispatch_tick, oncall_notify
 from followup.models import Alert, Invitation
 from followup.scoring import RED_FLAGS
 from followup.services import response_record
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 NO_FLAGS = {code: False for code, _label in RED_FLAGS}
 
 
 @pytest.fixture
 def alert(calendar, patient):
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=15)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=15)
     )
-    invitation = make_invitation(
-        appointment, kind=Invitation.Kind.SURVEY, instruments=["nrs", "pgic", "red_flags"]
+    invitation = InvitationFactory(
+        appointment=appointment,
+        kind=Invitation.Kind.SURVEY,
+        instruments=["nrs", "pgic", "red_flags"],
     )
     response_record(
         invitation=invitation,

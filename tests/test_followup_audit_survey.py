@@ -4,11 +4,18 @@ import pytest
 from django.urls import reverse
 
 from followup.models import Invitation, Response
-from tests import survey_fixtures
-from tests.survey_fixtures import answers_post, link, make_invitation
+from tests.factories import SentSurveyFactory, answers_post, link
 
-appointment = survey_fixtures.appointment
-invitation = survey_fixtures.invitation
+
+@pytest.fixture
+def appointment(book):
+    """Karen's transforaminal ESI, booked for next Monday at 09:00."""
+    return book(9, 0)
+
+
+@pytest.fixture
+def invitation(appointment):
+    return SentSurveyFactory(appointment=appointment)
 
 
 @pytest.mark.parametrize("url_name", ["survey", "survey_draft"])
@@ -24,8 +31,8 @@ def test_it_keeps_a_draft_without_a_tampered_value_instead_of_failing(client, in
 
 
 def test_it_records_answers_against_the_survey_the_page_was_shown_for(client, appointment):
-    first = make_invitation(appointment)
-    second = make_invitation(appointment)
+    first = SentSurveyFactory(appointment=appointment)
+    second = SentSurveyFactory(appointment=appointment)
     # The patient opens the first email's link, then the second one in another tab ...
     client.get(link(first))
     first_page = client.get(reverse("survey")).content.decode()
@@ -54,8 +61,8 @@ def test_it_records_answers_against_the_survey_the_page_was_shown_for(client, ap
 
 
 def test_it_refuses_a_post_naming_a_survey_this_browser_did_not_open(client, appointment):
-    mine = make_invitation(appointment)
-    someone_elses = make_invitation(appointment)
+    mine = SentSurveyFactory(appointment=appointment)
+    someone_elses = SentSurveyFactory(appointment=appointment)
     client.get(link(mine))
     for posted in (str(someone_elses.pk), "x", "²"):
         response = client.post(reverse("survey"), answers_post(invitation=posted))

@@ -7,7 +7,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from scheduling.models import Appointment, Status
 from tests.browser import launch
-from tests.conftest import PASSWORD, local
+from tests.factories import PASSWORD, local
 
 pytestmark = [
     pytest.mark.browser,

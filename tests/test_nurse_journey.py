@@ -10,8 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from scheduling.models import Status
 from tests.browser import launch
-from tests.conftest import PASSWORD
-from tests.nursing_fixtures import make_appointment
+from tests.factories import PASSWORD, TodaysAppointmentFactory
 
 TABLET = {"width": 820, "height": 1180}
 SCREENSHOTS = os.environ.get("NURSING_SCREENSHOTS")  # a folder, to look at the pages
@@ -37,7 +36,9 @@ def test_it_walks_the_nurse_through_a_procedure_day_on_a_tablet(
 ):
     nurse.first_name, nurse.last_name = "Nina", "Berg"
     nurse.save()
-    appointment = make_appointment(calendar, patient, status=Status.CONFIRMED)
+    appointment = TodaysAppointmentFactory(
+        calendar=calendar, patient=patient, status=Status.CONFIRMED
+    )
 
     with sync_playwright() as p:
         browser = launch(p)

@@ -8,9 +8,8 @@ from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
 from clinic.nursing.models import ObservationRound
-from tests import nursing_fixtures as nf
 from tests.browser import launch
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, TodaysAppointmentFactory, to_recovery
 from tests.test_nurse_journey import TABLET
 
 
@@ -23,7 +22,9 @@ def number(page, label):
 def test_it_keeps_a_half_typed_round_until_it_is_saved(
     live_server, calendar, patient, nurse, physician
 ):
-    appointment = nf.to_recovery(nf.make_appointment(calendar, patient), nurse, physician)
+    appointment = to_recovery(
+        TodaysAppointmentFactory(calendar=calendar, patient=patient), nurse, physician
+    )
     form_url = f"{live_server.url}{reverse('nursing_round_new', args=[appointment.pk])}"
 
     with sync_playwright() as p:

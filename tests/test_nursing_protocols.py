@@ -8,10 +8,6 @@ from django.urls import reverse
 from clinic.models import ProcedureType
 from clinic.nursing import rules
 from clinic.nursing.models import AnticoagulantHold, ChecklistItem, ProcedureProtocol
-from tests import nursing_fixtures as nf
-from tests.helpers import assert_query_count_flat
-
-appointment = nf.appointment
 
 NEW_ITEM = {
     "label": "Contrast allergy premedication given",
@@ -226,7 +222,9 @@ def test_it_gives_a_new_procedure_type_the_default_protocol(client, manager):
         ),
     ],
 )
-def test_it_keeps_the_protocol_lists_query_count_flat(client, manager, url_name, make):
+def test_it_keeps_the_protocol_lists_query_count_flat(
+    client, manager, url_name, make, assert_query_count_flat
+):
     made = []
 
     def add_rows(count):

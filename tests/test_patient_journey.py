@@ -22,8 +22,7 @@ from followup.models import Invitation, Response
 from followup.scoring import ODI_SECTIONS, RED_FLAGS
 from followup.tokens import make_token
 from tests.browser import launch
-from tests.conftest import PASSWORD
-from tests.survey_fixtures import make_invitation
+from tests.factories import PASSWORD, SentSurveyFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -68,8 +67,8 @@ def survey_link_from_email(message, base_url) -> str:
 
 def test_it_walks_the_patient_journey_on_a_phone(served, browser, book, nurse):
     appointment = book(9, 0)
-    invitation = make_invitation(
-        appointment,
+    invitation = SentSurveyFactory(
+        appointment=appointment,
         status=Invitation.Status.QUEUED,
         due_at=timezone.now(),
         sent_at=None,

@@ -7,7 +7,6 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from clinic.models import Allergy, AuditEvent, Medication, Patient
-from tests.helpers import assert_query_count_flat
 
 BORN = datetime.date(1980, 1, 1)
 
@@ -110,7 +109,7 @@ def test_it_exports_the_patient_list_as_csv_and_audits_it(client, manager, patie
     assert AuditEvent.objects.filter(action="export", user=manager).exists()
 
 
-def test_it_keeps_the_patient_list_query_count_flat(client, front_desk):
+def test_it_keeps_the_patient_list_query_count_flat(client, front_desk, assert_query_count_flat):
     client.force_login(front_desk)
     made = iter(range(10_000))
 

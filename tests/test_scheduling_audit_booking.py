@@ -76,7 +76,7 @@ def test_it_refuses_booking_at_a_site_no_longer_in_use(client, front_desk, calen
 
 def test_it_refuses_moving_an_appointment_within_a_site_no_longer_in_use(calendar, book):
     from scheduling.services import appointment_reschedule
-    from tests.conftest import local
+    from tests.factories import local
 
     appointment = book()
     calendar["site"].active = False

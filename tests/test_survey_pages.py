@@ -13,13 +13,20 @@ from followup.models import Alert, InstrumentWording, Invitation, Response
 from followup.scoring import NDI_SECTIONS
 from followup.tokens import make_token
 from followup.views_public import SESSION_KEY
-from tests import survey_fixtures
-from tests.survey_fixtures import answers_post, link, make_invitation
-
-appointment = survey_fixtures.appointment
-invitation = survey_fixtures.invitation
+from tests.factories import SentSurveyFactory, answers_post, link
 
 CLINIC_PHONE = "+45 70 00 00 00"
+
+
+@pytest.fixture
+def appointment(book):
+    """Karen's transforaminal ESI, booked for next Monday at 09:00."""
+    return book(9, 0)
+
+
+@pytest.fixture
+def invitation(appointment):
+    return SentSurveyFactory(appointment=appointment)
 
 
 def open_survey(client, invitation):
@@ -97,8 +104,8 @@ def test_it_explains_an_expired_link(client, invitation, settings):
 
 
 def test_it_explains_a_closed_survey_in_the_patients_language(client, appointment):
-    invitation = make_invitation(
-        appointment, expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    invitation = SentSurveyFactory(
+        appointment=appointment, expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
     response = client.get(link(invitation))
     assert response.status_code == 410
@@ -107,7 +114,7 @@ def test_it_explains_a_closed_survey_in_the_patients_language(client, appointmen
 
 
 def test_it_explains_a_cancelled_survey(client, appointment):
-    invitation = make_invitation(appointment, status=Invitation.Status.CANCELLED)
+    invitation = SentSurveyFactory(appointment=appointment, status=Invitation.Status.CANCELLED)
     response = client.get(link(invitation))
     assert response.status_code == 410
     assert "ikke længere aktivt" in response.content.decode()
@@ -238,7 +245,7 @@ def test_it_speaks_danish_to_a_danish_patient(client, invitation):
 
 
 def test_it_speaks_english_to_an_english_patient(client, book, other_patient):
-    invitation = make_invitation(book(11, 0, who=other_patient))
+    invitation = SentSurveyFactory(appointment=book(11, 0, who=other_patient))
     open_survey(client, invitation)
     response = client.get(reverse("survey"), HTTP_ACCEPT_LANGUAGE="da")
     body = response.content.decode()
@@ -260,7 +267,7 @@ def test_it_shows_progress_and_parts(client, invitation):
 
 def test_it_asks_the_neck_questionnaire_after_cervical_treatment(client, book, calendar):
     appointment = book(13, 0, levels="C5-C6")
-    invitation = make_invitation(appointment)
+    invitation = SentSurveyFactory(appointment=appointment)
     open_survey(client, invitation)
     body = client.get(reverse("survey")).content.decode()
     assert f'name="ndi__{NDI_SECTIONS[3][0]}"' in body
@@ -294,7 +301,7 @@ def test_it_tells_the_patient_to_call_after_a_red_flag(client, invitation):
 
 
 def test_it_tells_an_english_patient_to_call_when_much_worse(client, book, other_patient):
-    invitation = make_invitation(book(11, 0, who=other_patient))
+    invitation = SentSurveyFactory(appointment=book(11, 0, who=other_patient))
     open_survey(client, invitation)
     client.post(reverse("survey"), answers_post(pgic="7"))
     body = client.get(reverse("survey_thanks")).content.decode()
@@ -320,7 +327,7 @@ def test_it_sends_the_thanks_page_back_to_an_unanswered_survey(client, invitatio
 def test_it_asks_about_the_time_before_treatment_in_a_baseline_survey(client, appointment):
     baseline = Invitation.objects.filter(
         appointment=appointment, kind=Invitation.Kind.BASELINE
-    ).first() or make_invitation(appointment, kind=Invitation.Kind.BASELINE)
+    ).first() or SentSurveyFactory(appointment=appointment, kind=Invitation.Kind.BASELINE)
     Invitation.objects.filter(pk=baseline.pk).update(
         status=Invitation.Status.SENT, instruments=["nrs", "disability"], expires_at=None
     )

@@ -6,10 +6,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.urls import reverse
 
-from clinic.models import Patient, ProcedureType, Site
+from clinic.models import ProcedureType
 from scheduling.models import Appointment, Status, WaitlistEntry
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from tests.factories import PatientFactory, SiteFactory, local
 
 
 def waiting(patient, calendar, **fields):
@@ -23,7 +22,7 @@ def waiting(patient, calendar, **fields):
 
 
 def new_patient(mrn, last_name="Waiting"):
-    return Patient.objects.create(
+    return PatientFactory(
         mrn=mrn, first_name="Wendy", last_name=last_name, date_of_birth=datetime.date(1980, 5, 5)
     )
 
@@ -110,7 +109,7 @@ def test_it_lists_waiting_entries_with_filters_and_csv(client, front_desk, calen
 
 
 def test_it_lists_the_waitlist_in_the_same_number_of_queries_for_many_entries(
-    client, front_desk, calendar
+    client, front_desk, calendar, assert_query_count_flat
 ):
     made = []
 
@@ -162,7 +161,7 @@ def test_it_shows_matching_waiting_patients_after_a_cancel_and_books_one_in_one_
             earliest=calendar["monday"] + datetime.timedelta(days=1),
         ),
         waiting(new_patient("W-PM"), calendar, part_of_day="afternoon"),
-        waiting(new_patient("W-SITE"), calendar, site=Site.objects.create(name="Elsewhere")),
+        waiting(new_patient("W-SITE"), calendar, site=SiteFactory(name="Elsewhere")),
         waiting(new_patient("W-GONE"), calendar, state=WaitlistEntry.State.REMOVED),
         waiting(patient, calendar),  # the patient who cancelled
     ]
