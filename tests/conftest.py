@@ -1,7 +1,7 @@
 """Personas, the hand-built clinic calendar, and the fixtures several test modules share.
 
 One user per role, plus an outsider with no role at all; things are made with the
-factories of tests/factories.py.
+factories of tests/factories.py; the browser fixtures live in tests/browser.py.
 """
 
 import asyncio
@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from clinic.models import Medication, Patient, Room
 from clinic.roles import Role
 from scheduling.models import Appointment
+from tests.browser import chromium, open_page  # noqa: F401  (fixtures for the journeys)
 from tests.factories import (
     AppointmentFactory,
     PatientFactory,

@@ -5,12 +5,10 @@ import re
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from clinic.nursing.models import ObservationRound
-from tests.browser import launch
-from tests.factories import PASSWORD, TodaysAppointmentFactory, to_recovery
-from tests.test_nurse_journey import TABLET
+from tests.browser import TABLET, login
 
 
 def number(page, label):
@@ -19,81 +17,70 @@ def number(page, label):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_it_keeps_a_half_typed_round_until_it_is_saved(
-    live_server, calendar, patient, nurse, physician
-):
-    appointment = to_recovery(
-        TodaysAppointmentFactory(calendar=calendar, patient=patient), nurse, physician
-    )
-    form_url = f"{live_server.url}{reverse('nursing_round_new', args=[appointment.pk])}"
+def test_it_keeps_a_half_typed_round_until_it_is_saved(open_page, recovering, nurse):
+    form_url = reverse("nursing_round_new", args=[recovering.pk])
 
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport=TABLET, has_touch=True)
-        page.goto(f"{live_server.url}{reverse('login')}")
-        page.get_by_label("Username").fill(nurse.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+    page = open_page(TABLET)
+    login(page, nurse)
 
-        page.goto(form_url)
-        expect(page.locator("#round-draft")).to_be_hidden()
-        number(page, "Respiration rate").fill("18")
-        number(page, "SpO₂").fill("95")
-        page.locator("input[name=on_oxygen][value=True] + label").click()
-        page.locator("input[name=consciousness][value=C] + label").click()
+    page.goto(form_url)
+    expect(page.locator("#round-draft")).to_be_hidden()
+    number(page, "Respiration rate").fill("18")
+    number(page, "SpO₂").fill("95")
+    page.locator("input[name=on_oxygen][value=True] + label").click()
+    page.locator("input[name=consciousness][value=C] + label").click()
 
-        # The tablet sleeps and the page is loaded afresh: the entries come back.
-        page.goto(f"{live_server.url}{reverse('nursing_board')}")
-        page.goto(form_url)
-        expect(page.locator("#round-draft")).to_be_visible()
-        expect(page.locator("#round-draft")).to_contain_text("not saved yet")
-        expect(number(page, "Respiration rate")).to_have_value("18")
-        expect(number(page, "SpO₂")).to_have_value("95")
-        expect(page.locator("input[name=on_oxygen][value=True]")).to_be_checked()
-        expect(page.locator("input[name=consciousness][value=C]")).to_be_checked()
+    # The tablet sleeps and the page is loaded afresh: the entries come back.
+    page.goto(reverse("nursing_board"))
+    page.goto(form_url)
+    expect(page.locator("#round-draft")).to_be_visible()
+    expect(page.locator("#round-draft")).to_contain_text("not saved yet")
+    expect(number(page, "Respiration rate")).to_have_value("18")
+    expect(number(page, "SpO₂")).to_have_value("95")
+    expect(page.locator("input[name=on_oxygen][value=True]")).to_be_checked()
+    expect(page.locator("input[name=consciousness][value=C]")).to_be_checked()
 
-        # A refused value keeps the draft, with the correction typed after it.
-        for label, value in (
-            ("Systolic BP", "128"),
-            ("Diastolic BP", "76"),
-            ("Pulse", "0"),
-            ("Temperature", "36.9"),
-            ("Pain", "2"),
-        ):
-            number(page, label).fill(value)
-        page.get_by_role("button", name="Save and sign").click()
-        expect(page.get_by_text("Nothing was saved")).to_be_visible()
-        number(page, "Pulse").fill("74")
-        page.goto(form_url)
-        expect(number(page, "Pulse")).to_have_value("74")
-        expect(number(page, "Respiration rate")).to_have_value("18")
+    # A refused value keeps the draft, with the correction typed after it.
+    for label, value in (
+        ("Systolic BP", "128"),
+        ("Diastolic BP", "76"),
+        ("Pulse", "0"),
+        ("Temperature", "36.9"),
+        ("Pain", "2"),
+    ):
+        number(page, label).fill(value)
+    page.get_by_role("button", name="Save and sign").click()
+    expect(page.get_by_text("Nothing was saved")).to_be_visible()
+    number(page, "Pulse").fill("74")
+    page.goto(form_url)
+    expect(number(page, "Pulse")).to_have_value("74")
+    expect(number(page, "Respiration rate")).to_have_value("18")
 
-        # Saved: the next round starts empty.
-        page.get_by_role("button", name="Save and sign").click()
-        expect(page.get_by_test_id("escalation-banner")).to_be_visible()
-        page.goto(form_url)
-        expect(page.locator("#round-draft")).to_be_hidden()
-        expect(number(page, "Respiration rate")).to_have_value("")
+    # Saved: the next round starts empty.
+    page.get_by_role("button", name="Save and sign").click()
+    expect(page.get_by_test_id("escalation-banner")).to_be_visible()
+    page.goto(form_url)
+    expect(page.locator("#round-draft")).to_be_hidden()
+    expect(number(page, "Respiration rate")).to_have_value("")
 
-        # "Clear them" drops a draft and empties the form.
-        number(page, "Pulse").fill("90")
-        page.reload()
-        expect(number(page, "Pulse")).to_have_value("90")
-        page.get_by_role("button", name="Clear them").click()
-        expect(number(page, "Pulse")).to_have_value("")
-        page.reload()
-        expect(page.locator("#round-draft")).to_be_hidden()
+    # "Clear them" drops a draft and empties the form.
+    number(page, "Pulse").fill("90")
+    page.reload()
+    expect(number(page, "Pulse")).to_have_value("90")
+    page.get_by_role("button", name="Clear them").click()
+    expect(number(page, "Pulse")).to_have_value("")
+    page.reload()
+    expect(page.locator("#round-draft")).to_be_hidden()
 
-        # Logging out hands the tablet over: an unsaved draft does not stay behind.
-        number(page, "Pulse").fill("88")
-        drafts = "() => Object.keys(localStorage).filter(k => k.startsWith('nursing-round-draft:'))"
-        assert len(page.evaluate(drafts)) == 1
-        page.get_by_role("button", name="Menu").click()  # the navigation folds on a tablet
-        page.locator("#nav.show").wait_for()  # opened, not still sliding open
-        page.get_by_role("button", name="Log out").click()
-        expect(page.get_by_label("Username")).to_be_visible()
-        assert page.evaluate(drafts) == []
-        browser.close()
+    # Logging out hands the tablet over: an unsaved draft does not stay behind.
+    number(page, "Pulse").fill("88")
+    drafts = "() => Object.keys(localStorage).filter(k => k.startsWith('nursing-round-draft:'))"
+    assert len(page.evaluate(drafts)) == 1
+    page.get_by_role("button", name="Menu").click()  # the navigation folds on a tablet
+    page.locator("#nav.show").wait_for()  # opened, not still sliding open
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert page.evaluate(drafts) == []
 
     saved = ObservationRound.objects.get()
     assert (saved.respiration_rate, saved.spo2, saved.on_oxygen, saved.pulse) == (18, 95, True, 74)
