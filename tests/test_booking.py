@@ -180,3 +180,20 @@ def test_it_lets_postgresql_refuse_an_overlap_the_service_did_not_see(
     )
     with pytest.raises(IntegrityError, match="appointment_room_no_overlap"), transaction.atomic():
         clash.save()
+
+
+def test_it_refuses_moving_an_appointment_within_a_site_no_longer_in_use(calendar, book):
+    from scheduling.services import appointment_reschedule
+    from tests.factories import local
+
+    appointment = book()
+    calendar["site"].active = False
+    calendar["site"].save()
+
+    with pytest.raises(BookingRefused) as refused:
+        appointment_reschedule(
+            actor=appointment.created_by,
+            appointment=appointment,
+            starts_at=local(calendar["monday"], 11),
+        )
+    assert [r.code for r in refused.value.refusals] == ["site_inactive"]

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.urls import reverse
 
-from clinic.models import ProcedureType
+from clinic.models import AuditEvent, ProcedureType
 from scheduling.models import Appointment, Status, WaitlistEntry
 from tests.factories import PatientFactory, SiteFactory, local
 
@@ -260,3 +260,16 @@ def test_it_offers_no_waiting_patients_for_an_appointment_that_still_holds_its_t
     response = client.get(appointment.get_absolute_url())
     assert response.context["offers"] == []
     assert appointment.status == Status.BOOKED
+
+
+def test_it_audits_the_waitlist_export(client, front_desk, calendar, patient):
+    client.force_login(front_desk)
+    client.get(reverse("waitlist"))
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+
+    response = client.get(reverse("waitlist"), {"_export": "csv"})
+
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert event.user == front_desk
+    assert event.detail == "waitlist"
