@@ -40,6 +40,21 @@ def entry_data(calendar, who, **overrides):
     } | overrides
 
 
+def booking_for(calendar, who, entry, **overrides):
+    """The booking form's POST for `who` on Monday 09:00, offered from waitlist `entry`."""
+    return {
+        "patient": who.pk,
+        "procedure_type": calendar["tfesi"].pk,
+        "physician": calendar["physician"].pk,
+        "room": calendar["fluoro"].pk,
+        "date": calendar["monday"].isoformat(),
+        "time": "09:00",
+        "laterality": "left",
+        "levels": "L4-L5",
+        "waitlist": entry.pk,
+    } | overrides
+
+
 def test_it_adds_a_patient_to_the_waitlist_from_the_patient_page(
     client, front_desk, calendar, patient
 ):
@@ -211,17 +226,7 @@ def test_it_leaves_the_entry_waiting_when_the_offered_booking_is_refused(
     book(9, 0)
     entry = waiting(other_patient, calendar)
     client.force_login(front_desk)
-    data = {
-        "patient": other_patient.pk,
-        "procedure_type": calendar["tfesi"].pk,
-        "physician": calendar["physician"].pk,
-        "room": calendar["fluoro"].pk,
-        "date": calendar["monday"].isoformat(),
-        "time": "09:00",
-        "laterality": "right",
-        "levels": "L5-S1",
-        "waitlist": entry.pk,
-    }
+    data = booking_for(calendar, other_patient, entry, laterality="right", levels="L5-S1")
     response = client.post(reverse("appointment_book"), data)
     assert "Fluoro room is already booked from" in response.content.decode()
     # The alternatives keep the waitlist entry, so booking one still marks it.
@@ -235,17 +240,7 @@ def test_it_does_not_mark_an_entry_of_another_patient(
 ):
     entry = waiting(other_patient, calendar)
     client.force_login(front_desk)
-    data = {
-        "patient": patient.pk,
-        "procedure_type": calendar["tfesi"].pk,
-        "physician": calendar["physician"].pk,
-        "room": calendar["fluoro"].pk,
-        "date": calendar["monday"].isoformat(),
-        "time": "09:00",
-        "laterality": "left",
-        "levels": "L4-L5",
-        "waitlist": entry.pk,
-    }
+    data = booking_for(calendar, patient, entry)
     assert client.post(reverse("appointment_book"), data).status_code == 302
     entry.refresh_from_db()
     assert entry.state == WaitlistEntry.State.WAITING
