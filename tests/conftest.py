@@ -23,7 +23,6 @@ from tests.browser import chromium, open_page  # noqa: F401  (fixtures for the j
 from tests.factories import (
     AppointmentFactory,
     PatientFactory,
-    ProcedureTypeFactory,
     RoomFactory,
     SiteFactory,
     StaffFactory,
@@ -32,6 +31,7 @@ from tests.factories import (
     local,
     next_monday,
     open_weekdays,
+    seeded,
     to_recovery,
 )
 
@@ -125,7 +125,7 @@ def calendar(db, physician):
     fluoro = RoomFactory(site=site, name="Fluoro room", capabilities=["fluoroscopy"])
     plain = RoomFactory(site=site, name="Plain room", capabilities=[])
     bay = RoomFactory(site=site, name="Bay 1", kind=Room.Kind.RECOVERY)
-    tfesi = ProcedureTypeFactory(code="esi-transforaminal")
+    tfesi = seeded("esi-transforaminal")
     physician.staff_profile.credentials.add(tfesi)
     return {
         "site": site,

@@ -141,18 +141,22 @@ class RoomFactory(DjangoModelFactory):
 
 
 class ProcedureTypeFactory(DjangoModelFactory):
-    """A procedure type by its code: the migrations seed the reference catalogue, so a
-    known code is that one; a new code adds a short low-risk therapeutic procedure."""
+    """A short low-risk procedure beyond the reference catalogue. The migrations seed that
+    catalogue: look its procedures up by code (`seeded("rfa")`)."""
 
     class Meta:
         model = ProcedureType
-        django_get_or_create = ("code",)
 
-    code = "esi-transforaminal"
-    name = factory.LazyAttribute(lambda o: o.code.replace("-", " ").capitalize())
+    code = factory.Sequence(lambda n: f"extra-{n}")
+    name = factory.LazyAttribute(lambda o: f"Extra procedure {o.code}")
     category = "therapeutic"
     procedure_minutes = 20
     bleeding_risk = "low"
+
+
+def seeded(code: str) -> ProcedureType:
+    """A procedure type of the reference catalogue the migrations seed."""
+    return ProcedureType.objects.get(code=code)
 
 
 # --- Appointments -----------------------------------------------------------------------
@@ -169,8 +173,8 @@ def _from_calendar(key, otherwise):
 
 def _procedure_type(o):
     if o.code:
-        return ProcedureType.objects.get(code=o.code)
-    return o.calendar["tfesi"] if o.calendar else ProcedureTypeFactory()
+        return seeded(o.code)
+    return o.calendar["tfesi"] if o.calendar else seeded("esi-transforaminal")
 
 
 class AppointmentFactory(DjangoModelFactory):
@@ -183,7 +187,7 @@ class AppointmentFactory(DjangoModelFactory):
 
     class Params:
         calendar = None  # the `calendar` fixture: its site, room, physician and TFESI
-        code = None  # a procedure type of the catalogue by its code, instead of the TFESI
+        code = None  # a procedure of the seeded catalogue by its code, instead of the TFESI
         windows = factory.LazyAttribute(lambda o: windows_for(o.procedure_type, o.starts_at))
 
     patient = factory.SubFactory(PatientFactory)

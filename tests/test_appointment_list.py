@@ -11,12 +11,12 @@ from scheduling.models import Status
 from tests.factories import (
     AppointmentFactory,
     OpeningHoursFactory,
-    ProcedureTypeFactory,
     RoomFactory,
     SiteFactory,
     StaffFactory,
     appointment_maker,
     local,
+    seeded,
 )
 
 
@@ -30,7 +30,7 @@ def spread(calendar, patient, other_patient):
     dr_berg = StaffFactory(
         username="dr.berg", role=Role.PHYSICIAN, first_name="Ane", last_name="Berg"
     )
-    caudal = ProcedureTypeFactory(code="esi-caudal")
+    caudal = seeded("esi-caudal")
 
     def at(who, start, **fields):
         return AppointmentFactory(calendar=calendar, patient=who, starts_at=start, **fields)

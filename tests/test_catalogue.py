@@ -3,6 +3,7 @@
 from django.urls import reverse
 
 from clinic.models import ProcedureType
+from tests.factories import ProcedureTypeFactory
 
 SPINAL_INJECTIONS = [
     "esi-interlaminar",
@@ -105,7 +106,7 @@ def test_it_keeps_the_catalogue_query_count_flat(client, nurse, assert_query_cou
     def add_types(count):
         for _ in range(count):
             n = next(made)
-            ProcedureType.objects.create(
+            ProcedureTypeFactory(
                 code=f"extra-{n}",
                 name=f"Extra {n}",
                 category="diagnostic",
