@@ -5,10 +5,8 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from tests import nursing_fixtures as nf
-from tests.survey_fixtures import make_alert, make_invitation, make_response
+from tests.factories import AlertFactory
 
-appointment = nf.appointment
 WRITES = ("post", "put", "patch", "delete")
 REFUSAL = "#/components/schemas/Refusal"
 # DRF's own token view raises no refusal.
@@ -103,7 +101,7 @@ def test_it_refuses_a_start_with_hard_stops_open_in_the_one_shape(appointment, n
 
 
 def test_it_refuses_a_second_acknowledgement_in_the_one_shape(appointment, nurse, physician):
-    alert = make_alert(make_response(make_invitation(appointment)))
+    alert = AlertFactory(response__invitation__appointment=appointment)
     url = reverse("followup-alert-acknowledge", args=[alert.pk])
     assert api(nurse).post(url, {"note": "Phoned"}, format="json").status_code == 200
     body = refusal(api(physician).post(url, {"note": "Phoned too"}, format="json"))

@@ -20,7 +20,7 @@ from scheduling import services
 from scheduling.models import Appointment, AppointmentEvent, PhysicianSession, WaitlistEntry
 from scheduling.services import BookingRefused, appointment_book
 from scheduling.services_waitlist import waitlist_entry_book
-from tests.conftest import local, make_staff
+from tests.factories import StaffFactory, local
 
 CLERKS = 8
 LIST = "/api/v1/appointments/"
@@ -173,7 +173,9 @@ def busy_site(calendar):
     )
     physicians = []
     for n in range(20):
-        physician = make_staff(f"doctor{n}", Role.PHYSICIAN, first_name="Doctor", last_name=f"{n}")
+        physician = StaffFactory(
+            username=f"doctor{n}", role=Role.PHYSICIAN, first_name="Doctor", last_name=f"{n}"
+        )
         physician.staff_profile.credentials.add(calendar["tfesi"])
         PhysicianSession.objects.create(
             physician=physician,

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from clinic.models import Patient
 from scheduling.models import Status
 from tests import fhir_data
-from tests.conftest import local
+from tests.factories import local
 
 BASE = "/fhir/R4/"
 

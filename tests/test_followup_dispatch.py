@@ -18,8 +18,7 @@ from followup.models import EmailLog, Invitation
 from followup.services import reminder_schedule, response_record
 from followup.tasks import send_invitation
 from scheduling.models import Appointment, Status
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation, run_sends
+from tests.factories import AppointmentFactory, InvitationFactory, run_sends
 
 K, S = Invitation.Kind, Invitation.Status
 MINUTE = datetime.timedelta(minutes=1)
@@ -28,12 +27,14 @@ DAY = datetime.timedelta(days=1)
 
 @pytest.fixture
 def appointment(calendar, patient):
-    return make_appointment(calendar, patient, starts_at=timezone.now() - 3 * DAY)
+    return AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * DAY
+    )
 
 
 def test_it_sends_a_due_survey_once_and_logs_it(appointment, enqueued):
-    invitation = make_invitation(appointment)
-    later = make_invitation(appointment, due_at=timezone.now() + DAY)
+    invitation = InvitationFactory(appointment=appointment)
+    later = InvitationFactory(appointment=appointment, due_at=timezone.now() + DAY)
     assert dispatch_tick()["due"] == 1
     assert enqueued == [invitation.pk]
     invitation.refresh_from_db()
@@ -51,7 +52,7 @@ def test_it_sends_a_due_survey_once_and_logs_it(appointment, enqueued):
 
 
 def test_it_never_sends_for_a_cancelled_appointment(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     Appointment.objects.filter(pk=appointment.pk).update(
         status=Status.CANCELLED, cancel_reason="other"
     )
@@ -64,7 +65,7 @@ def test_it_never_sends_for_a_cancelled_appointment(appointment, enqueued):
 
 
 def test_it_checks_again_right_before_sending(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     dispatch_tick()
     # Cancelled after the dispatcher queued it, before a worker took it.
     Appointment.objects.filter(pk=appointment.pk).update(status=Status.NO_SHOW, cancel_reason="")
@@ -74,7 +75,7 @@ def test_it_checks_again_right_before_sending(appointment, enqueued):
 
 
 def test_it_never_sends_to_a_patient_without_consent(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     Patient.objects.filter(pk=appointment.patient_id).update(email_consent=False)
     dispatch_tick()
     invitation.refresh_from_db()
@@ -87,7 +88,7 @@ def test_it_never_sends_to_a_patient_without_consent(appointment, enqueued):
 
 
 def test_it_never_sends_an_invitation_answered_meanwhile(appointment, enqueued):
-    invitation = make_invitation(appointment, instruments=["pgic"])
+    invitation = InvitationFactory(appointment=appointment, instruments=["pgic"])
     dispatch_tick()
     response_record(invitation=invitation, answers={"pgic": 2})
     assert run_sends(enqueued) == ["not queued"]
@@ -97,7 +98,7 @@ def test_it_never_sends_an_invitation_answered_meanwhile(appointment, enqueued):
 
 
 def test_it_sends_exactly_once_when_the_task_is_retried(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     dispatch_tick()
     # The same message delivered three times (a retry, a redelivery after a lost ack).
     outcomes = [send_invitation.apply(args=[invitation.pk]).get() for _ in range(3)]
@@ -109,7 +110,7 @@ def test_it_sends_exactly_once_when_the_task_is_retried(appointment, enqueued):
 def test_it_hands_the_send_to_celery_when_the_claim_commits(
     appointment, django_capture_on_commit_callbacks
 ):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     celery_app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -127,8 +128,10 @@ def test_it_hands_the_send_to_celery_when_the_claim_commits(
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_sends_exactly_once_with_two_dispatchers_at_once(calendar, patient, enqueued, settings):
     settings.FOLLOWUP_DISPATCH_BATCH_SIZE = 7
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() - 3 * DAY)
-    rows = [make_invitation(appointment) for _ in range(60)]
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * DAY
+    )
+    rows = [InvitationFactory(appointment=appointment) for _ in range(60)]
     start = threading.Barrier(4)
     errors = []
 
@@ -154,7 +157,7 @@ def test_it_sends_exactly_once_with_two_dispatchers_at_once(calendar, patient, e
 
 
 def test_it_reminds_an_unanswered_survey_at_most_twice_then_expires_it(appointment, enqueued):
-    invitation = make_invitation(appointment, expires_at=timezone.now() + 14 * DAY)
+    invitation = InvitationFactory(appointment=appointment, expires_at=timezone.now() + 14 * DAY)
     now = timezone.now()
     dispatch_tick(now=now)
     run_sends(enqueued, now=now)
@@ -178,7 +181,7 @@ def test_it_reminds_an_unanswered_survey_at_most_twice_then_expires_it(appointme
 
 
 def test_it_sends_no_reminder_once_answered(appointment, enqueued):
-    invitation = make_invitation(appointment, instruments=["pgic"])
+    invitation = InvitationFactory(appointment=appointment, instruments=["pgic"])
     now = timezone.now()
     dispatch_tick(now=now)
     run_sends(enqueued, now=now)
@@ -188,7 +191,9 @@ def test_it_sends_no_reminder_once_answered(appointment, enqueued):
 
 
 def test_it_sends_the_baseline_inside_the_appointment_reminder(calendar, patient, enqueued):
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() + DAY)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() + DAY
+    )
     reminder = reminder_schedule(appointment=appointment)
     baseline = appointment.invitations.get(kind=K.BASELINE)
     dispatch_tick()
@@ -201,7 +206,9 @@ def test_it_sends_the_baseline_inside_the_appointment_reminder(calendar, patient
 
 
 def test_it_skips_a_reminder_once_the_appointment_has_begun(calendar, patient, enqueued):
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() + DAY)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() + DAY
+    )
     reminder = reminder_schedule(appointment=appointment)
     Appointment.objects.filter(pk=appointment.pk).update(
         starts_at=timezone.now() - MINUTE, ends_at=timezone.now() + 30 * MINUTE
@@ -215,7 +222,7 @@ def test_it_skips_a_reminder_once_the_appointment_has_begun(calendar, patient, e
 def test_it_retries_a_refused_send_later_and_gives_up_on_a_permanent_refusal(
     appointment, enqueued, smtp_server
 ):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     smtp_server.reply = "451 Try again later"
     now = timezone.now()
     dispatch_tick(now=now)
@@ -237,7 +244,7 @@ def test_it_retries_a_refused_send_later_and_gives_up_on_a_permanent_refusal(
 
 def test_it_gives_up_after_the_configured_attempts(appointment, enqueued, smtp_server, settings):
     settings.FOLLOWUP_SEND_MAX_ATTEMPTS = 2
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     smtp_server.reply = "421 Service not available"
     moment = timezone.now()
     for outcome in ("retry", "failed"):
@@ -249,8 +256,8 @@ def test_it_gives_up_after_the_configured_attempts(appointment, enqueued, smtp_s
 
 
 def test_it_recovers_rows_stuck_in_queued_or_sending(appointment, enqueued):
-    lost_message = make_invitation(appointment)
-    killed_worker = make_invitation(appointment)
+    lost_message = InvitationFactory(appointment=appointment)
+    killed_worker = InvitationFactory(appointment=appointment)
     long_ago = timezone.now() - datetime.timedelta(
         minutes=settings.FOLLOWUP_STUCK_AFTER_MINUTES + 1
     )
@@ -258,7 +265,9 @@ def test_it_recovers_rows_stuck_in_queued_or_sending(appointment, enqueued):
     Invitation.objects.filter(pk=killed_worker.pk).update(
         status=S.SENDING, queued_at=long_ago, sending_started_at=long_ago
     )
-    fresh = make_invitation(appointment, status=S.SENDING, sending_started_at=timezone.now())
+    fresh = InvitationFactory(
+        appointment=appointment, status=S.SENDING, sending_started_at=timezone.now()
+    )
     assert recover_stuck(timezone.now()) == 2
     assert sorted(enqueued) == sorted([lost_message.pk, killed_worker.pk])
     assert run_sends(enqueued) == ["sent", "sent"]
@@ -271,7 +280,7 @@ def test_it_recovers_rows_stuck_in_queued_or_sending(appointment, enqueued):
 
 
 def test_it_delivers_multipart_mail_to_a_real_smtp_server(appointment, enqueued, smtp_server):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     dispatch_tick()
     run_sends(enqueued)
     (message,) = smtp_server.messages

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -29,8 +28,7 @@ from clinic.celery import app as celery_app
 from followup.emails import INVITATION_HEADER
 from followup.models import EmailLog, Invitation
 from followup.tasks import send_invitation
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import SmtpRecorder, free_port, make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = "redis://127.0.0.1:6379/14"  # this test's own Redis database, flushed around it
@@ -55,16 +53,6 @@ def database_url() -> str:
         f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}"
     )
-
-
-@pytest.fixture
-def smtp():
-    recorder = SmtpRecorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    recorder.port = controller.port
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture
@@ -150,10 +138,10 @@ def statuses() -> Counter:
 def test_it_sends_every_email_exactly_once_when_a_worker_is_killed_mid_batch(
     calendar, patient, smtp, broker, environment, tmp_path
 ):
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=14)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=14)
     )
-    rows = [make_invitation(appointment) for _ in range(ROWS)]
+    rows = [InvitationFactory(appointment=appointment) for _ in range(ROWS)]
     smtp.delay = 3.0  # a slow server: each message waits 3 s for its 250
 
     first = Worker(environment, tmp_path / "worker-1.log", "first")

@@ -9,11 +9,8 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from scheduling.models import Appointment, Status
-from tests import board_fixtures
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from tests.factories import local
 
-fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
 LIST = "/api/v1/appointments/"
 SLOTS = "/api/v1/slots/"
 # Warnings name the view, or for choice sets the enum or field name.
@@ -98,7 +95,9 @@ def test_it_explains_a_bad_filter(api, front_desk):
     assert set(response.data) == {"date_from", "status"}
 
 
-def test_it_lists_in_a_constant_number_of_queries(client, front_desk, fill_day):
+def test_it_lists_in_a_constant_number_of_queries(
+    client, front_desk, fill_day, assert_query_count_flat
+):
     client.force_login(front_desk)
     assert_query_count_flat(client, LIST, fill_day)
 

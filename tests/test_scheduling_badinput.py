@@ -13,7 +13,7 @@ from django.urls import reverse
 from scheduling.dates import OUT_OF_RANGE
 from scheduling.models import Appointment, PhysicianSession, Unavailability, WaitlistEntry
 from scheduling.services import BookingRefused, appointment_book, appointment_reschedule
-from tests.conftest import local
+from tests.factories import local
 
 ROLES = ["front_desk", "nurse", "physician", "manager"]
 FAR_OFF = ["9999-12-31", "0001-01-01", "2100-01-01", "1999-12-31"]

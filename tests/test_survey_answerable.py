@@ -15,11 +15,18 @@ from django.utils import timezone
 from followup.models import Invitation, Response
 from followup.patient_services import survey_draft_save
 from followup.services import SurveyClosed, response_record
-from tests import survey_fixtures
-from tests.survey_fixtures import answers_post, link
+from tests.factories import SentSurveyFactory, answers_post, link
 
-appointment = survey_fixtures.appointment
-invitation = survey_fixtures.invitation
+
+@pytest.fixture
+def appointment(book):
+    return book(9, 0)
+
+
+@pytest.fixture
+def invitation(appointment):
+    return SentSurveyFactory(appointment=appointment)
+
 
 K, S = Invitation.Kind, Invitation.Status
 MINUTE = datetime.timedelta(minutes=1)
