@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import forms
@@ -132,9 +133,9 @@ class AllergyAdmin(ClinicalReadAuditMixin, SimpleHistoryAdmin):
     raw_id_fields = ["patient"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services (audit, signed records, sends): shown, never added,
-    edited or deleted here."""
+class ReadOnlyAdminMixin:
+    """Rows written only by the services, so that every rule is checked: shown, never
+    added, edited or deleted here, not even by a superuser."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -144,6 +145,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rows written only by the services (audit, signed records, sends)."""
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only, with the history shown; no version is reverted here."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple_history saves a POSTed old version with view permission alone.
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ObjectTypeFilter(admin.SimpleListFilter):

@@ -89,7 +89,8 @@ def test_it_gives_every_demo_user_a_demo_profile_and_one_role(debug_on):
     manager = members(Role.MANAGER).get()
     assert manager.is_staff and not manager.is_superuser
     admin = User.objects.get(username="admin")
-    assert admin.is_staff and admin.is_superuser
+    # An admin by role: a superuser would pass as a clinician (issue 10).
+    assert admin.is_staff and not admin.is_superuser
     assert admin.groups.filter(name=group_name(Role.ADMIN)).exists()
     assert not members(Role.NURSE).filter(is_staff=True).exists()
 

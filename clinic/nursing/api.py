@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.api_permissions import MethodPermissions
+from clinic.api_permissions import ClinicalMethodPermissions
 from clinic.api_support import (
     DATETIME_MAPPING,
     NUL_MESSAGE,
@@ -150,7 +150,7 @@ class ChecklistView(APIView):
     """The checklist of an appointment: GET reads it with what still blocks the start;
     POST signs answers given as {"answers": [{"item": code, "value": ...}]}."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {
         "GET": ["nursing.view_checklistanswer"],
         "POST": ["nursing.add_checklistanswer"],
@@ -197,7 +197,7 @@ class AmendInSerializer(serializers.Serializer):
 class AnswerAmendView(APIView):
     """Amend a signed checklist answer: {"value": ..., "reason": "..."}."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {"POST": ["nursing.change_checklistanswer"]}
 
     @extend_schema(request=AmendInSerializer, responses={200: ChecklistAnswerSerializer})
@@ -220,7 +220,7 @@ class AnswerAmendView(APIView):
 class TimeOutView(APIView):
     """Confirm the time-out as the calling user: {"role": "nurse" | "physician"}."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {"POST": ["nursing.add_timeoutconfirmation"]}
 
     @extend_schema(
@@ -284,7 +284,7 @@ class RoundListView(APIView):
     """Observation rounds of an appointment; POST records one and answers with its NEWS2
     (RCP 2017) and whether the physician must be called."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {
         "GET": ["nursing.view_observationround"],
         "POST": ["nursing.add_observationround"],
@@ -322,7 +322,7 @@ class RoundAmendInSerializer(serializers.Serializer):
 class RoundAmendView(APIView):
     """Amend one value of a signed round: {"field", "value", "reason"}; NEWS2 is scored again."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {"POST": ["nursing.change_observationround"]}
 
     @extend_schema(request=RoundAmendInSerializer, responses={200: ObservationRoundSerializer})
@@ -340,7 +340,7 @@ class RoundAmendView(APIView):
 class EscalationView(APIView):
     """Record who was called about a round in an escalation band."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {"POST": ["nursing.add_escalation"]}
 
     @extend_schema(request=EscalationSerializer, responses={201: EscalationSerializer})
@@ -380,7 +380,7 @@ class AssessmentListView(APIView):
     {"scores": {item code: 0|1|2}} (Modified Aldrete, Aldrete 1995; Modified PADSS,
     Chung 1995)."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {
         "GET": ["nursing.view_dischargeassessment"],
         "POST": ["nursing.add_dischargeassessment"],
@@ -434,7 +434,7 @@ class DischargeView(APIView):
     """GET: what still blocks the discharge. POST {"override_reason": ""} discharges under
     the same criteria as the page (a physician may override with a reason)."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {"GET": ["nursing.view_discharge"], "POST": ["nursing.add_discharge"]}
 
     @extend_schema(

@@ -9,6 +9,7 @@ from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.nursing import rules
 from clinic.nursing.models import HardStopOverride
+from clinic.roles import clinical_role_allows
 from scheduling.models import Status
 from scheduling.services import TransitionRefused, register_transition_guard
 
@@ -28,7 +29,8 @@ class HardStopRefused(TransitionRefused):
 
 def _require_recorder(actor, to: str) -> None:
     permission, action = RECORDER_PERMISSIONS[to]
-    if actor is not None and not actor.has_perm(permission):
+    # A nurse or physician by role: a superuser without one is no clinician.
+    if actor is not None and not clinical_role_allows(actor, permission):
         raise TransitionRefused(f"Only a nurse or a physician can {action}.", code="recorder_only")
 
 
@@ -38,7 +40,7 @@ def _pass_or_override(appointment, actor, override_reason, failures, *, to, head
     reason = (override_reason or "").strip()
     if not reason:
         raise HardStopRefused(failures, code=code, detail=heading)
-    if actor is None or not actor.has_perm(OVERRIDE_PERMISSION):
+    if not clinical_role_allows(actor, OVERRIDE_PERMISSION):
         raise HardStopRefused(
             failures, code=code, detail=f"{heading} Only a physician can override a hard stop."
         )

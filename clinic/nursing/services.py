@@ -24,6 +24,7 @@ from clinic.nursing.models import (
     TimeOutConfirmation,
 )
 from clinic.refusals import Refused
+from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_transition
 
@@ -44,6 +45,12 @@ class NursingRefused(Refused):
     """A write the record's rules do not allow; `messages` say why."""
 
     code = "nursing_refused"
+
+
+def _require_clinician(actor, permission: str) -> None:
+    """Every write here is a clinical act: a nurse's or physician's, never a superuser's."""
+    if not clinical_role_allows(actor, permission):
+        raise NursingRefused(CLINICIAN_ONLY, code="clinician_only")
 
 
 def _audit(actor, action, obj, appointment, detail):
@@ -107,6 +114,7 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
     Values are validated here (ValidationError names the item). A signed answer is never
     overwritten: it raises NursingRefused pointing to an amendment.
     """
+    _require_clinician(actor, "nursing.add_checklistanswer")
     _require_open_checklist(appointment)
     now = timezone.now()
     clean = {
@@ -155,6 +163,7 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
 @transaction.atomic
 def checklist_sign(*, actor, appointment, phase: str) -> int:
     """Sign every draft answer of a phase; returns how many were signed."""
+    _require_clinician(actor, "nursing.add_checklistanswer")
     _require_open_checklist(appointment)
     count = ChecklistAnswer.objects.filter(
         appointment=appointment, item__phase=phase, signed_at__isnull=True
@@ -173,6 +182,7 @@ def checklist_sign(*, actor, appointment, phase: str) -> int:
 @transaction.atomic
 def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> ChecklistAnswer:
     """Change a signed answer, keeping the old value, the new one, who, when and why."""
+    _require_clinician(actor, "nursing.change_checklistanswer")
     reason = reason.strip()
     if not reason:
         raise NursingRefused(NO_REASON, code="amendment_reason_missing")
@@ -201,6 +211,7 @@ def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> Check
 @transaction.atomic
 def time_out_confirm(*, actor, appointment, role: str) -> TimeOutConfirmation:
     """Sign the time-out as nurse or physician once every time-out item is signed."""
+    _require_clinician(actor, "nursing.add_timeoutconfirmation")
     if appointment.status != Status.CHECKED_IN:
         raise NursingRefused(
             "The time-out is confirmed just before the procedure starts.", code="time_out_not_due"
@@ -211,11 +222,13 @@ def time_out_confirm(*, actor, appointment, role: str) -> TimeOutConfirmation:
         raise NursingRefused(
             ["Answer and sign the time-out first.", *missing], code="time_out_incomplete"
         )
-    if role == TimeOutConfirmation.Role.PHYSICIAN and not actor.has_perm(PHYSICIAN_SIGNATURE):
+    if role == TimeOutConfirmation.Role.PHYSICIAN and not clinical_role_allows(
+        actor, PHYSICIAN_SIGNATURE
+    ):
         raise NursingRefused(
             f"{actor.get_full_name() or actor} is not a physician.", code="not_a_physician"
         )
-    if role == TimeOutConfirmation.Role.NURSE and actor.has_perm(PHYSICIAN_SIGNATURE):
+    if role == TimeOutConfirmation.Role.NURSE and clinical_role_allows(actor, PHYSICIAN_SIGNATURE):
         raise NursingRefused("The nurse's confirmation must come from a nurse.", code="not_a_nurse")
     other = state.signatures.get(
         TimeOutConfirmation.Role.NURSE
@@ -286,6 +299,7 @@ def round_record(*, actor, appointment, data: dict) -> ObservationRound:
 
     Impossible values raise ValidationError per field; unusual ones are kept and shown.
     """
+    _require_clinician(actor, "nursing.add_observationround")
     if appointment.status != Status.IN_RECOVERY:
         raise NursingRefused(
             "Observation rounds are recorded while the patient is in recovery; this patient "
@@ -343,6 +357,7 @@ def _round_time(round_: ObservationRound, typed):
 @transaction.atomic
 def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: str):
     """Amend one value of a signed round; NEWS2 is scored again and the change kept."""
+    _require_clinician(actor, "nursing.change_observationround")
     reason = reason.strip()
     if not reason:
         raise NursingRefused(NO_REASON, code="amendment_reason_missing")
@@ -385,6 +400,7 @@ def escalation_record(
     *, actor, round_: ObservationRound, physician=None, called_whom="", called_at=None, note=""
 ) -> Escalation:
     """Record who the nurse called about a round in an escalation band."""
+    _require_clinician(actor, "nursing.add_escalation")
     if not round_.needs_escalation:
         raise NursingRefused(
             "This round is in the low-risk band: no escalation is due.", code="no_escalation_due"
@@ -415,6 +431,7 @@ def escalation_record(
 @transaction.atomic
 def assessment_record(*, actor, appointment, scores: dict) -> DischargeAssessment:
     """Score the protocol's discharge scale from the nurse's entries, signed by `actor`."""
+    _require_clinician(actor, "nursing.add_dischargeassessment")
     if appointment.status != Status.IN_RECOVERY:
         raise NursingRefused(
             "A discharge score is recorded while the patient is in recovery.",
@@ -447,6 +464,7 @@ def assessment_record(*, actor, appointment, scores: dict) -> DischargeAssessmen
 def assessment_amend(
     *, actor, assessment: DischargeAssessment, item: str, value: int, reason: str
 ) -> DischargeAssessment:
+    _require_clinician(actor, "nursing.change_dischargeassessment")
     reason = reason.strip()
     if not reason:
         raise NursingRefused(NO_REASON, code="amendment_reason_missing")

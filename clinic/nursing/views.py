@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
-from clinic.decorators import permission_required
+from clinic.decorators import clinical_permission_required, permission_required
 from clinic.models import AuditEvent, ProcedureType, Site
 from clinic.nursing import discharge_scores, forms, rules, selectors, services, suggestions
 from clinic.nursing.filters import AnticoagulantHoldFilter, ChecklistItemFilter, ProtocolFilter
@@ -26,6 +26,7 @@ from clinic.nursing.models import (
     TimeOutConfirmation,
 )
 from clinic.nursing.tables import AnticoagulantHoldTable, ChecklistItemTable, ProtocolTable
+from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
 from clinic.ui import render_table
 from scheduling.models import Appointment, Status
 from scheduling.services import TransitionRefused
@@ -96,9 +97,9 @@ def board(request):
 def _render_record(request, appointment, *, refusal=None, status=200, **extra):
     context = selectors.nursing_record(appointment)
     user = request.user
-    if user.has_perm("nursing.override_hard_stop"):
+    if clinical_role_allows(user, "nursing.override_hard_stop"):
         context["override_form"] = extra.pop("override_form", None) or forms.OverrideForm()
-    if context["escalation_due"] and user.has_perm("nursing.add_escalation"):
+    if context["escalation_due"] and clinical_role_allows(user, "nursing.add_escalation"):
         context["escalation_form"] = extra.pop("escalation_form", None) or forms.EscalationForm()
     context.update(refusal=refusal, **extra)
     return render(request, "nursing/record.html", context, status=status)
@@ -127,7 +128,7 @@ def check_in(request, pk):
 
 
 @require_POST
-@permission_required("nursing.add_checklistanswer")
+@clinical_permission_required("nursing.add_checklistanswer")
 def start(request, pk):
     appointment = _appointment(pk)
     reason = request.POST.get("override_reason", "")
@@ -145,7 +146,7 @@ def start(request, pk):
 
 
 @require_POST
-@permission_required("nursing.add_observationround")
+@clinical_permission_required("nursing.add_observationround")
 def end(request, pk):
     appointment = _appointment(pk)
     try:
@@ -166,7 +167,7 @@ def _phase(value) -> Phase:
         raise Http404("No such checklist phase.") from None
 
 
-@permission_required("nursing.add_checklistanswer")
+@clinical_permission_required("nursing.add_checklistanswer")
 def checklist(request, pk, phase):
     appointment = _appointment(pk)
     phase = _phase(phase)
@@ -217,21 +218,21 @@ def checklist(request, pk, phase):
         "signed_rows": [(i, a) for i, a in rows if a and a.is_signed],
         "state": state,
         "holds": rules.hold_summary(appointment),
-        "is_physician": request.user.has_perm(services.PHYSICIAN_SIGNATURE),
+        "is_physician": clinical_role_allows(request.user, services.PHYSICIAN_SIGNATURE),
         "physician_form": forms.PhysicianSignatureForm(),
     }
     return render(request, "nursing/checklist.html", context)
 
 
 @require_POST
-@permission_required("nursing.add_timeoutconfirmation")
+@clinical_permission_required("nursing.add_timeoutconfirmation")
 def time_out_confirm(request, pk):
     appointment = _appointment(pk)
     role = request.POST.get("role")
     signer = request.user
     try:
-        if role == TimeOutConfirmation.Role.PHYSICIAN and not request.user.has_perm(
-            services.PHYSICIAN_SIGNATURE
+        if role == TimeOutConfirmation.Role.PHYSICIAN and not clinical_role_allows(
+            request.user, services.PHYSICIAN_SIGNATURE
         ):
             physician_form = forms.PhysicianSignatureForm(request.POST, request=request)
             if not physician_form.is_valid():
@@ -257,7 +258,7 @@ def time_out_confirm(request, pk):
     return redirect("nursing_checklist", appointment.pk, Phase.TIME_OUT.value)
 
 
-@permission_required("nursing.change_checklistanswer")
+@clinical_permission_required("nursing.change_checklistanswer")
 def answer_amend(request, pk):
     answer = get_object_or_404(
         ChecklistAnswer.objects.select_related("item", "appointment__patient"), pk=pk
@@ -299,7 +300,7 @@ def answer_amend(request, pk):
 # --- Observation rounds --------------------------------------------------------------
 
 
-@permission_required("nursing.add_observationround")
+@clinical_permission_required("nursing.add_observationround")
 def round_new(request, pk):
     appointment = _appointment(pk)
     previous = appointment.observation_rounds.order_by("-taken_at", "-pk").first()
@@ -330,7 +331,7 @@ def round_new(request, pk):
 
 
 @require_POST
-@permission_required("nursing.add_escalation")
+@clinical_permission_required("nursing.add_escalation")
 def escalation_new(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
@@ -352,7 +353,7 @@ def escalation_new(request, pk):
     return _render_record(request, appointment, escalation_form=form, status=400)
 
 
-@permission_required("nursing.change_observationround")
+@clinical_permission_required("nursing.change_observationround")
 def round_amend(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
@@ -384,7 +385,7 @@ def round_amend(request, pk):
 # --- Discharge -----------------------------------------------------------------------
 
 
-@permission_required("nursing.add_dischargeassessment")
+@clinical_permission_required("nursing.add_dischargeassessment")
 def discharge(request, pk):
     appointment = _appointment(pk)
     protocol = rules.protocol_for(appointment.procedure_type)
@@ -420,8 +421,8 @@ def discharge(request, pk):
                 )
             return redirect("nursing_discharge", appointment.pk)
     if action == "discharge" and discharge_form.is_valid():
-        if not request.user.has_perm("nursing.add_discharge"):
-            raise PermissionDenied
+        if not clinical_role_allows(request.user, "nursing.add_discharge"):
+            raise PermissionDenied(CLINICIAN_ONLY)
         try:
             services.patient_discharge(
                 actor=request.user,
@@ -447,12 +448,12 @@ def discharge(request, pk):
         else [],
         "latest": appointment.discharge_assessments.order_by("-signed_at", "-pk").first(),
         "refusal": refusal,
-        "can_override": request.user.has_perm("nursing.override_hard_stop"),
+        "can_override": clinical_role_allows(request.user, "nursing.override_hard_stop"),
     }
     return render(request, "nursing/discharge.html", context, status=409 if refusal else 200)
 
 
-@permission_required("nursing.change_dischargeassessment")
+@clinical_permission_required("nursing.change_dischargeassessment")
 def assessment_amend(request, pk):
     assessment = get_object_or_404(DischargeAssessment, pk=pk)
     appointment = _appointment(assessment.appointment_id)

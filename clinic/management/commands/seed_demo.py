@@ -321,7 +321,9 @@ def seed_staff() -> dict[str, Seeded]:
             "email": f"{_ascii(first)}.{_ascii(last)}@example.com".lower(),
             "is_active": True,
             "is_staff": role in ADMIN_SITE_ROLES,
-            "is_superuser": role == Role.ADMIN,
+            # The demo admin works through the Admin role; a superuser would pass as a
+            # clinician everywhere a has_perm is asked.
+            "is_superuser": False,
         }
         changed = False
         if user is None:
