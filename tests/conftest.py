@@ -11,6 +11,63 @@ from clinic.roles import Role, group_name
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttles and rate limits count in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def otp_verified_logins():
+    """Whether the test client's login()/force_login() also pass the second factor.
+
+    Admin, Manager and Physician accounts (and admin-site users) see no page before their
+    second factor. Tests of something else log in as if they had typed the code; a module
+    that tests the second factor itself overrides this fixture with False.
+    """
+    return True
+
+
+def pass_second_factor(client, user):
+    """Mark the client's session as verified with a (created) authenticator of the user."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="Test phone")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_for_test_logins(monkeypatch, otp_verified_logins):
+    if not otp_verified_logins:
+        return
+    from django.test import Client
+
+    from clinic.accounts.two_factor import second_factor_required
+
+    force_login, login = Client.force_login, Client.login
+
+    def verified_force_login(self, user, backend=None):
+        force_login(self, user, backend)
+        if second_factor_required(user):
+            pass_second_factor(self, user)
+
+    def verified_login(self, **credentials):
+        done = login(self, **credentials)
+        user = User.objects.filter(pk=self.session.get("_auth_user_id")).first()
+        if done and user is not None and second_factor_required(user):
+            pass_second_factor(self, user)
+        return done
+
+    monkeypatch.setattr(Client, "force_login", verified_force_login)
+    monkeypatch.setattr(Client, "login", verified_login)
+
+
 def make_staff(username, role=None, **extra):
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     StaffProfile.objects.create(user=user, title=role.label if role else "")

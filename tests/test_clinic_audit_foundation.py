@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, get_resolver, reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -314,9 +314,9 @@ def demo_nurse(db):
 
 def test_it_refuses_a_demo_users_api_token_in_production(settings, demo_nurse):
     settings.DEMO_LOGINS_ALLOWED = True
-    token = Token.objects.create(user=demo_nurse)
+    _, token = AuthToken.objects.create(user=demo_nurse)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/patients/").status_code == 200
 
     settings.DEMO_LOGINS_ALLOWED = False
@@ -396,9 +396,9 @@ def test_it_adds_nothing_in_any_app_when_seed_demo_runs_again(settings):
 def test_it_records_the_api_user_in_the_history_of_token_changes(manager, patient):
     from clinic.models import ProcedureType
 
-    token = Token.objects.create(user=manager)
+    _, token = AuthToken.objects.create(user=manager)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     rfa = ProcedureType.objects.get(code="rfa")
     assert (
         api.patch(f"/api/v1/procedure-types/{rfa.pk}/", {"recovery_minutes": 50}).status_code == 200
