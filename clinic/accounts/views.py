@@ -59,7 +59,9 @@ def second_factor_verify(request):
                     f"You used a recovery code; {left} left. Make new ones on the Security page.",
                 )
             return redirect(_next_url(request))
-        form.add_error("code", "That code did not work. Try the current one from the app.")
+        form.add_error(
+            "code", "That code did not work. Wait a few seconds and try the current one."
+        )
     return render(
         request, "accounts/second_factor_verify.html", {"form": form, "next": _next_url(request)}
     )
@@ -91,7 +93,9 @@ def second_factor_setup(request):
                 "accounts/recovery_codes.html",
                 {"codes": codes, "next": _next_url(request), "enrolled": True},
             )
-        form.add_error("code", "That code did not work. Check the app and try the current one.")
+        form.add_error(
+            "code", "That code did not work. Wait a few seconds and try the current one."
+        )
     return render(
         request,
         "accounts/second_factor_setup.html",

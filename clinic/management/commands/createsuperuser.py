@@ -7,19 +7,26 @@ Here the validators (AUTH_PASSWORD_VALIDATORS) run on whatever password is about
 
 from django.contrib.auth.management.commands import createsuperuser
 from django.contrib.auth.password_validation import validate_password
-from django.db.models.signals import pre_save
 
 
 class Command(createsuperuser.Command):
     def handle(self, *args, **options):
-        def refuse_weak_password(sender, instance, **kwargs):
-            # set_password() keeps the plain password on the instance until it is saved.
-            password = getattr(instance, "_password", None)
-            if password is not None:
-                validate_password(password, instance)  # the command reports ValidationError
+        # The user manager's create_superuser() is where every path of the command ends,
+        # with the plain password: validated there for the length of this command.
+        manager_class = type(self.UserModel._default_manager)
+        create_superuser = manager_class.create_superuser
+        user_model = self.UserModel
 
-        pre_save.connect(refuse_weak_password, sender=self.UserModel, weak=False)
+        def validated_create_superuser(manager, *args, **fields):
+            password = fields.get("password")
+            if password is not None:
+                names = [user_model.USERNAME_FIELD, *user_model.REQUIRED_FIELDS]
+                candidate = user_model(**{name: fields.get(name) for name in names})
+                validate_password(password, candidate)  # the command reports ValidationError
+            return create_superuser(manager, *args, **fields)
+
+        manager_class.create_superuser = validated_create_superuser
         try:
             return super().handle(*args, **options)
         finally:
-            pre_save.disconnect(refuse_weak_password, sender=self.UserModel)
+            manager_class.create_superuser = create_superuser
