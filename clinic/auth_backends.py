@@ -1,13 +1,9 @@
 from axes.backends import AxesStandaloneBackend
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
-
-def is_refused_demo_account(user) -> bool:
-    profile = getattr(user, "staff_profile", None)
-    return bool(profile and profile.is_demo and not settings.DEMO_LOGINS_ALLOWED)
+from clinic.accounts.two_factor import is_refused_demo_account
 
 
 class ClinicAxesBackend(AxesStandaloneBackend):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from clinic.accounts.two_factor import is_refused_demo_account
 from clinic.models import Patient, ProcedureType, Room, Site, Weekday
 from clinic.roles import Role, roles_of
 
@@ -383,9 +384,6 @@ class CalendarFeed(models.Model):
     def is_usable(self, now=None) -> bool:
         """True while the feed may be served: not expired, and its owner an active physician
         who may log in (a demo account may not outside DEBUG)."""
-        # Imported here: the backends pull in DRF and axes, which loading models does not need.
-        from clinic.auth_backends import is_refused_demo_account
-
         physician = self.physician
         return (
             (now or timezone.now()) < self.expires_at

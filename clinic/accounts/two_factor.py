@@ -13,6 +13,12 @@ PENDING_SESSION_KEY = "clinic_second_factor_pending"
 RECOVERY_CODE_COUNT = 10
 
 
+def is_refused_demo_account(user) -> bool:
+    """A seed_demo account outside DEBUG: it cannot log in, use a token or a calendar feed."""
+    profile = getattr(user, "staff_profile", None)
+    return bool(profile and profile.is_demo and not settings.DEMO_LOGINS_ALLOWED)
+
+
 def is_demo_login(user) -> bool:
     """A seed_demo account while demo logins are allowed (DEBUG): it skips the second factor,
     so that `make run` stays a one-command evaluation. Outside DEBUG it cannot log in."""
