@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import forms
+from clinic.accounts.services import staff_roles_audit
 from clinic.audit import audit_record, object_type_display
 from clinic.models import (
     Allergy,
@@ -15,6 +18,46 @@ from clinic.models import (
     Site,
     StaffProfile,
 )
+from clinic.roles import roles_of
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ClinicUserAdmin(UserAdmin):
+    """The user admin, without a way up for anyone but a superuser.
+
+    The Admin role may change users, but only a superuser grants superuser status, admin site
+    access, groups or raw permissions, and only a superuser edits a superuser. Staff get their
+    roles on the staff page, where every change is audited.
+    """
+
+    SUPERUSER_ONLY_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += self.SUPERUSER_ONLY_FIELDS
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        request._roles_before = roles_of(User.objects.get(pk=obj.pk)) if change else set()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        staff_roles_audit(request=request, user=form.instance, before=request._roles_before)
 
 
 class OpeningHoursInline(admin.TabularInline):

@@ -51,6 +51,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
+        # Everyone's API tokens on the API tokens page, to revoke a leaked one.
+        "knox.view_authtoken",
+        "knox.delete_authtoken",
     ],
 }
 

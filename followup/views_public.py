@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.ratelimit import post_rate_limited
 from followup.forms import (
     RescheduleRequestForm,
     SurveyForm,
@@ -103,6 +104,16 @@ def _link_problem(request, problem, *, invitation=None):
     )
 
 
+def _too_many(request):
+    return _page(request, "followup/public/too_many.html", status=429)
+
+
+# Answers, confirmations and reschedule requests: PATIENT_POST_LIMIT per address in 10 minutes.
+patient_post_limit = post_rate_limited(
+    scope="patient-post", limit_setting="PATIENT_POST_LIMIT", refused=_too_many
+)
+
+
 def _invitation_from_token(token, purpose):
     """(invitation, None), or (None, problem) for a bad, old or orphaned token."""
     try:
@@ -179,6 +190,7 @@ def _already_answered(request, invitation, status=200):
 
 
 @require_http_methods(["GET", "POST"])
+@patient_post_limit
 def survey(request):
     """Show the survey (GET) or record the answers (POST); drafts are kept on the way."""
     invitation = _session_invitation(request)
@@ -230,6 +242,7 @@ def survey(request):
 
 
 @require_POST
+@patient_post_limit
 def survey_draft(request):
     """Autosave (htmx) of the answers so far, so a phone going to sleep loses nothing."""
     invitation = _session_invitation(request)
@@ -271,6 +284,7 @@ def survey_thanks(request):
 
 
 @require_http_methods(["GET", "POST"])
+@patient_post_limit
 def appointment_confirm(request, token):
     """GET shows the appointment and a button; only the POST confirms it."""
     invitation, problem = _invitation_from_token(token, "confirm")
@@ -300,6 +314,7 @@ def appointment_confirm(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@patient_post_limit
 def appointment_reschedule_request(request, token):
     """GET shows a form with an optional message; the POST puts it on the front desk's list."""
     invitation, problem = _invitation_from_token(token, "reschedule")

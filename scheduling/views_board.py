@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -223,9 +223,19 @@ def appointment_ics(request, pk):
 
 
 def physician_feed(request, token):
-    """The subscription feed: no login, the secret token is the key; revoked tokens 404."""
-    feed = get_object_or_404(
-        CalendarFeed.objects.select_related("physician"), token=token, physician__is_active=True
+    """The subscription feed: no login, the secret token is the key. A revoked or expired
+    token, or one whose owner is no longer an active physician, gets 404. Each fetch is
+    audited."""
+    feed = CalendarFeed.objects.select_related("physician__staff_profile").filter(token=token)
+    feed = feed.first()
+    if feed is None or not feed.is_usable():
+        raise Http404
+    audit_record(
+        request=request,
+        user=feed.physician,
+        action=AuditEvent.Action.EXPORT,
+        obj=feed,
+        detail="calendar feed fetched",
     )
     response = _ics_response(calendars.physician_feed_ics(feed.physician))
     response["Cache-Control"] = "private, max-age=300"

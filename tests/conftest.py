@@ -13,6 +13,7 @@ import threading
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -31,9 +32,56 @@ from tests.factories import (
     local,
     next_monday,
     open_weekdays,
+    pass_second_factor,
     seeded,
     to_recovery,
 )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttles and rate limits count in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def otp_verified_logins():
+    """Whether the test client's login()/force_login() also pass the second factor.
+
+    Admin, Manager and Physician accounts (and admin-site users) see no page before their
+    second factor. Tests of something else log in as if they had typed the code; a module
+    that tests the second factor itself overrides this fixture with False.
+    """
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_for_test_logins(monkeypatch, otp_verified_logins):
+    if not otp_verified_logins:
+        return
+    from django.test import Client
+
+    from clinic.accounts.two_factor import second_factor_required
+
+    force_login, login = Client.force_login, Client.login
+
+    def verified_force_login(self, user, backend=None):
+        force_login(self, user, backend)
+        if second_factor_required(user):
+            pass_second_factor(self, user)
+
+    def verified_login(self, **credentials):
+        done = login(self, **credentials)
+        user = User.objects.filter(pk=self.session.get("_auth_user_id")).first()
+        if done and user is not None and second_factor_required(user):
+            pass_second_factor(self, user)
+        return done
+
+    monkeypatch.setattr(Client, "force_login", verified_force_login)
+    monkeypatch.setattr(Client, "login", verified_login)
+
 
 # --- Personas ---------------------------------------------------------------------------
 

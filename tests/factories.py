@@ -459,3 +459,15 @@ def ready_to_discharge(appointment, nurse, physician, total_scores=None):
     scores = total_scores or {item.code: 2 for item in scale.items}
     services.assessment_record(actor=nurse, appointment=appointment, scores=scores)
     return appointment
+
+
+def pass_second_factor(client, user):
+    """Mark the client's session as verified with a (created) authenticator of the user."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="Test phone")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

@@ -15,7 +15,7 @@ from scheduling.selectors import may_set_status
 from scheduling.services import TransitionRefused
 from tests import nursing_fixtures as nf
 from tests import survey_fixtures as sf
-from tests.conftest import PASSWORD, make_staff
+from tests.factories import PASSWORD, StaffFactory
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_it_grants_clinical_acts_by_clinical_role_only(superuser, nurse, physici
 
 def test_it_does_not_let_a_superuser_nurse_override_a_hard_stop(calendar, patient, physician):
     """A nurse who is also a superuser gets a nurse's acts, not a physician's."""
-    nurse_root = make_staff("nurseroot", Role.NURSE, is_superuser=True)
+    nurse_root = StaffFactory(username="nurseroot", role=Role.NURSE, is_superuser=True)
     appointment = nf.make_appointment(calendar, patient)
     assert clinical_role_allows(nurse_root, "nursing.add_checklistanswer")
     with pytest.raises(TransitionRefused, match="Only a physician can override"):

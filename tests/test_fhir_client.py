@@ -12,7 +12,7 @@ from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
 from fhirclient.models.questionnaireresponse import QuestionnaireResponse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from clinic.models import AuditEvent
 from tests import fhir_data
@@ -22,12 +22,12 @@ from tests import fhir_data
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_is_read_by_a_fhir_client_library(live_server, calendar, patient, nurse):
     record = fhir_data.make_record(calendar, patient, nurse)
-    token = Token.objects.create(user=nurse)
+    _, token = AuthToken.objects.create(user=nurse)
     smart = client.FHIRClient(
         settings={"app_id": "clinic-tests", "api_base": f"{live_server.url}/fhir/R4/"}
     )
     server = smart.server
-    server.session.headers["Authorization"] = f"Token {token.key}"
+    server.session.headers["Authorization"] = f"Token {token}"
 
     capability = CapabilityStatement.read_from("metadata", server)
     assert capability.fhirVersion == "4.0.1"

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from clinic.models import AuditEvent
@@ -277,9 +277,9 @@ def test_it_does_not_audit_reads_without_patient_data(api, nurse, calendar):
 
 
 def test_it_accepts_an_api_token(record, nurse, patient):
-    token = Token.objects.create(user=nurse)
+    _, token = AuthToken.objects.create(user=nurse)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert parsed(client.get(f"{BASE}Patient/{patient.pk}"))["id"] == str(patient.pk)
 
 

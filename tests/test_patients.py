@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -413,9 +413,9 @@ def test_it_covers_patient_medication_and_allergy_models():
 def test_it_records_the_api_user_in_the_history_of_token_changes(manager, patient):
     from clinic.models import ProcedureType
 
-    token = Token.objects.create(user=manager)
+    _, token = AuthToken.objects.create(user=manager)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     rfa = ProcedureType.objects.get(code="rfa")
     assert (
         api.patch(f"/api/v1/procedure-types/{rfa.pk}/", {"recovery_minutes": 50}).status_code == 200

@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from clinic.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD
@@ -220,9 +220,9 @@ def demo_nurse(db):
 
 def test_it_refuses_a_demo_users_api_token_in_production(settings, demo_nurse):
     settings.DEMO_LOGINS_ALLOWED = True
-    token = Token.objects.create(user=demo_nurse)
+    _, token = AuthToken.objects.create(user=demo_nurse)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/patients/").status_code == 200
 
     settings.DEMO_LOGINS_ALLOWED = False
