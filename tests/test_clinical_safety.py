@@ -13,20 +13,21 @@ from followup.models import Alert, Response
 from scheduling.models import Appointment, Status
 from scheduling.selectors import may_set_status
 from scheduling.services import TransitionRefused
-from tests import nursing_fixtures as nf
-from tests import survey_fixtures as sf
-from tests.factories import PASSWORD, StaffFactory
+from tests.factories import (
+    PASSWORD,
+    AlertFactory,
+    ResponseFactory,
+    StaffFactory,
+    TodaysAppointmentFactory,
+    answer_items,
+    ready_to_start,
+)
 
 
 @pytest.fixture
 def superuser(db):
     """A break-glass account: every has_perm is true, but it holds no clinical role."""
     return User.objects.create_superuser("root", "root@example.com", PASSWORD)
-
-
-@pytest.fixture
-def appointment(calendar, patient):
-    return nf.make_appointment(calendar, patient)
 
 
 def test_it_grants_clinical_acts_by_clinical_role_only(superuser, nurse, physician, manager):
@@ -42,7 +43,7 @@ def test_it_grants_clinical_acts_by_clinical_role_only(superuser, nurse, physici
 def test_it_does_not_let_a_superuser_nurse_override_a_hard_stop(calendar, patient, physician):
     """A nurse who is also a superuser gets a nurse's acts, not a physician's."""
     nurse_root = StaffFactory(username="nurseroot", role=Role.NURSE, is_superuser=True)
-    appointment = nf.make_appointment(calendar, patient)
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient)
     assert clinical_role_allows(nurse_root, "nursing.add_checklistanswer")
     with pytest.raises(TransitionRefused, match="Only a physician can override"):
         services.procedure_start(actor=nurse_root, appointment=appointment, override_reason="Go")
@@ -50,7 +51,7 @@ def test_it_does_not_let_a_superuser_nurse_override_a_hard_stop(calendar, patien
 
 def test_it_refuses_a_superuser_signing_the_checklist(appointment, superuser):
     with pytest.raises(services.NursingRefused, match="Only a nurse or a physician"):
-        nf.answer_items(appointment, superuser, [Phase.PRE_PROCEDURE])
+        answer_items(appointment, superuser, [Phase.PRE_PROCEDURE])
     with pytest.raises(services.NursingRefused, match="Only a nurse or a physician"):
         services.checklist_sign(actor=superuser, appointment=appointment, phase=Phase.SIGN_IN)
     assert not ChecklistAnswer.objects.filter(appointment=appointment).exists()
@@ -78,7 +79,7 @@ def test_it_refuses_the_checklist_api_to_a_superuser(appointment, superuser):
 
 
 def test_it_refuses_a_superuser_starting_a_procedure(appointment, nurse, physician, superuser):
-    nf.ready_to_start(appointment, nurse, physician)
+    ready_to_start(appointment, nurse, physician)
     for reason in ("", "Break glass"):
         with pytest.raises(TransitionRefused, match="Only a nurse or a physician"):
             services.procedure_start(
@@ -90,7 +91,7 @@ def test_it_refuses_a_superuser_starting_a_procedure(appointment, nurse, physici
 
 
 def test_it_refuses_the_start_page_to_a_superuser(client, appointment, nurse, physician, superuser):
-    nf.ready_to_start(appointment, nurse, physician)
+    ready_to_start(appointment, nurse, physician)
     client.force_login(superuser)
     response = client.post(reverse("nursing_start", args=[appointment.pk]))
     assert response.status_code == 403
@@ -99,7 +100,7 @@ def test_it_refuses_the_start_page_to_a_superuser(client, appointment, nurse, ph
 
 
 def test_it_still_lets_a_nurse_sign_and_start(client, appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician)
+    ready_to_start(appointment, nurse, physician)
     client.force_login(nurse)
     response = client.post(reverse("nursing_start", args=[appointment.pk]))
     assert response.status_code == 302
@@ -129,7 +130,9 @@ def _assert_admin_post_changes_nothing(client, users, obj, url_name, data):
 def test_it_keeps_appointments_read_only_in_the_admin(
     client, calendar, patient, admin_users, superuser
 ):
-    appointment = nf.make_appointment(calendar, patient, status=Status.CONFIRMED)
+    appointment = TodaysAppointmentFactory(
+        calendar=calendar, patient=patient, status=Status.CONFIRMED
+    )
     other = type(patient).objects.create(
         mrn="X-2", first_name="Other", last_name="Patient", date_of_birth="1970-01-01"
     )
@@ -159,7 +162,7 @@ def test_it_keeps_appointments_read_only_in_the_admin(
 def test_it_keeps_signed_nursing_records_read_only_in_the_admin(
     client, appointment, nurse, admin_users
 ):
-    answer = nf.answer_items(appointment, nurse, [Phase.PRE_PROCEDURE])[0]
+    answer = answer_items(appointment, nurse, [Phase.PRE_PROCEDURE])[0]
     _assert_admin_post_changes_nothing(
         client, admin_users, answer, "admin:nursing_checklistanswer_change", {"value": '"no"'}
     )
@@ -168,9 +171,11 @@ def test_it_keeps_signed_nursing_records_read_only_in_the_admin(
 def test_it_keeps_followup_responses_and_alerts_read_only_in_the_admin(
     client, calendar, patient, admin_users
 ):
-    appointment = nf.make_appointment(calendar, patient, status=Status.DISCHARGED)
-    response = sf.make_response(sf.make_invitation(appointment))
-    alert = sf.make_alert(response)
+    appointment = TodaysAppointmentFactory(
+        calendar=calendar, patient=patient, status=Status.DISCHARGED
+    )
+    response = ResponseFactory(invitation__appointment=appointment)
+    alert = AlertFactory(response=response)
     _assert_admin_post_changes_nothing(
         client, admin_users, response, "admin:followup_response_change", {"pgic": 7}
     )
