@@ -63,18 +63,7 @@ import time
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import (
-    Case,
-    Exists,
-    F,
-    OuterRef,
-    Prefetch,
-    Q,
-    Value,
-    When,
-    prefetch_related_objects,
-    sql,
-)
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -379,6 +368,56 @@ def _queued(ids: list[int]) -> list[Invitation]:
     return rows
 
 
+# The two statements of every send, written out once: they are the dispatcher's hot path,
+# and the ORM would spend longer building them than the database takes to run them. Both
+# run on PostgreSQL and SQLite.
+_INVITATION = Invitation._meta.db_table
+_CLAIM = f"""
+    UPDATE {_INVITATION} SET status = %(sending)s, sending_started_at = %(now)s
+    WHERE id = %(pk)s AND status = %(queued)s AND sends = %(sends)s AND {{expires}}
+      AND EXISTS (
+        SELECT 1 FROM {Patient._meta.db_table} p WHERE p.id = {_INVITATION}.patient_id
+        AND p.email = %(email)s AND p.email_consent = %(consent)s)
+      AND EXISTS (
+        SELECT 1 FROM {Appointment._meta.db_table} a WHERE a.id = {_INVITATION}.appointment_id
+        AND a.status = %(appointment_status)s AND a.starts_at = %(starts_at)s)
+"""
+_CLAIM_SQL = {
+    True: _CLAIM.format(expires="expires_at IS NULL"),
+    False: _CLAIM.format(expires="expires_at = %(expires_at)s"),
+}
+# The row and the companions it carried (module docstring of _sent), then the log. The
+# CASEs read the values from before the update: `status = sending` is "this very send".
+_RECORD_SQL = f"""
+    UPDATE {_INVITATION} SET
+      sends = sends + 1,
+      status = CASE WHEN id = %(pk)s AND status <> %(sending)s THEN status ELSE %(sent)s END,
+      send_attempts = CASE WHEN id = %(pk)s AND status = %(sending)s THEN 0
+                      ELSE send_attempts END,
+      retry_at = CASE WHEN id = %(pk)s AND status = %(sending)s THEN NULL ELSE retry_at END,
+      sending_started_at = CASE WHEN id = %(pk)s AND status = %(sending)s THEN NULL
+                           ELSE sending_started_at END,
+      last_error = CASE WHEN id = %(pk)s AND status = %(sending)s THEN '' ELSE last_error END,
+      reminders_sent = CASE WHEN id = %(pk)s AND status = %(sending)s
+                       THEN reminders_sent + %(survey_reminder)s ELSE reminders_sent END,
+      next_reminder_at = CASE
+        WHEN id = %(pk)s AND status = %(sending)s AND %(is_survey)s THEN %(next_reminder_at)s
+        WHEN id = %(pk)s THEN next_reminder_at
+        WHEN expires_at <= %(first_reminder)s THEN NULL
+        ELSE %(first_reminder)s END,
+      sent_at = CASE
+        WHEN id = %(pk)s AND (status <> %(sending)s OR %(survey_reminder)s = 1) THEN sent_at
+        ELSE %(now)s END
+    WHERE id = %(pk)s OR (sent_with_id = %(pk)s AND status = %(scheduled)s)
+"""
+_LOG_SQL = f"""
+    INSERT INTO {EmailLog._meta.db_table}
+      (invitation_id, patient_id, kind, to_address, at, status, message_id, error)
+    VALUES (%(pk)s, %(patient)s, %(kind)s, %(to_address)s, %(now)s, %(logged)s,
+            %(message_id)s, '')
+"""
+
+
 def _claim_for_send(invitation: Invitation, now) -> bool:
     """queued -> sending, if nothing the email depends on changed since `invitation` was read.
 
@@ -387,29 +426,24 @@ def _claim_for_send(invitation: Invitation, now) -> bool:
     a concurrent claim.
     """
     patient, appointment = invitation.patient, invitation.appointment
-    return (
-        Invitation.objects.filter(
-            Exists(
-                Patient.objects.filter(
-                    pk=OuterRef("patient_id"),
-                    email=patient.email,
-                    email_consent=patient.email_consent,
-                )
-            ),
-            Exists(
-                Appointment.objects.filter(
-                    pk=OuterRef("appointment_id"),
-                    status=appointment.status,
-                    starts_at=appointment.starts_at,
-                )
-            ),
-            pk=invitation.pk,
-            status=S.QUEUED,
-            sends=invitation.sends,
-            expires_at=invitation.expires_at,
-        ).update(status=S.SENDING, sending_started_at=now)
-        == 1
-    )
+    when = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL[invitation.expires_at is None],
+            {
+                "pk": invitation.pk,
+                "now": when(now),
+                "queued": S.QUEUED,
+                "sending": S.SENDING,
+                "sends": invitation.sends,
+                "expires_at": when(invitation.expires_at),
+                "email": patient.email,
+                "consent": patient.email_consent,
+                "appointment_status": appointment.status,
+                "starts_at": when(appointment.starts_at),
+            },
+        )
+        return cursor.rowcount == 1
 
 
 def _next_reminder(invitation: Invitation, now, reminders_sent: int):
@@ -433,85 +467,45 @@ def _is_permanent(exc: Exception) -> bool:
 def _sent(invitation: Invitation, message_id: str, now) -> None:
     """Record an email the server accepted: the row, the baseline it carried, the log.
 
-    One UPDATE covers the row and its companions. The row turns `sent` only if it is still
-    `sending`; answered or cancelled while the email was on its way, it went all the same,
-    so only its send count grows.
+    The row turns `sent` only if it is still `sending`; answered or cancelled while the
+    email was on its way, it went all the same, so only its send count grows. Companions
+    (a baseline survey inside an appointment reminder) turn `sent` with it.
+
+    On PostgreSQL the record is one statement (the UPDATE in a WITH clause of the INSERT),
+    atomic on its own: one round trip, not BEGIN, UPDATE, INSERT and COMMIT, so the window
+    between the server's 250 and the commit stays as short as it can be.
     """
     reminder = _is_survey_reminder(invitation)
-    own = {
-        "status": S.SENT,
-        "send_attempts": 0,
-        "retry_at": None,
-        "sending_started_at": None,
-        "last_error": "",
-    }
-    if invitation.is_survey:
-        reminders_sent = invitation.reminders_sent + reminder
-        own["reminders_sent"] = reminders_sent
-        own["next_reminder_at"] = _next_reminder(invitation, now, reminders_sent)
-    if not reminder:
-        own["sent_at"] = now
-    # A companion is a baseline survey; its first reminder as _next_reminder would set it.
     first_reminder = None
     if settings.FOLLOWUP_SURVEY_MAX_REMINDERS > 0:
         first_reminder = now + datetime.timedelta(days=settings.FOLLOWUP_SURVEY_REMINDER_DAYS)
-    carried = {
-        "status": Value(S.SENT),
-        "sent_at": Value(now),
-        "next_reminder_at": Case(
-            When(expires_at__lte=first_reminder, then=Value(None)),
-            default=Value(first_reminder),
-        )
-        if first_reminder
-        else Value(None),
+    when = connection.ops.adapt_datetimefield_value
+    params = {
+        "pk": invitation.pk,
+        "now": when(now),
+        "sending": S.SENDING,
+        "sent": S.SENT,
+        "scheduled": S.SCHEDULED,
+        "is_survey": invitation.is_survey,
+        "survey_reminder": int(reminder),
+        "next_reminder_at": when(
+            _next_reminder(invitation, now, invitation.reminders_sent + reminder)
+        ),
+        # A companion is a baseline survey: its first reminder, as _next_reminder sets it.
+        "first_reminder": when(first_reminder),
+        "patient": invitation.patient_id,
+        "kind": "survey_reminder" if reminder else invitation.kind,
+        "to_address": invitation.patient.email,
+        "logged": EmailLog.Status.SENT,
+        "message_id": message_id,
     }
-    this_send = Q(pk=invitation.pk, status=S.SENDING)
-    companion = Q(sent_with=invitation.pk, status=S.SCHEDULED)
-    values = {}
-    for name in own.keys() | carried.keys():
-        whens = []
-        if name in own:
-            whens.append(When(this_send, then=Value(own[name])))
-        if name in carried:
-            whens.append(When(companion, then=carried[name]))
-        field = Invitation._meta.get_field(name)
-        values[name] = Case(*whens, default=F(name), output_field=field)
-    log = EmailLog(
-        invitation=invitation,
-        patient_id=invitation.patient_id,
-        kind="survey_reminder" if reminder else invitation.kind,
-        to_address=invitation.patient.email,
-        at=now,
-        status=EmailLog.Status.SENT,
-        message_id=message_id,
-    )
-    rows = Invitation.objects.filter(Q(pk=invitation.pk) | companion)
-    _update_and_insert(rows, {"sends": F("sends") + 1, **values}, log)
-
-
-def _update_and_insert(rows, values: dict, log: EmailLog) -> None:
-    """`rows.update(**values)` and `log.save()`, atomically and at once.
-
-    On PostgreSQL as one statement (the UPDATE in a WITH clause of the INSERT), which is
-    atomic on its own: the record of a send is one round trip, not BEGIN, UPDATE, INSERT
-    and COMMIT, so the window between the server's 250 and the commit stays as short as
-    can be. Elsewhere (SQLite for `make run`), in a transaction.
-    """
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            rows.update(**values)
-            log.save()
-        return
-    update = rows.query.chain(sql.UpdateQuery)
-    update.add_update_values(values)
-    update_sql, update_params = update.get_compiler(rows.db).as_sql()
-    insert = sql.InsertQuery(EmailLog)
-    insert.insert_values([f for f in EmailLog._meta.concrete_fields if not f.primary_key], [log])
-    ((insert_sql, insert_params),) = insert.get_compiler(rows.db).as_sql()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH recorded AS ({update_sql}) {insert_sql}", (*update_params, *insert_params)
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH recorded AS ({_RECORD_SQL}) {_LOG_SQL}", params)
+        else:
+            with transaction.atomic():
+                cursor.execute(_RECORD_SQL, params)
+                cursor.execute(_LOG_SQL, params)
 
 
 def _failed(invitation: Invitation, exc: Exception, now) -> str:
