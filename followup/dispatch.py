@@ -373,18 +373,18 @@ def _queued(ids: list[int]) -> list[Invitation]:
 # run on PostgreSQL and SQLite.
 _INVITATION = Invitation._meta.db_table
 _CLAIM = f"""
-    UPDATE {_INVITATION} SET status = %(sending)s, sending_started_at = %(now)s
-    WHERE id = %(pk)s AND status = %(queued)s AND sends = %(sends)s AND {{expires}}
+    UPDATE {_INVITATION} SET status = %(c_sending)s, sending_started_at = %(c_now)s
+    WHERE id = %(c_pk)s AND status = %(c_queued)s AND sends = %(c_sends)s AND {{expires}}
       AND EXISTS (
         SELECT 1 FROM {Patient._meta.db_table} p WHERE p.id = {_INVITATION}.patient_id
-        AND p.email = %(email)s AND p.email_consent = %(consent)s)
+        AND p.email = %(c_email)s AND p.email_consent = %(c_consent)s)
       AND EXISTS (
         SELECT 1 FROM {Appointment._meta.db_table} a WHERE a.id = {_INVITATION}.appointment_id
-        AND a.status = %(appointment_status)s AND a.starts_at = %(starts_at)s)
+        AND a.status = %(c_appointment_status)s AND a.starts_at = %(c_starts_at)s)
 """
 _CLAIM_SQL = {
     True: _CLAIM.format(expires="expires_at IS NULL"),
-    False: _CLAIM.format(expires="expires_at = %(expires_at)s"),
+    False: _CLAIM.format(expires="expires_at = %(c_expires_at)s"),
 }
 # The row and the companions it carried (module docstring of _sent), then the log. The
 # CASEs read the values from before the update: `status = sending` is "this very send".
@@ -418,8 +418,10 @@ _LOG_SQL = f"""
 """
 
 
-def _claim_for_send(invitation: Invitation, now) -> bool:
-    """queued -> sending, if nothing the email depends on changed since `invitation` was read.
+def _send_claim(invitation: Invitation, now) -> tuple[str, dict]:
+    """The claim of `invitation`: queued -> sending, if nothing the email depends on (the
+    patient's address and consent, the appointment's status and time, the row's send
+    number and closing time) changed since it was read.
 
     The conditions on the patient and the appointment are EXISTS subqueries, so the status
     condition stays on the row itself, where PostgreSQL checks it again after waiting for
@@ -427,22 +429,24 @@ def _claim_for_send(invitation: Invitation, now) -> bool:
     """
     patient, appointment = invitation.patient, invitation.appointment
     when = connection.ops.adapt_datetimefield_value
+    return _CLAIM_SQL[invitation.expires_at is None], {
+        "c_pk": invitation.pk,
+        "c_now": when(now),
+        "c_queued": S.QUEUED,
+        "c_sending": S.SENDING,
+        "c_sends": invitation.sends,
+        "c_expires_at": when(invitation.expires_at),
+        "c_email": patient.email,
+        "c_consent": patient.email_consent,
+        "c_appointment_status": appointment.status,
+        "c_starts_at": when(appointment.starts_at),
+    }
+
+
+def _claim_for_send(invitation: Invitation, now) -> bool:
+    statement, params = _send_claim(invitation, now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL[invitation.expires_at is None],
-            {
-                "pk": invitation.pk,
-                "now": when(now),
-                "queued": S.QUEUED,
-                "sending": S.SENDING,
-                "sends": invitation.sends,
-                "expires_at": when(invitation.expires_at),
-                "email": patient.email,
-                "consent": patient.email_consent,
-                "appointment_status": appointment.status,
-                "starts_at": when(appointment.starts_at),
-            },
-        )
+        cursor.execute(statement, params)
         return cursor.rowcount == 1
 
 
@@ -464,16 +468,18 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(exc, ValueError)
 
 
-def _sent(invitation: Invitation, message_id: str, now) -> None:
+def _sent(invitation: Invitation, message_id: str, now, *, claim=None) -> bool | None:
     """Record an email the server accepted: the row, the baseline it carried, the log.
 
     The row turns `sent` only if it is still `sending`; answered or cancelled while the
     email was on its way, it went all the same, so only its send count grows. Companions
     (a baseline survey inside an appointment reminder) turn `sent` with it.
 
-    On PostgreSQL the record is one statement (the UPDATE in a WITH clause of the INSERT),
+    On PostgreSQL the record is one statement (the UPDATE and the INSERT in a WITH clause),
     atomic on its own: one round trip, not BEGIN, UPDATE, INSERT and COMMIT, so the window
-    between the server's 250 and the commit stays as short as it can be.
+    between the server's 250 and the commit stays as short as it can be. The same statement
+    claims `claim`, the batch's next row, when given: a send then costs one round trip.
+    Returns whether `claim` was claimed (None without one).
     """
     reminder = _is_survey_reminder(invitation)
     first_reminder = None
@@ -500,12 +506,20 @@ def _sent(invitation: Invitation, message_id: str, now) -> None:
         "message_id": message_id,
     }
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and claim is None:
             cursor.execute(f"WITH recorded AS ({_RECORD_SQL}) {_LOG_SQL}", params)
-        else:
-            with transaction.atomic():
-                cursor.execute(_RECORD_SQL, params)
-                cursor.execute(_LOG_SQL, params)
+            return None
+        if connection.vendor == "postgresql":
+            statement, claim_params = _send_claim(claim, now)
+            cursor.execute(
+                f"WITH recorded AS ({_RECORD_SQL}), logged AS ({_LOG_SQL}) {statement}",
+                {**params, **claim_params},
+            )
+            return cursor.rowcount == 1
+        with transaction.atomic():
+            cursor.execute(_RECORD_SQL, params)
+            cursor.execute(_LOG_SQL, params)
+    return None if claim is None else _claim_for_send(claim, now)
 
 
 def _failed(invitation: Invitation, exc: Exception, now) -> str:
@@ -537,28 +551,35 @@ def _failed(invitation: Invitation, exc: Exception, now) -> str:
     return "failed" if give_up else "retry"
 
 
-def _send_one(invitation: Invitation, now) -> str:
+def _send_one(invitation: Invitation, now, *, claimed=None, following=None):
+    """Send one row's email; returns the outcome and whether `following` got claimed.
+
+    `claimed` says whether the row was claimed with the previous row's record (True), tried
+    there and not claimed (False), or not tried yet (None). `following`, the batch's next
+    row, is claimed with this row's record.
+    """
     given = now is not None
     now = now or timezone.now()
-    if not _claim_for_send(invitation, now):
+    if claimed is None:
+        claimed = _claim_for_send(invitation, now)
+    if not claimed:
         # Taken by another worker, or changed since it was read: read it again.
         fresh = _queued([invitation.pk])
         if not fresh or not _claim_for_send(fresh[0], now):
-            return "not queued"
+            return "not queued", None
         invitation = fresh[0]
     refusal = invitation.send_refusal(now)
     if refusal:
         _refuse(invitation, S.SENDING, refusal, now)
-        return "skipped"
+        return "skipped", None
     message_id = invitation.message_id
     try:
         emails.message_send(emails.invitation_message(invitation))
     except Exception as exc:
         logger.warning("Sending invitation %s failed: %s", invitation.pk, exc)
-        return _failed(invitation, exc, now if given else timezone.now())
+        return _failed(invitation, exc, now if given else timezone.now()), None
     # Recorded at once: the server's 250 is in, and nothing else comes before the commit.
-    _sent(invitation, message_id, now if given else timezone.now())
-    return "sent"
+    return "sent", _sent(invitation, message_id, now if given else timezone.now(), claim=following)
 
 
 def invitations_send(*, invitation_ids: list[int], now=None) -> dict[int, str]:
@@ -567,13 +588,18 @@ def invitations_send(*, invitation_ids: list[int], now=None) -> dict[int, str]:
     Each row is claimed right before its email, so a row that is not queued (sent, taken by
     another worker, answered) is left alone. Returns what happened to each id: "not queued",
     "skipped", "sent", "retry", "failed", or "handed back" when the batch ran out of time
-    and the rest was published again for another worker.
+    (half the task's time limit) and the rest was published again for another worker.
     """
     started = time.monotonic()
+
+    def in_time() -> bool:
+        return time.monotonic() - started <= settings.FOLLOWUP_SEND_TIME_LIMIT / 2
+
     outcomes = dict.fromkeys(invitation_ids, "not queued")
     rows = _queued(invitation_ids)
+    claimed = None
     for index, row in enumerate(rows):
-        if time.monotonic() - started > settings.FOLLOWUP_SEND_TIME_LIMIT / 2:
+        if claimed is None and not in_time():
             rest = [later.pk for later in rows[index:]]
             try:
                 _enqueue(rest)
@@ -581,7 +607,8 @@ def invitations_send(*, invitation_ids: list[int], now=None) -> dict[int, str]:
                 logger.warning("Could not hand back %d invitations (%s)", len(exc.ids), exc)
             outcomes.update(dict.fromkeys(rest, "handed back"))
             break
-        outcomes[row.pk] = _send_one(row, now)
+        following = rows[index + 1] if index + 1 < len(rows) and in_time() else None
+        outcomes[row.pk], claimed = _send_one(row, now, claimed=claimed, following=following)
     return outcomes
 
 

@@ -338,7 +338,7 @@ class Command(BaseCommand):
                 what=f"the worker to start ({log})",
                 every=0.002,
             )
-            finished = _wait(done, timeout=600, what=f"the {what} to finish ({log})", every=0.02)
+            finished = _wait(done, timeout=600, what=f"the {what} to finish ({log})", every=0.1)
         finally:
             self._stop(worker)
         return finished - started
