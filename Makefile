@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py runclinic
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-logo
 	@bash .ci/ensure-services
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
@@ -33,11 +34,13 @@ bench: $(STAMP)
 	@$(BIN)/python -c "import psycopg; c = psycopg.connect('postgresql://postgres:postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute(\"SELECT 1 FROM pg_database WHERE datname = 'clinic_bench'\").fetchone() or c.execute('CREATE DATABASE clinic_bench')"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_fhir
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_dispatch
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 clean:
 	rm -rf var staticfiles

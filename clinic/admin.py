@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic import forms
-from clinic.audit import audit_record
+from clinic.accounts.services import staff_roles_audit
+from clinic.audit import audit_record, object_type_display
 from clinic.models import (
     Allergy,
     AuditEvent,
@@ -14,6 +18,46 @@ from clinic.models import (
     Site,
     StaffProfile,
 )
+from clinic.roles import roles_of
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ClinicUserAdmin(UserAdmin):
+    """The user admin, without a way up for anyone but a superuser.
+
+    The Admin role may change users, but only a superuser grants superuser status, admin site
+    access, groups or raw permissions, and only a superuser edits a superuser. Staff get their
+    roles on the staff page, where every change is audited.
+    """
+
+    SUPERUSER_ONLY_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += self.SUPERUSER_ONLY_FIELDS
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        request._roles_before = roles_of(User.objects.get(pk=obj.pk)) if change else set()
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        staff_roles_audit(request=request, user=form.instance, before=request._roles_before)
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -132,9 +176,9 @@ class AllergyAdmin(ClinicalReadAuditMixin, SimpleHistoryAdmin):
     raw_id_fields = ["patient"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services (audit, signed records, sends): shown, never added,
-    edited or deleted here."""
+class ReadOnlyAdminMixin:
+    """Rows written only by the services, so that every rule is checked: shown, never
+    added, edited or deleted here, not even by a superuser."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -146,14 +190,48 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rows written only by the services (audit, signed records, sends)."""
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Read-only, with the history shown; no version is reverted here."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple_history saves a POSTed old version with view permission alone.
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    """By the model a row names, whichever label it was written with."""
+
+    title = "object type"
+    parameter_name = "object_type"
+
+    def _labels(self):
+        return AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
+
+    def lookups(self, request, model_admin):
+        shown = {object_type_display(label) for label in self._labels()}
+        return [(name, name) for name in sorted(shown)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        labels = [label for label in self._labels() if object_type_display(label) == self.value()]
+        return queryset.filter(object_type__in=labels)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: an audit trail that can be edited is no audit trail."""
 
-    list_display = ["at", "user", "action", "object_type", "object_id", "patient"]
-    list_filter = ["action", "object_type"]
+    list_display = ["at", "user", "action", "object_type_shown", "object_id", "patient"]
+    list_filter = ["action", ObjectTypeFilter]
     raw_id_fields = ["patient"]
 
-
-# The perioperative record registers its own admin classes.
-import clinic.nursing.admin  # noqa: E402,F401
+    @admin.display(description="object type", ordering="object_type")
+    def object_type_shown(self, event):
+        return object_type_display(event.object_type)

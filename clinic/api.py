@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import mixins, serializers, viewsets
 
+from clinic.api_support import NUL_MESSAGE, contains_nul
 from clinic.audit import audit_record, audit_record_reads
 from clinic.models import Allergy, AuditEvent, Medication, Patient, ProcedureType
 from clinic.selectors import patient_search
@@ -89,8 +90,8 @@ class PatientViewSet(
 
     def get_queryset(self):
         query = self.request.query_params.get("q", "")
-        if "\x00" in query:  # PostgreSQL refuses NUL in a text comparison (a 500)
-            raise serializers.ValidationError({"q": ["Null characters are not allowed."]})
+        if contains_nul(query):
+            raise serializers.ValidationError({"q": [NUL_MESSAGE]})
         patients = patient_search(query=query) if query else Patient.objects.all()
         if self.get_serializer_class() is PatientClinicalSerializer:
             patients = patients.prefetch_related("medications", "allergies")

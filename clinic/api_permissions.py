@@ -1,4 +1,6 @@
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
+
+from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
 
 
 class RoleModelPermissions(DjangoModelPermissions):
@@ -9,3 +11,30 @@ class RoleModelPermissions(DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class MethodPermissions(BasePermission):
+    """The view's `permissions` map: HTTP method -> Django permissions needed."""
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        needed = view.permissions.get(method)
+        # A method the view does not have is left to answer 405.
+        return needed is None or request.user.has_perms(needed)
+
+
+class ClinicalMethodPermissions(MethodPermissions):
+    """As MethodPermissions; every write is a clinical act, allowed only through a nurse's
+    or physician's role (clinic.roles.clinical_role_allows), never is_superuser."""
+
+    message = CLINICIAN_ONLY
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        needed = view.permissions.get(request.method) or []
+        return all(clinical_role_allows(request.user, perm) for perm in needed)

@@ -1,9 +1,11 @@
 import os
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ClinicConfig(AppConfig):
+    default = True  # clinic.apps also holds the admin's config
     name = "clinic"
     verbose_name = "Clinic"
 
@@ -12,6 +14,10 @@ class ClinicConfig(AppConfig):
 
         post_migrate.connect(_sync_roles)
 
+        from clinic.accounts import receivers
+
+        receivers.connect()
+
         # The filesystem broker needs its folders before the first message.
         from django.conf import settings
 
@@ -19,6 +25,13 @@ class ClinicConfig(AppConfig):
             folder = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get(key)
             if folder:
                 os.makedirs(folder, exist_ok=True)
+
+
+class ClinicAdminConfig(admin_apps.AdminConfig):
+    """The Django admin, on the clinic's login page and behind its second factor."""
+
+    default = False
+    default_site = "clinic.admin_site.ClinicAdminSite"
 
 
 def _sync_roles(sender, **kwargs):

@@ -1,5 +1,8 @@
 """The read-and-change audit trail of clinical records (AuditEvent rows)."""
 
+from django.apps import apps
+from django.utils.text import capfirst
+
 from clinic.models import AuditEvent
 
 
@@ -23,19 +26,47 @@ def audit_record(*, request=None, user=None, action, obj=None, patient=None, det
     )
 
 
-def audit_record_reads(*, request, patients, detail):
-    """One VIEW row per patient whose clinical record a list showed, in one query."""
-    user = request.user if request.user.is_authenticated else None
-    ip_address = client_ip(request)
+def audit_record_reads(*, request=None, user=None, patients, detail, action=AuditEvent.Action.VIEW):
+    """One row per patient whose clinical record a list showed, in one query per thousand.
+
+    `user` defaults to the request's; a task without a request (an export) passes it.
+    """
+    if user is None and request is not None and request.user.is_authenticated:
+        user = request.user
+    ip_address = client_ip(request) if request is not None else None
     return AuditEvent.objects.bulk_create(
-        AuditEvent(
-            user=user,
-            action=AuditEvent.Action.VIEW,
-            object_type=patient._meta.label,
-            object_id=str(patient.pk),
-            patient=patient,
-            detail=detail[:255],
-            ip_address=ip_address,
-        )
-        for patient in patients
+        (
+            AuditEvent(
+                user=user,
+                action=action,
+                object_type=patient._meta.label,
+                object_id=str(patient.pk),
+                patient=patient,
+                detail=detail[:255],
+                ip_address=ip_address,
+            )
+            for patient in patients
+        ),
+        batch_size=1000,
     )
+
+
+def object_type_display(label: str) -> str:
+    """What an audit row's object_type ("app_label.Model") names, in words.
+
+    Rows keep the label they were written with. A model that moved to another app since
+    ("clinic.<Model>" before) is found through that app's `previous_labels`, so old and new
+    rows read the same.
+    """
+    app_label, _, name = label.partition(".")
+    candidates = [app_label] + [
+        config.label
+        for config in apps.get_app_configs()
+        if app_label in getattr(config, "previous_labels", ())
+    ]
+    for candidate in candidates:
+        try:
+            return capfirst(apps.get_model(candidate, name)._meta.verbose_name)
+        except LookupError:
+            continue
+    return label

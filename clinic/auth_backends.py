@@ -1,12 +1,22 @@
-from django.conf import settings
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
+from knox.auth import TokenAuthentication
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+
+from clinic.accounts.two_factor import is_refused_demo_account
 
 
-def is_refused_demo_account(user) -> bool:
-    profile = getattr(user, "staff_profile", None)
-    return bool(profile and profile.is_demo and not settings.DEMO_LOGINS_ALLOWED)
+class ClinicAxesBackend(AxesStandaloneBackend):
+    """Axes' lockout check (clinic.accounts.lockout), first of the backends.
+
+    A call without a request comes from the server itself (the shell, a management command,
+    the test client's login): there is no client to count failures against.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 class ClinicModelBackend(ModelBackend):
@@ -22,14 +32,15 @@ class ClinicModelBackend(ModelBackend):
 
 
 class ClinicTokenAuthentication(TokenAuthentication):
-    """API tokens, refused for demo accounts outside debug mode.
+    """API tokens (django-rest-knox: stored hashed, expiring), refused for demo accounts
+    outside debug mode.
 
-    DRF checks a token's user only for is_active, so a token a demo user fetched while
+    Knox checks a token's user only for is_active, so a token a demo user fetched while
     debugging would otherwise keep working after the switch to production.
     """
 
-    def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+    def validate_user(self, auth_token):
+        user, token = super().validate_user(auth_token)
         if is_refused_demo_account(user):
             raise exceptions.AuthenticationFailed("Demo accounts cannot sign in here.")
         return user, token

@@ -3,6 +3,8 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
+from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
+
 
 def permission_required(*perms):
     """Anonymous users go to the login page; logged-in users without the permission get 403."""
@@ -13,6 +15,23 @@ def permission_required(*perms):
         def wrapper(request, *args, **kwargs):
             if not request.user.has_perms(perms):
                 raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def clinical_permission_required(*perms):
+    """As permission_required, for a clinical act: each permission must come through a
+    nurse's or physician's role (clinic.roles.clinical_role_allows), never is_superuser."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(request, *args, **kwargs):
+            if not all(clinical_role_allows(request.user, perm) for perm in perms):
+                raise PermissionDenied(CLINICIAN_ONLY)
             return view(request, *args, **kwargs)
 
         return wrapper

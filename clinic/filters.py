@@ -1,20 +1,13 @@
 import django_filters
-from django import forms
 
-from clinic.forms import StyledFormMixin
 from clinic.models import ProcedureType
 from clinic.selectors import patient_search
-
-
-class FilterForm(StyledFormMixin, forms.Form):
-    pass
+from clinic.ui import DateInput, FilterForm
 
 
 class PatientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Name or MRN", method="filter_query")
-    date_of_birth = django_filters.DateFilter(
-        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_of_birth = django_filters.DateFilter(label="Date of birth", widget=DateInput())
 
     class Meta:
         form = FilterForm

@@ -415,7 +415,8 @@ class Allergy(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who read or changed which clinical record, and when. Rows are never edited."""
+    """Who read or changed which clinical record, and when; who logged in, or failed to.
+    Rows are never edited."""
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -423,12 +424,16 @@ class AuditEvent(models.Model):
         CHANGE = "change", "Changed"
         DELETE = "delete", "Deleted"
         EXPORT = "export", "Exported"
+        LOGIN = "login", "Logged in"
+        LOGIN_FAILED = "login_failed", "Login failed"
+        LOCKED_OUT = "locked_out", "Locked out"
+        LOGOUT = "logout", "Logged out"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    action = models.CharField(max_length=10, choices=Action.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40, blank=True)
     patient = models.ForeignKey(
@@ -443,7 +448,3 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
-
-
-# The perioperative record lives in its own module but belongs to the clinic app.
-from clinic.nursing.models import *  # noqa: E402,F403

@@ -4,7 +4,11 @@ The groups are created by a migration and kept in step after every `migrate`
 (see clinic.apps), so editing ROLE_PERMISSIONS and migrating is all a change takes.
 """
 
+from functools import cache
+
 from django.db import models
+
+from clinic.areas import area_modules
 
 
 class Role(models.TextChoices):
@@ -47,22 +51,25 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",
+        # Everyone's API tokens on the API tokens page, to revoke a leaked one.
+        "knox.view_authtoken",
+        "knox.delete_authtoken",
     ],
 }
 
-# Each area lists the permissions it adds per role in `<module>.ROLE_PERMISSIONS`.
-ROLE_PERMISSION_MODULES = ["scheduling.roles", "clinic.nursing.roles", "followup.roles"]
-
 
 def all_role_permissions() -> dict[str, list[str]]:
-    from importlib import import_module
-
+    """These permissions, and those each area adds in `<area>.roles.ROLE_PERMISSIONS`."""
     merged = {role: list(perms) for role, perms in ROLE_PERMISSIONS.items()}
-    for module_name in ROLE_PERMISSION_MODULES:
-        for role, perms in import_module(module_name).ROLE_PERMISSIONS.items():
+    for module in area_modules("roles"):
+        for role, perms in module.ROLE_PERMISSIONS.items():
             merged[role] += perms
     return merged
 
+
+# Roles whose members do clinical acts: sign the record, override a hard stop, start, end
+# and discharge a procedure.
+CLINICAL_ROLES = frozenset({Role.NURSE, Role.PHYSICIAN})
 
 # Roles whose members may use the Django admin (as staff, limited by their permissions).
 ADMIN_SITE_ROLES = {Role.MANAGER, Role.ADMIN}
@@ -105,3 +112,26 @@ def roles_of(user) -> set[str]:
         names = user.groups.values_list("name", flat=True)
         user._clinic_roles = {labels[name] for name in names if name in labels}
     return user._clinic_roles
+
+
+@cache
+def _clinical_grants() -> dict[str, frozenset[str]]:
+    merged = all_role_permissions()
+    return {role: frozenset(merged[role]) for role in CLINICAL_ROLES}
+
+
+def clinical_role_allows(user, permission: str) -> bool:
+    """May this user do the clinical act that `permission` names?
+
+    Only through a nurse's or physician's role that grants it, and the permission itself.
+    Never through `is_superuser` (which makes every has_perm true): a superuser is a
+    break-glass account, not a clinician, so signs nothing without a clinical role.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    grants = _clinical_grants()
+    by_role = any(permission in grants[role] for role in roles_of(user) & CLINICAL_ROLES)
+    return by_role and user.has_perm(permission)
+
+
+CLINICIAN_ONLY = "Only a nurse or a physician can do this; an administrator account cannot."

@@ -1,4 +1,7 @@
-"""Writes to the clinic model. Each keeps the audit trail of what it changed."""
+"""Writes to the clinic model. Each keeps the audit trail of what it changed.
+
+They take model instances, never forms: the page validates, the service saves and audits.
+"""
 
 from django.db import transaction
 
@@ -7,32 +10,38 @@ from clinic.models import AuditEvent, Patient
 
 
 @transaction.atomic
-def patient_create(*, request, form) -> Patient:
-    patient = form.save()
+def patient_create(*, request, patient: Patient) -> Patient:
+    """Register a validated, unsaved patient."""
+    patient.save()
     audit_record(request=request, action=AuditEvent.Action.CREATE, obj=patient, patient=patient)
     return patient
 
 
 @transaction.atomic
-def patient_update(*, request, form) -> Patient:
-    patient = form.save()
-    changed = ", ".join(form.changed_data)
+def patient_update(*, request, patient: Patient, changed: list[str]) -> Patient:
+    """Save validated demographics; `changed` names the fields the user changed."""
+    patient.save()
     audit_record(
         request=request,
         action=AuditEvent.Action.CHANGE,
         obj=patient,
         patient=patient,
-        detail=f"demographics: {changed}",
+        detail=f"demographics: {', '.join(changed)}",
     )
     return patient
 
 
 @transaction.atomic
-def patient_clinical_update(*, request, history_form, medications, allergies) -> Patient:
-    """Save the spinal history, medications and allergies together, or nothing."""
-    patient = history_form.save()
-    medications.save()
-    allergies.save()
+def patient_clinical_update(*, request, patient: Patient, saved, deleted) -> Patient:
+    """Save the spinal history with medications and allergies together, or nothing.
+
+    `saved` are the medication and allergy rows added or changed, `deleted` the removed ones.
+    """
+    patient.save()
+    for row in saved:
+        row.save()
+    for row in deleted:
+        row.delete()
     audit_record(
         request=request,
         action=AuditEvent.Action.CHANGE,

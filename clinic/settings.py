@@ -4,6 +4,7 @@ Every variable is listed in README.md. The defaults give the zero-setup `make ru
 SQLite under var/ and a filesystem Celery broker, debug on, emails to the console.
 """
 
+import datetime
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -47,7 +48,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 DEMO_LOGINS_ALLOWED = DEBUG
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # First: its createsuperuser replaces auth's, so that one validates passwords too.
+    "clinic",
+    # The admin with the clinic's login and second factor (clinic.admin_site).
+    "clinic.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,13 +63,18 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
-    "clinic",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "scheduling",
+    "clinic.nursing",
     "followup",
+    "clinic.fhir",
 ]
 
 MIDDLEWARE = [
@@ -79,11 +88,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # Users who need a second factor get no page before they pass it (clinic.accounts).
+    "clinic.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records which user made each change in the models' history tables.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a locked-out login attempt into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -128,16 +143,57 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["clinic.auth_backends.ClinicModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before the password is checked.
+    "clinic.auth_backends.ClinicAxesBackend",
+    "clinic.auth_backends.ClinicModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Accounts: lockout, second factor, API tokens (clinic.accounts; README "Security and privacy").
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# Ten wrong passwords lock an account; an address (many staff may share one behind a NAT or
+# proxy) is locked after LOGIN_IP_FAILURE_LIMIT. Both unlock LOGIN_LOCKOUT_MINUTES after the
+# last failure.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 50, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "clinic.accounts.lockout.ClinicAxesHandler"
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_CALLABLE = "clinic.accounts.lockout.lockout_response"
+# Successful logins are in the audit trail (AuditEvent); axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+# A success must not wipe the failures counted against an address or another account.
+AXES_RESET_ON_SUCCESS = False
+# REMOTE_ADDR only, as clinic.audit: X-Forwarded-For is whatever the client says.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# API tokens (django-rest-knox): stored as a hash, valid API_TOKEN_DAYS unless the owner
+# picks a shorter life on the API tokens page, never longer than API_TOKEN_MAX_DAYS.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+if API_TOKEN_DAYS > API_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_DAYS cannot be longer than API_TOKEN_MAX_DAYS.")
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(days=API_TOKEN_DAYS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# A physician's calendar feed address stops working this long after it was made.
+CALENDAR_FEED_DAYS = env_int("CALENDAR_FEED_DAYS", 180, minimum=1)
+# POSTs to the patient pages (survey, confirm, reschedule) one address may send in 10 minutes.
+PATIENT_POST_LIMIT = env_int("PATIENT_POST_LIMIT", 60, minimum=1)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("da", "Dansk")]
@@ -198,6 +254,8 @@ DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CLINIC_NAME = env_str("CLINIC_NAME", "Spine & Pain Clinic")
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = CLINIC_NAME
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+45 70 00 00 00")
 CLINIC_ONCALL_EMAIL = env_email("CLINIC_ONCALL_EMAIL", "oncall@localhost")
 # Absolute base for links in patient emails (no request is at hand in a Celery task).
@@ -232,6 +290,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# Throttles and rate limits count in the cache: Redis when there is one, so that every web
+# process counts together; per process otherwise (make run has one).
+if REDIS_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "clinic-cache",
+        }
+    }
+
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -242,7 +311,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting the refusal (409) once for every write.
+    "DEFAULT_SCHEMA_CLASS": "clinic.api_errors.AutoSchema",
+    # A service's Refused answers 409 in one shape everywhere.
+    "EXCEPTION_HANDLER": "clinic.api_errors.exception_handler",
+    # The token endpoint, per address, on top of the lockout of clinic.accounts.lockout.
+    "DEFAULT_THROTTLE_RATES": {"api_token": env_str("API_TOKEN_RATE", "20/minute")},
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {
@@ -329,6 +403,22 @@ CELERY_BEAT_SCHEDULE["followup-dispatch"] = {
     "schedule": 60.0,
     # A tick missed while no worker ran is replaced by the next one, not piled up.
     "options": {"expires": 55},
+}
+# FHIR R4 interface (clinic.fhir): read-only, at /fhir/R4/.
+# Namespace of the clinic's own identifiers and codes (MRN, procedure catalogue, local
+# observation codes); stable once other systems have stored them.
+FHIR_SYSTEM_BASE = env_url(
+    "FHIR_SYSTEM_BASE", f"{SITE_URL}/fhir", schemes={"http", "https"}
+).rstrip("/")
+FHIR_PAGE_SIZE = env_int("FHIR_PAGE_SIZE", 50, minimum=1)
+FHIR_MAX_PAGE_SIZE = env_int("FHIR_MAX_PAGE_SIZE", 500, minimum=1)
+# Bulk export files ($export) are NDJSON under this folder, served to the requester only.
+FHIR_EXPORT_DIR = VAR_DIR / "fhir-export"
+FHIR_EXPORT_EXPIRY_HOURS = env_int("FHIR_EXPORT_EXPIRY_HOURS", 24, minimum=1)
+CELERY_BEAT_SCHEDULE["fhir-export-purge"] = {
+    "task": "fhir.export_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3500},
 }
 # The follow-up API names two different "kind" choice sets; give each enum its own name.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from clinic import api, health, views
+from clinic.areas import area_modules
 
 router = DefaultRouter()
 router.register("patients", api.PatientViewSet, basename="patient")
@@ -13,6 +13,7 @@ router.register("procedure-types", api.ProcedureTypeViewSet, basename="procedure
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("", include("clinic.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", views.patient_list, name="patient_list"),
     path("patients/new/", views.patient_create, name="patient_create"),
@@ -24,11 +25,9 @@ urlpatterns = [
     path("catalogue/<int:pk>/", views.procedure_type_detail, name="procedure_type_detail"),
     path("catalogue/<int:pk>/edit/", views.procedure_type_edit, name="procedure_type_edit"),
     path("api/v1/", include(router.urls)),
-    path("api/v1/auth/token/", obtain_auth_token, name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("", include("scheduling.urls")),
-    path("", include("clinic.nursing.urls")),
-    path("", include("followup.urls")),
+    # Each area's pages and API, in INSTALLED_APPS order.
+    *(path("", include(urls)) for urls in area_modules("urls")),
     path("admin/", admin.site.urls),
 ]

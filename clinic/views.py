@@ -1,8 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from clinic import forms, services
 from clinic.audit import audit_record
@@ -11,37 +9,7 @@ from clinic.filters import PatientFilter, ProcedureTypeFilter
 from clinic.models import AuditEvent, Patient, ProcedureType
 from clinic.selectors import patient_clinical_record
 from clinic.tables import PatientTable, ProcedureTypeTable
-
-PAGE_SIZE = 25
-EXPORT_FORMATS = ("csv",)
-
-
-def render_table(
-    request, *, table, filterset, template, export_name, export_audit="", context=None
-):
-    """Paginate and sort a table, or export it as CSV with ?_export=csv.
-
-    Every export handed out is audited (who took which list out), named by `export_audit`
-    or else by `export_name`; a refused export records nothing.
-    """
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
-    export_format = request.GET.get("_export")
-    if filterset is not None and filterset.is_bound and not filterset.is_valid():
-        # django-filter skips a filter it cannot read: exporting now would hand out
-        # more rows than the user asked for.
-        if export_format:
-            messages.error(request, "Nothing was exported: correct the filters marked below.")
-        export_format = None
-    if export_format and export_format not in EXPORT_FORMATS:
-        # Only CSV is offered; tablib would fail on the others (xlsx without openpyxl).
-        messages.error(request, "Nothing was exported: the lists export as CSV only.")
-        export_format = None
-    if TableExport.is_valid_format(export_format):
-        detail = export_audit or export_name
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=detail)
-        exporter = TableExport(export_format, table, exclude_columns=())
-        return exporter.response(f"{export_name}.{export_format}")
-    return render(request, template, {"table": table, "filter": filterset, **(context or {})})
+from clinic.ui import render_table
 
 
 @login_required
@@ -67,7 +35,7 @@ def patient_list(request):
 def patient_create(request):
     form = forms.PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(request=request, form=form)
+        patient = services.patient_create(request=request, patient=form.save(commit=False))
         messages.success(request, f"{patient.full_name} was registered.")
         return redirect(patient)
     return render(request, "clinic/patient_form.html", {"form": form, "patient": None})
@@ -94,7 +62,9 @@ def patient_edit(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     form = forms.PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        services.patient_update(request=request, form=form)
+        services.patient_update(
+            request=request, patient=form.save(commit=False), changed=form.changed_data
+        )
         messages.success(request, "Saved.")
         return redirect(patient)
     return render(request, "clinic/patient_form.html", {"form": form, "patient": patient})
@@ -111,9 +81,9 @@ def patient_clinical_edit(request, pk):
         if history_form.is_valid() and medications.is_valid() and allergies.is_valid():
             services.patient_clinical_update(
                 request=request,
-                history_form=history_form,
-                medications=medications,
-                allergies=allergies,
+                patient=history_form.save(commit=False),
+                saved=[*medications.save(commit=False), *allergies.save(commit=False)],
+                deleted=[*medications.deleted_objects, *allergies.deleted_objects],
             )
             messages.success(request, "Clinical record saved.")
             return redirect(patient)

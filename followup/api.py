@@ -2,22 +2,23 @@
 
 The same rules as the pages: reading needs the model's view permission (clinical roles
 only for responses and alerts), acknowledging needs `change_alert` and goes through
-`followup.services.alert_acknowledge`.
+`followup.services.alert_acknowledge` (a second acknowledgement is refused: 409).
 """
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response as ApiResponse
 
+from clinic.api_support import user_name
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, Response
-from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
-from scheduling.validators import EARLIEST_DAY, LATEST_DAY, in_range
+from followup.services import alert_acknowledge
+from scheduling.dates import EARLIEST_DAY, LATEST_DAY, in_range
 
 MOMENT_OUT_OF_RANGE = (
     f"Enter a date and time between {EARLIEST_DAY:%Y-%m-%d} and {LATEST_DAY:%Y-%m-%d}."
@@ -167,8 +168,7 @@ class AlertSerializer(serializers.ModelSerializer):
         ]
 
     def get_acknowledged_by(self, alert) -> str | None:
-        user = alert.acknowledged_by
-        return (user.get_full_name() or user.get_username()) if user else None
+        return user_name(alert.acknowledged_by) if alert.acknowledged_by else None
 
 
 class AcknowledgeSerializer(serializers.Serializer):
@@ -212,7 +212,6 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={
             200: AlertSerializer,
             400: OpenApiResponse(description="The note is missing or too long."),
-            409: OpenApiResponse(description="The alert was already acknowledged."),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[CanAcknowledgeAlerts])
@@ -220,17 +219,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = self.get_object()
         body = AcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            alert_acknowledge(alert=alert, user=request.user, note=body.validated_data["note"])
-        except AlertAlreadyAcknowledged:
-            alert.refresh_from_db()
-            return ApiResponse(
-                {
-                    "detail": "This alert was already acknowledged.",
-                    "alert": AlertSerializer(alert).data,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        alert_acknowledge(alert=alert, user=request.user, note=body.validated_data["note"])
         audit_record(
             request=request,
             action=AuditEvent.Action.CHANGE,

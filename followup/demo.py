@@ -6,8 +6,8 @@ procedures ("[demo-followup]" in their notes), one a weekday from three weeks to
 half a year ago. Every past procedure then gets the rows the engine would have made: the
 reminder, the baseline, the care plan's surveys, answered along a trajectory drawn per
 patient (most improve, some do not, a few get worse or report a red flag), so the
-worklists, alerts and patient timelines have something to show. The nursing demo is run
-again for those earlier procedures, so they have their perioperative record too.
+worklists, alerts and patient timelines have something to show. Areas that record the
+procedure day complete those earlier procedures too, in seed_demo's late phase.
 
 Nothing is left for the dispatcher to email: due rows are recorded as sent, answered or
 expired, and alerts as already emailed to on-call. Idempotent: an appointment that has
@@ -16,7 +16,6 @@ its reminder row is done, and the earlier procedures are only made while none ex
 
 import datetime
 import random
-from importlib import import_module
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -377,10 +376,6 @@ def seed_history(now) -> Seeded:
 def seed() -> dict[str, Seeded]:
     now = timezone.now()
     history = seed_history(now)
-    if history.created:
-        # The nursing demo ran before these existed; it gives them their perioperative
-        # record now (it skips every appointment that has one), so a second run adds none.
-        import_module("clinic.nursing.demo").seed()
     results = {
         "earlier procedures": history,
         "invitations": Seeded(),

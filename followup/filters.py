@@ -4,8 +4,8 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from clinic.filters import FilterForm
 from clinic.models import ProcedureType
+from clinic.ui import DateInput, FilterForm
 from followup.models import Alert, Invitation, RescheduleRequest, Response
 
 
@@ -38,7 +38,7 @@ def date_filter(label, field_name, lookup_expr):
         label=label,
         field_name=field_name,
         lookup_expr=lookup_expr,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
 
 

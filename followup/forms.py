@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from clinic.forms import StyledFormMixin
+from clinic.ui import StyledFormMixin
 from followup.models import Instrument, InstrumentWording, resolve_instruments
 from followup.scoring import (
     NDI_SECTIONS,

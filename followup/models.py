@@ -135,6 +135,24 @@ class CarePlanStep(models.Model):
         return due_at + datetime.timedelta(days=days)
 
 
+class InvitationQuerySet(models.QuerySet):
+    def unexpired(self, now: datetime.datetime):
+        """Rows not past their `expires_at` at `now`: the SQL twin of `is_expired`."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+    def answerable(self, now: datetime.datetime):
+        """Surveys a patient can still answer at `now`: the SQL twin of `is_answerable`.
+
+        Also the condition of the writes that record answers and drafts, so a survey that
+        closes between the page and the write is still refused.
+        """
+        return self.unexpired(now).filter(
+            kind__in=self.model.SURVEY_KINDS,
+            status__in=self.model.ANSWERABLE_STATUSES,
+            answered_at__isnull=True,
+        )
+
+
 class Invitation(models.Model):
     """A unit of future work: an email to send at `due_at`, and the survey it links to."""
 
@@ -154,6 +172,18 @@ class Invitation(models.Model):
         FAILED = "failed", "Failed"
         # Due, but not emailed: no consent or no address, or a reminder too late to send.
         SKIPPED = "skipped", "Not emailed"
+
+    SURVEY_KINDS = (Kind.BASELINE, Kind.SURVEY)
+    # A survey can be answered in these states (not yet emailed counts: the link may be in
+    # the reminder that carries the baseline).
+    ANSWERABLE_STATUSES = (
+        Status.SCHEDULED,
+        Status.QUEUED,
+        Status.SENDING,
+        Status.SENT,
+        Status.SKIPPED,
+        Status.FAILED,
+    )
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
     appointment = models.ForeignKey(
@@ -195,6 +225,8 @@ class Invitation(models.Model):
         help_text="Delivered inside this other invitation's email (baseline with reminder).",
     )
 
+    objects = InvitationQuerySet.as_manager()
+
     class Meta:
         ordering = ["due_at"]
         indexes = [
@@ -219,7 +251,30 @@ class Invitation(models.Model):
 
     @property
     def is_survey(self) -> bool:
-        return self.kind in (self.Kind.BASELINE, self.Kind.SURVEY)
+        return self.kind in self.SURVEY_KINDS
+
+    @property
+    def is_answered(self) -> bool:
+        return self.status == self.Status.ANSWERED or self.answered_at is not None
+
+    def is_expired(self, now: datetime.datetime) -> bool:
+        """Past its `expires_at`: closed, even before the dispatcher marks it expired."""
+        return self.expires_at is not None and self.expires_at <= now
+
+    def is_answerable(self, now: datetime.datetime) -> bool:
+        """Whether a patient can still answer this survey at `now`.
+
+        It must be a survey (not an appointment reminder), not answered, in a status that
+        is still open (not cancelled or expired) and not past `expires_at`. The one rule
+        behind the survey pages, drafts and recording answers; `InvitationQuerySet.answerable`
+        says the same in SQL.
+        """
+        return (
+            self.is_survey
+            and not self.is_answered
+            and self.status in self.ANSWERABLE_STATUSES
+            and not self.is_expired(now)
+        )
 
     @property
     def message_id(self) -> str:
@@ -242,7 +297,7 @@ class Invitation(models.Model):
         appointment = self.appointment
         if appointment.status in FREED_STATUSES:
             return self.Status.CANCELLED, "The appointment was cancelled."
-        if self.expires_at is not None and self.expires_at <= now:
+        if self.is_expired(now):
             return self.Status.EXPIRED, "The survey closed before it could be sent."
         if self.kind == self.Kind.APPOINTMENT_REMINDER and (
             appointment.starts_at <= now

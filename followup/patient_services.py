@@ -8,11 +8,9 @@ double click, a second tab or two clerks at once change a row only once.
 import enum
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from followup.models import Invitation, RescheduleRequest
-from followup.services import ANSWERABLE
 from scheduling.models import MOVABLE_STATUSES, Appointment, Status
 from scheduling.services import TransitionRefused, appointment_transition
 
@@ -28,11 +26,10 @@ def invitation_mark_opened(*, invitation: Invitation, now=None) -> bool:
     return opened == 1
 
 
-def survey_draft_save(*, invitation: Invitation, draft: dict) -> bool:
+def survey_draft_save(*, invitation: Invitation, draft: dict, now=None) -> bool:
     """Keep the patient's partial answers; refused once the survey is answered or closed."""
-    saved = Invitation.objects.filter(
-        pk=invitation.pk, status__in=ANSWERABLE, answered_at__isnull=True
-    ).update(draft=draft)
+    now = now or timezone.now()
+    saved = Invitation.objects.filter(pk=invitation.pk).answerable(now).update(draft=draft)
     if saved:
         invitation.draft = draft
     return saved == 1
@@ -123,9 +120,9 @@ def invitation_retry(*, invitation: Invitation, now=None) -> bool:
     Only a failed invitation moves, so a retry clicked twice queues one send.
     """
     now = now or timezone.now()
-    retried = Invitation.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        pk=invitation.pk,
-        status=Invitation.Status.FAILED,
-    ).update(status=Invitation.Status.SCHEDULED, due_at=now, last_error="")
+    retried = (
+        Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.FAILED)
+        .unexpired(now)
+        .update(status=Invitation.Status.SCHEDULED, due_at=now, last_error="")
+    )
     return retried == 1

@@ -13,7 +13,7 @@ from django.utils import timezone
 from followup.models import Alert, Invitation, RescheduleRequest, Response
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES, RED_FLAGS
 
-SURVEY_KINDS = (Invitation.Kind.BASELINE, Invitation.Kind.SURVEY)
+SURVEY_KINDS = Invitation.SURVEY_KINDS
 # Sent or on its way: what "due" means on the worklist (failed sends have their own list).
 OPEN_STATUSES = (
     Invitation.Status.SCHEDULED,

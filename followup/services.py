@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent, Patient
+from clinic.refusals import Refused
 from followup import scoring
 from followup.models import (
     Alert,
@@ -29,9 +29,6 @@ from followup.selectors import baseline_response
 
 S = Invitation.Status
 K = Invitation.Kind
-# A survey can be answered in these states (not yet emailed counts: the link may be in
-# the reminder that carries the baseline).
-ANSWERABLE = (S.SCHEDULED, S.QUEUED, S.SENDING, S.SENT, S.SKIPPED, S.FAILED)
 # Rows a reschedule may still move and a cancellation still stops.
 PENDING = (S.SCHEDULED, S.QUEUED)
 
@@ -206,7 +203,7 @@ def plan_instantiate(*, appointment, discharged_at: datetime.datetime) -> list[I
 # --- Survey answers --------------------------------------------------------------------
 
 
-class SurveyInvalid(Exception):
+class SurveyInvalid(Refused):
     """Answers that cannot be recorded; `errors` maps a field to a message for the patient.
 
     Field keys: the answer keys ("nrs_current", "pgic", ...), "odi.<section>",
@@ -214,13 +211,17 @@ class SurveyInvalid(Exception):
     whole part, and "__all__" for the survey as a whole.
     """
 
+    code = "survey_invalid"
+
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
-        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        super().__init__(list(errors.values()))
 
 
 class SurveyClosed(SurveyInvalid):
     """The survey was cancelled or has expired."""
+
+    code = "survey_closed"
 
     def __init__(self):
         super().__init__(
@@ -228,8 +229,13 @@ class SurveyClosed(SurveyInvalid):
         )
 
 
-class SurveyAlreadyAnswered(Exception):
+class SurveyAlreadyAnswered(Refused):
     """The invitation already has its one response."""
+
+    code = "survey_already_answered"
+
+    def __init__(self):
+        super().__init__("This survey has already been answered.")
 
 
 ANSWER_KEYS = {
@@ -420,9 +426,7 @@ def response_record(
         raise SurveyAlreadyAnswered()
     if not current.is_survey:
         raise SurveyInvalid({"__all__": _("This link has no survey.")})
-    if current.status not in ANSWERABLE or (
-        current.expires_at is not None and current.expires_at <= now
-    ):
+    if not current.is_answerable(now):
         raise SurveyClosed()
     instruments = resolve_instruments(current.instruments, current.appointment)
     cleaned = _clean_answers(instruments, answers)
@@ -449,11 +453,11 @@ def response_record(
                 )
         except IntegrityError:
             raise SurveyAlreadyAnswered() from None
-        answered = Invitation.objects.filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-            pk=current.pk,
-            status__in=ANSWERABLE,
-        ).update(status=S.ANSWERED, answered_at=now, next_reminder_at=None)
+        answered = (
+            Invitation.objects.filter(pk=current.pk)
+            .answerable(now)
+            .update(status=S.ANSWERED, answered_at=now, next_reminder_at=None)
+        )
         if answered != 1:
             raise SurveyClosed()
         for kind, detail in alerts:
@@ -475,8 +479,18 @@ def response_record(
 # --- Alerts ----------------------------------------------------------------------------
 
 
-class AlertAlreadyAcknowledged(Exception):
+class AlertAlreadyAcknowledged(Refused):
     """Someone acknowledged the alert first; theirs stands."""
+
+    code = "alert_already_acknowledged"
+
+    def __init__(self, alert: Alert):
+        by = alert.acknowledged_by
+        name = (by.get_full_name() or by.get_username()) if by else "Someone"
+        super().__init__(
+            f"{name} acknowledged it first: {alert.acknowledgement_note}",
+            detail="This alert was already acknowledged.",
+        )
 
 
 class AlertNoteRequired(ValueError):
@@ -494,7 +508,7 @@ def alert_acknowledge(*, alert: Alert, user, note: str, now=None) -> Alert:
     )
     alert.refresh_from_db()
     if acknowledged != 1:
-        raise AlertAlreadyAcknowledged()
+        raise AlertAlreadyAcknowledged(alert)
     return alert
 
 

@@ -70,13 +70,28 @@ def survey_name(invitation) -> str:
     return invitation.step.name if invitation.step else invitation.get_kind_display()
 
 
+class SurveyColumn(tables.Column):
+    """The survey's care-plan step, or its kind (a baseline has no step); also in the CSV.
+
+    The row is the invitation, or has it at `invitation` (a response).
+    """
+
+    def __init__(self, *, invitation=""):
+        self.invitation = tables.A(invitation) if invitation else None
+        accessor = f"{invitation}__kind" if invitation else "kind"
+        super().__init__(accessor=accessor, verbose_name="Survey", orderable=False)
+
+    def render(self, record):
+        return survey_name(self.invitation.resolve(record) if self.invitation else record)
+
+
 class SurveyWorklistTable(tables.Table):
     patient = PatientColumn()
     mrn = tables.Column(accessor="patient__mrn", verbose_name="MRN")
     procedure = tables.Column(
         accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
     )
-    survey = tables.Column(accessor="kind", verbose_name="Survey", orderable=False)
+    survey = SurveyColumn()
     due_at = SiteTimeColumn(verbose_name="Due")
     status = tables.Column()
     sent_at = SiteTimeColumn(verbose_name="Sent")
@@ -101,18 +116,12 @@ class SurveyWorklistTable(tables.Table):
         ]
         order_by = ["due_at"]
 
-    def render_survey(self, record):
-        return survey_name(record)
-
-    def value_survey(self, record):
-        return survey_name(record)
-
 
 class NonresponderTable(tables.Table):
     patient = PatientColumn()
     phone = tables.Column(accessor="patient__phone", verbose_name="Phone", orderable=False)
     email = tables.Column(accessor="patient__email", verbose_name="Email", orderable=False)
-    survey = tables.Column(accessor="kind", verbose_name="Survey", orderable=False)
+    survey = SurveyColumn()
     procedure = tables.Column(
         accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
     )
@@ -136,12 +145,6 @@ class NonresponderTable(tables.Table):
             "status",
         ]
         order_by = ["sent_at"]
-
-    def render_survey(self, record):
-        return survey_name(record)
-
-    def value_survey(self, record):
-        return survey_name(record)
 
 
 class FailedSendTable(tables.Table):
@@ -231,7 +234,7 @@ class ResponseTable(tables.Table):
         verbose_name="Procedure",
         orderable=False,
     )
-    survey = tables.Column(accessor="invitation__kind", verbose_name="Survey", orderable=False)
+    survey = SurveyColumn(invitation="invitation")
     nrs_current = tables.Column(verbose_name="Pain now")
     nrs_average = tables.Column(verbose_name="Pain avg")
     nrs_worst = tables.Column(verbose_name="Pain worst")
@@ -263,12 +266,6 @@ class ResponseTable(tables.Table):
             "open_alert_count",
         ]
         order_by = ["-submitted_at"]
-
-    def render_survey(self, record):
-        return survey_name(record.invitation)
-
-    def value_survey(self, record):
-        return survey_name(record.invitation)
 
     def render_pgic(self, value):
         return f"{value} – {PGIC_LABELS.get(value, '')}"

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from clinic.ratelimit import post_rate_limited
 from followup.forms import (
     RescheduleRequestForm,
     SurveyForm,
@@ -30,7 +31,6 @@ from followup.patient_services import (
     survey_draft_save,
 )
 from followup.services import (
-    ANSWERABLE,
     SurveyAlreadyAnswered,
     SurveyClosed,
     SurveyInvalid,
@@ -104,6 +104,16 @@ def _link_problem(request, problem, *, invitation=None):
     )
 
 
+def _too_many(request):
+    return _page(request, "followup/public/too_many.html", status=429)
+
+
+# Answers, confirmations and reschedule requests: PATIENT_POST_LIMIT per address in 10 minutes.
+patient_post_limit = post_rate_limited(
+    scope="patient-post", limit_setting="PATIENT_POST_LIMIT", refused=_too_many
+)
+
+
 def _invitation_from_token(token, purpose):
     """(invitation, None), or (None, problem) for a bad, old or orphaned token."""
     try:
@@ -122,22 +132,15 @@ def _invitation_from_token(token, purpose):
     return (invitation, None) if invitation is not None else (None, "invalid")
 
 
-def _is_answered(invitation) -> bool:
-    return invitation.status == Invitation.Status.ANSWERED or invitation.answered_at is not None
-
-
 def _survey_problem(invitation, now=None):
-    """Why this survey cannot be answered any more, or None."""
-    now = now or timezone.now()
+    """Which link-problem page explains a survey that is not answerable, or None."""
+    if invitation.is_answerable(now or timezone.now()):
+        return None
     if not invitation.is_survey:
         return "invalid"
     if invitation.status == Invitation.Status.CANCELLED:
         return "cancelled"
-    if invitation.status not in ANSWERABLE:
-        return "expired"
-    if invitation.expires_at is not None and invitation.expires_at <= now:
-        return "expired"
-    return None
+    return "expired"
 
 
 @require_GET
@@ -146,7 +149,7 @@ def survey_start(request, token):
     invitation, problem = _invitation_from_token(token, "survey")
     if problem:
         return _link_problem(request, problem)
-    if not _is_answered(invitation):
+    if not invitation.is_answered:
         problem = _survey_problem(invitation)
         if problem:
             return _link_problem(request, problem, invitation=invitation)
@@ -187,12 +190,13 @@ def _already_answered(request, invitation, status=200):
 
 
 @require_http_methods(["GET", "POST"])
+@patient_post_limit
 def survey(request):
     """Show the survey (GET) or record the answers (POST); drafts are kept on the way."""
     invitation = _session_invitation(request)
     if invitation is None:
         return _link_problem(request, "session")
-    if _is_answered(invitation):
+    if invitation.is_answered:
         return _already_answered(request, invitation, 200 if request.method == "GET" else 409)
     problem = _survey_problem(invitation)
     if problem:
@@ -238,10 +242,11 @@ def survey(request):
 
 
 @require_POST
+@patient_post_limit
 def survey_draft(request):
     """Autosave (htmx) of the answers so far, so a phone going to sleep loses nothing."""
     invitation = _session_invitation(request)
-    if invitation is None or _is_answered(invitation) or _survey_problem(invitation):
+    if invitation is None or invitation.is_answered or _survey_problem(invitation):
         return _page(request, "followup/public/draft_status.html", {"saved": False}, status=409)
     with translation.override(_language(invitation.patient)):
         instruments = survey_instruments(invitation)
@@ -262,7 +267,7 @@ def survey_thanks(request):
     invitation = _session_invitation(request, SESSION_ANSWERED_KEY) or _session_invitation(request)
     if invitation is None:
         return _link_problem(request, "session")
-    if not _is_answered(invitation):
+    if not invitation.is_answered:
         return redirect("survey")
     response = Response.objects.filter(invitation=invitation).prefetch_related("alerts").first()
     alerts = list(response.alerts.all()) if response is not None else []
@@ -279,6 +284,7 @@ def survey_thanks(request):
 
 
 @require_http_methods(["GET", "POST"])
+@patient_post_limit
 def appointment_confirm(request, token):
     """GET shows the appointment and a button; only the POST confirms it."""
     invitation, problem = _invitation_from_token(token, "confirm")
@@ -308,6 +314,7 @@ def appointment_confirm(request, token):
 
 
 @require_http_methods(["GET", "POST"])
+@patient_post_limit
 def appointment_reschedule_request(request, token):
     """GET shows a form with an optional message; the POST puts it on the front desk's list."""
     invitation, problem = _invitation_from_token(token, "reschedule")

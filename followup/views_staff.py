@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
-from clinic.views import render_table
+from clinic.ui import render_table
 from followup import selectors_worklists as selectors
 from followup import tables
 from followup.filters import (
@@ -31,46 +31,61 @@ from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
 LIST_TEMPLATE = "followup/staff/list.html"
 
 
-def _with_default(request, **defaults):
-    """The query string, with the worklist's default filter when none was chosen."""
+def _worklist(
+    request,
+    *,
+    filter_class,
+    queryset,
+    table_class,
+    export_name,
+    title,
+    intro,
+    tab,
+    export_audit="",
+    defaults=None,
+):
+    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
     data = request.GET.copy()
-    for key, value in defaults.items():
+    for key, value in (defaults or {}).items():
         data.setdefault(key, value)
-    return data
+    filterset = filter_class(data, queryset=queryset)
+    return render_table(
+        request,
+        table=table_class(filterset.qs),
+        filterset=filterset,
+        template=LIST_TEMPLATE,
+        export_name=export_name,
+        export_audit=export_audit,
+        context={"title": title, "intro": intro, "tab": tab},
+    )
 
 
 @permission_required("followup.view_invitation")
 def followup_worklist(request):
-    filterset = SurveyWorklistFilter(request.GET, queryset=selectors.surveys_due())
-    return render_table(
+    return _worklist(
         request,
-        table=tables.SurveyWorklistTable(filterset.qs),
-        filterset=filterset,
-        template=LIST_TEMPLATE,
+        filter_class=SurveyWorklistFilter,
+        queryset=selectors.surveys_due(),
+        table_class=tables.SurveyWorklistTable,
         export_name="surveys-due",
-        context={
-            "title": "Surveys due and overdue",
-            "intro": "Surveys whose time has come and that the patient has not answered yet.",
-            "tab": "worklist",
-        },
+        title="Surveys due and overdue",
+        intro="Surveys whose time has come and that the patient has not answered yet.",
+        tab="worklist",
     )
 
 
 @permission_required("followup.view_response")
 def response_list(request):
-    filterset = ResponseFilter(request.GET, queryset=selectors.responses_with_scores())
-    return render_table(
+    return _worklist(
         request,
-        table=tables.ResponseTable(filterset.qs),
-        filterset=filterset,
-        template=LIST_TEMPLATE,
+        filter_class=ResponseFilter,
+        queryset=selectors.responses_with_scores(),
+        table_class=tables.ResponseTable,
         export_name="survey-responses",
         export_audit="survey responses",
-        context={
-            "title": "Survey responses",
-            "intro": "Answers and scores; relief and disability scores are rounded to one decimal.",
-            "tab": "responses",
-        },
+        title="Survey responses",
+        intro="Answers and scores; relief and disability scores are rounded to one decimal.",
+        tab="responses",
     )
 
 
@@ -93,22 +108,20 @@ def response_detail(request, pk):
 
 @permission_required("followup.view_alert")
 def alert_list(request):
-    filterset = AlertFilter(
-        _with_default(request, state="open"), queryset=selectors.alerts_for_worklist()
-    )
-    return render_table(
+    return _worklist(
         request,
-        table=tables.AlertTable(filterset.qs),
-        filterset=filterset,
-        template=LIST_TEMPLATE,
+        filter_class=AlertFilter,
+        queryset=selectors.alerts_for_worklist(),
+        table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",
-        context={
-            "title": "Alerts",
-            "intro": "Red flags, worse pain and patients feeling much worse. Phone the "
-            "patient, then acknowledge with what was done.",
-            "tab": "alerts",
-        },
+        defaults={"state": "open"},
+        title="Alerts",
+        intro=(
+            "Red flags, worse pain and patients feeling much worse. Phone the "
+            "patient, then acknowledge with what was done."
+        ),
+        tab="alerts",
     )
 
 
@@ -143,21 +156,19 @@ def alert_acknowledge_view(request, pk):
 
 @permission_required("followup.view_reschedulerequest")
 def reschedule_requests(request):
-    filterset = RescheduleRequestFilter(
-        _with_default(request, state="open"), queryset=selectors.reschedule_requests()
-    )
-    return render_table(
+    return _worklist(
         request,
-        table=tables.RescheduleRequestTable(filterset.qs),
-        filterset=filterset,
-        template=LIST_TEMPLATE,
+        filter_class=RescheduleRequestFilter,
+        queryset=selectors.reschedule_requests(),
+        table_class=tables.RescheduleRequestTable,
         export_name="reschedule-requests",
-        context={
-            "title": "Reschedule requests",
-            "intro": "Patients who asked from their reminder email to move the appointment. "
-            "Call them, rebook, then mark the request handled.",
-            "tab": "reschedule",
-        },
+        defaults={"state": "open"},
+        title="Reschedule requests",
+        intro=(
+            "Patients who asked from their reminder email to move the appointment. "
+            "Call them, rebook, then mark the request handled."
+        ),
+        tab="reschedule",
     )
 
 
@@ -174,19 +185,15 @@ def reschedule_request_handled(request, pk):
 
 @permission_required("followup.view_emaillog")
 def failed_sends(request):
-    filterset = FailedSendFilter(request.GET, queryset=selectors.failed_sends())
-    return render_table(
+    return _worklist(
         request,
-        table=tables.FailedSendTable(filterset.qs),
-        filterset=filterset,
-        template=LIST_TEMPLATE,
+        filter_class=FailedSendFilter,
+        queryset=selectors.failed_sends(),
+        table_class=tables.FailedSendTable,
         export_name="failed-sends",
-        context={
-            "title": "Failed sends",
-            "intro": "Emails that could not be sent. Check the patient's email address, "
-            "then retry.",
-            "tab": "failed",
-        },
+        title="Failed sends",
+        intro="Emails that could not be sent. Check the patient's email address, then retry.",
+        tab="failed",
     )
 
 
@@ -208,16 +215,13 @@ def invitation_retry_view(request, pk):
 
 @permission_required("followup.view_emaillog")
 def nonresponders(request):
-    filterset = NonresponderFilter(request.GET, queryset=selectors.nonresponders())
-    return render_table(
+    return _worklist(
         request,
-        table=tables.NonresponderTable(filterset.qs),
-        filterset=filterset,
-        template=LIST_TEMPLATE,
+        filter_class=NonresponderFilter,
+        queryset=selectors.nonresponders(),
+        table_class=tables.NonresponderTable,
         export_name="nonresponders",
-        context={
-            "title": "Non-responders",
-            "intro": "Surveys sent with every reminder and still not answered: phone the patient.",
-            "tab": "nonresponders",
-        },
+        title="Non-responders",
+        intro="Surveys sent with every reminder and still not answered: phone the patient.",
+        tab="nonresponders",
     )

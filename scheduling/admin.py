@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.admin import ReadOnlyHistoryAdmin
 from scheduling.models import Appointment, AppointmentEvent, PhysicianSession, Unavailability
 
 
@@ -27,14 +28,12 @@ class AppointmentEventInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(SimpleHistoryAdmin):
-    """Read-mostly: bookings go through the front-desk pages so every rule is checked."""
+class AppointmentAdmin(ReadOnlyHistoryAdmin):
+    """Read-only: bookings and status changes go through the services, so every rule (and
+    the audit trail) is checked; the history stays visible."""
 
     list_display = ["starts_at", "patient", "procedure_type", "physician", "room", "status"]
     list_filter = ["status", "site", "procedure_type"]
     raw_id_fields = ["patient"]
     date_hierarchy = "starts_at"
     inlines = [AppointmentEventInline]
-
-    def has_add_permission(self, request):
-        return False

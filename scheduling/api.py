@@ -1,7 +1,7 @@
 """JSON API v1 for appointments and the slot finder: the pages' services and rules.
 
-A refused booking is 409 with every refusal and a few alternative slots; an illegal status
-change is 409 with a `detail`; malformed input is 400 with a message per field.
+A refusal is 409 in the one shape of clinic.api_errors (a refused booking offers a few
+free slots as alternatives); malformed input is 400 with a message per field.
 """
 
 import datetime
@@ -18,20 +18,17 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api_support import user_name
 from clinic.models import Patient, ProcedureType, Room, Site
 from scheduling import selectors, services
+from scheduling.dates import OUT_OF_RANGE, in_range, validate_schedule_day
 from scheduling.models import Appointment, CancelReason, Laterality, Status, validate_levels
 from scheduling.selectors_board import card_appointments
 from scheduling.slots import PARTS_OF_DAY, find_slots
-from scheduling.validators import OUT_OF_RANGE, in_range, validate_schedule_day
 
 User = get_user_model()
 OVERRIDE = "scheduling.override_duration"
 MAX_SLOT_DAYS = 92
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 class HasPermissions(BasePermission):
@@ -117,7 +114,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_physician_name(self, appointment) -> str:
-        return _name(appointment.physician)
+        return user_name(appointment.physician)
 
 
 class AppointmentCreateSerializer(serializers.Serializer):
@@ -221,7 +218,7 @@ class SlotSerializer(serializers.Serializer):
     recovery_bay_name = serializers.CharField(source="recovery_bay.name")
 
     def get_physician_name(self, slot) -> str:
-        return _name(slot.physician)
+        return user_name(slot.physician)
 
 
 class SlotQuerySerializer(serializers.Serializer):
@@ -260,18 +257,6 @@ class SlotQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class RefusalSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    resource = serializers.CharField(allow_blank=True)
-
-
-class BookingRefusedSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    refusals = RefusalSerializer(many=True)
-    alternatives = SlotSerializer(many=True)
-
-
 class SchedulingErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
@@ -279,28 +264,7 @@ class SchedulingErrorSerializer(serializers.Serializer):
 VALIDATION_ERROR = OpenApiResponse(
     OpenApiTypes.OBJECT, description="Invalid input: each field name with its messages."
 )
-REFUSED = OpenApiResponse(
-    BookingRefusedSerializer,
-    description="A booking rule refuses it: every refusal, and a few free alternatives.",
-)
-TRANSITION_REFUSED = OpenApiResponse(
-    SchedulingErrorSerializer,
-    description="The lifecycle or a safety rule does not allow this now.",
-)
 FORBIDDEN = OpenApiResponse(SchedulingErrorSerializer, description="Not allowed for your role.")
-
-
-def refused_response(refused: services.BookingRefused) -> Response:
-    body = {
-        "detail": "Refused: " + " ".join(refused.messages),
-        "refusals": RefusalSerializer(refused.refusals, many=True).data,
-        "alternatives": SlotSerializer(refused.alternatives, many=True).data,
-    }
-    return Response(body, status=status.HTTP_409_CONFLICT)
-
-
-def conflict(message: str) -> Response:
-    return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
 
 
 # --- Views -------------------------------------------------------------------------------
@@ -345,6 +309,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     queryset = card_appointments()
     serializer_class = AppointmentSerializer
     filterset_class = AppointmentFilterSet
+    # A refused booking or reschedule offers free slots.
+    alternatives_serializer = SlotSerializer
 
     def get_permissions(self):
         # Booking, moving and cancelling are the booking roles' work, as on the pages;
@@ -355,95 +321,70 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             return [HasPermissions("scheduling.change_appointment")]
         return super().get_permissions()
 
+    def _incoming(self, serializer_class, **context):
+        incoming = serializer_class(data=self.request.data, context=context)
+        incoming.is_valid(raise_exception=True)
+        return incoming.validated_data
+
+    def _answer(self, pk, code=status.HTTP_200_OK) -> Response:
+        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data, status=code)
+
     @extend_schema(
         summary="Book an appointment",
         request=AppointmentCreateSerializer,
-        responses={201: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN, 409: REFUSED},
+        responses={201: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN},
     )
     def create(self, request):
-        incoming = AppointmentCreateSerializer(data=request.data, context={"request": request})
-        incoming.is_valid(raise_exception=True)
-        try:
-            appointment = services.appointment_book(actor=request.user, **incoming.validated_data)
-        except services.BookingRefused as refused:
-            return refused_response(refused)
-        body = AppointmentSerializer(self.get_queryset().get(pk=appointment.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        data = self._incoming(AppointmentCreateSerializer, request=request)
+        appointment = services.appointment_book(actor=request.user, **data)
+        return self._answer(appointment.pk, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Move an appointment to another time, room or physician",
         request=RescheduleSerializer,
-        responses={200: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN, 409: REFUSED},
+        responses={200: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN},
     )
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
         appointment = self.get_object()
-        incoming = RescheduleSerializer(
-            data=request.data, context={"request": request, "appointment": appointment}
-        )
-        incoming.is_valid(raise_exception=True)
-        try:
-            services.appointment_reschedule(
-                actor=request.user, appointment=appointment, **incoming.validated_data
-            )
-        except services.BookingRefused as refused:
-            return refused_response(refused)
-        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data)
+        data = self._incoming(RescheduleSerializer, request=request, appointment=appointment)
+        services.appointment_reschedule(actor=request.user, appointment=appointment, **data)
+        return self._answer(pk)
 
     @extend_schema(
         summary="Cancel an appointment",
         request=CancelSerializer,
-        responses={
-            200: AppointmentSerializer,
-            400: VALIDATION_ERROR,
-            403: FORBIDDEN,
-            409: TRANSITION_REFUSED,
-        },
+        responses={200: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         appointment = self.get_object()
-        incoming = CancelSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        try:
-            services.appointment_cancel(
-                actor=request.user, appointment=appointment, **incoming.validated_data
-            )
-        except services.TransitionRefused as refused:
-            return conflict(str(refused))
-        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data)
+        data = self._incoming(CancelSerializer)
+        services.appointment_cancel(actor=request.user, appointment=appointment, **data)
+        return self._answer(pk)
 
     @extend_schema(
         summary="Move an appointment to its next status (check in, no-show, ...)",
         request=TransitionSerializer,
-        responses={
-            200: AppointmentSerializer,
-            400: VALIDATION_ERROR,
-            403: FORBIDDEN,
-            409: TRANSITION_REFUSED,
-        },
+        responses={200: AppointmentSerializer, 400: VALIDATION_ERROR, 403: FORBIDDEN},
     )
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         appointment = self.get_object()
-        incoming = TransitionSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        to = incoming.validated_data["to"]
+        data = self._incoming(TransitionSerializer)
+        to = data["to"]
         if not selectors.may_set_status(request.user, to):
             raise PermissionDenied(f"Your role may not set an appointment to {Status(to).label}.")
-        try:
-            if to == Status.NO_SHOW:
-                services.appointment_mark_no_show(actor=request.user, appointment=appointment)
-            else:
-                services.appointment_transition(
-                    actor=request.user,
-                    appointment=appointment,
-                    to=to,
-                    override_reason=incoming.validated_data["override_reason"],
-                )
-        except services.TransitionRefused as refused:
-            return conflict(str(refused))
-        return Response(AppointmentSerializer(self.get_queryset().get(pk=pk)).data)
+        if to == Status.NO_SHOW:
+            services.appointment_mark_no_show(actor=request.user, appointment=appointment)
+        else:
+            services.appointment_transition(
+                actor=request.user,
+                appointment=appointment,
+                to=to,
+                override_reason=data["override_reason"],
+            )
+        return self._answer(pk)
 
 
 class SlotFinderView(APIView):

@@ -59,7 +59,11 @@ def _appointment_url(appointment) -> str:
         return ""
 
 
-def _event(appointment, *, for_patient: bool) -> Event:
+def _event(appointment, *, for_patient: bool, minimal: bool = False) -> Event:
+    """One appointment as a VEVENT. The patient's names no procedure; the staff file names the
+    procedure, side, level and the patient's initials; the `minimal` one of the subscription
+    feed (synced to calendar services outside the clinic) only the room, the time and a link
+    to the appointment, which needs a login."""
     site = appointment.site
     event = Event()
     event.add("uid", f"appointment-{appointment.pk}@{_host()}")
@@ -79,6 +83,14 @@ def _event(appointment, *, for_patient: bool) -> Event:
         event.add("location", ", ".join(part for part in (site.name, address) if part))
         phone = site.phone or settings.CLINIC_PHONE
         event.add("description", f"Questions or need to change the time? Call {phone}.")
+    elif minimal:
+        event.add("dtend", appointment.local_end)
+        event.add("summary", f"Procedure · {appointment.room.name}")
+        event.add("location", f"{site.name}, {appointment.room.name}")
+        url = _appointment_url(appointment)
+        if url:
+            event.add("url", url)
+            event.add("description", f"Details (login needed): {url}")
     else:
         event.add("dtend", appointment.local_end)
         procedure = appointment.procedure_type.name
@@ -131,7 +143,7 @@ def physician_feed_ics(
         ics_sequence=Count("events", filter=Q(events__kind__in=SEQUENCE_KINDS))
     )
     for appointment in appointments:
-        calendar.add_component(_event(appointment, for_patient=False))
+        calendar.add_component(_event(appointment, for_patient=False, minimal=True))
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
@@ -142,8 +154,11 @@ def calendar_feed_create(*, physician) -> CalendarFeed:
 
 
 def calendar_feed_revoke(*, physician) -> CalendarFeed:
-    """Replace the token: the old URL stops working at once, a new one is issued."""
-    CalendarFeed.objects.filter(physician=physician).update(token=new_feed_token())
+    """Replace the token: the old URL stops working at once, a new one is issued and its
+    life (CALENDAR_FEED_DAYS) starts again."""
+    CalendarFeed.objects.filter(physician=physician).update(
+        token=new_feed_token(), created_at=timezone.now()
+    )
     return calendar_feed_create(physician=physician)
 
 

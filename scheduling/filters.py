@@ -1,17 +1,17 @@
 """Filters of the appointments list and the waitlist (django-filter)."""
 
 import django_filters
-from django import forms
 
-from clinic.filters import FilterForm
 from clinic.models import ProcedureType, Site
 from clinic.selectors import patient_search
+from clinic.ui import DateInput, FilterForm
 from scheduling import selectors
-from scheduling.forms import PhysicianChoiceField
+from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import Status, WaitlistEntry
-from scheduling.validators import ScheduleDateFilter
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+class ScheduleDateFilter(django_filters.DateFilter):
+    field_class = ScheduleDateField
 
 
 class PhysicianFilter(django_filters.ModelChoiceFilter):
@@ -20,10 +20,10 @@ class PhysicianFilter(django_filters.ModelChoiceFilter):
 
 class AppointmentFilter(django_filters.FilterSet):
     date_from = ScheduleDateFilter(
-        field_name="starts_at", lookup_expr="date__gte", label="From", widget=DATE_WIDGET
+        field_name="starts_at", lookup_expr="date__gte", label="From", widget=DateInput()
     )
     date_to = ScheduleDateFilter(
-        field_name="starts_at", lookup_expr="date__lte", label="To", widget=DATE_WIDGET
+        field_name="starts_at", lookup_expr="date__lte", label="To", widget=DateInput()
     )
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
     physician = PhysicianFilter(queryset=selectors.physicians(), empty_label="All physicians")

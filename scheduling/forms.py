@@ -6,12 +6,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from clinic.forms import StyledFormMixin
 from clinic.models import Patient, ProcedureType, Room, Site
+from clinic.ui import DateInput, StyledFormMixin
 from scheduling import selectors
+from scheduling.dates import in_range, validate_schedule_day
 from scheduling.models import CancelReason, Laterality, WaitlistEntry, validate_levels
 from scheduling.rules import levels_too_long
-from scheduling.validators import ScheduleDateField, in_range
 
 
 class TimeInput(forms.TimeInput):
@@ -19,6 +19,13 @@ class TimeInput(forms.TimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%H:%M", attrs={"step": 300}, **kwargs)
+
+
+class ScheduleDateField(forms.DateField):
+    """A date field that refuses days outside scheduling.dates' range with a clear message."""
+
+    default_validators = [validate_schedule_day]
+    widget = DateInput
 
 
 class PhysicianChoiceField(forms.ModelChoiceField):

@@ -9,14 +9,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.filters import FilterForm
-from clinic.forms import DateInput, StyledFormMixin
 from clinic.models import OpeningHours, Patient, ProcedureType, Room, Site, Weekday
+from clinic.ui import DateInput, FilterForm, StyledFormMixin
 from scheduling import selectors
-from scheduling.forms import PhysicianChoiceField, TimeInput
+from scheduling.filters import ScheduleDateFilter
+from scheduling.forms import PhysicianChoiceField, ScheduleDateField, TimeInput
 from scheduling.models import PhysicianSession, Unavailability
 from scheduling.rules import physician_name
-from scheduling.validators import ScheduleDateField, ScheduleDateFilter
 
 User = get_user_model()
 

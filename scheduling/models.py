@@ -4,6 +4,7 @@ No-double-booking is enforced by PostgreSQL exclusion constraints (migration 000
 on the SQLite default, by `scheduling.services` checking inside an IMMEDIATE transaction.
 """
 
+import datetime
 import re
 import secrets
 
@@ -15,7 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from clinic.accounts.two_factor import is_refused_demo_account
 from clinic.models import Patient, ProcedureType, Room, Site, Weekday
+from clinic.roles import Role, roles_of
 
 
 class PhysicianSession(models.Model):
@@ -359,7 +362,11 @@ def new_feed_token() -> str:
 
 
 class CalendarFeed(models.Model):
-    """A physician's secret iCalendar URL; revoking it replaces the token."""
+    """A physician's secret iCalendar URL; revoking it replaces the token (and `created_at`).
+
+    It lives like an API token: it ends when the physician's password changes, the account is
+    deactivated or loses a role (scheduling.receivers), and after CALENDAR_FEED_DAYS.
+    """
 
     physician = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
@@ -369,3 +376,18 @@ class CalendarFeed(models.Model):
 
     def __str__(self):
         return f"Calendar feed of {self.physician}"
+
+    @property
+    def expires_at(self):
+        return self.created_at + datetime.timedelta(days=settings.CALENDAR_FEED_DAYS)
+
+    def is_usable(self, now=None) -> bool:
+        """True while the feed may be served: not expired, and its owner an active physician
+        who may log in (a demo account may not outside DEBUG)."""
+        physician = self.physician
+        return (
+            (now or timezone.now()) < self.expires_at
+            and physician.is_active
+            and Role.PHYSICIAN in roles_of(physician)
+            and not is_refused_demo_account(physician)
+        )

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.models import Capability, OpeningHours, ProcedureType, Room, Site
+from clinic.refusals import Reason
 from scheduling.models import (
     FREED_STATUSES,
     Appointment,
@@ -23,15 +24,6 @@ from scheduling.models import (
 User = get_user_model()
 # The column's size: levels are stored as normalise_levels() writes them.
 LEVELS_MAX_LENGTH = Appointment._meta.get_field("levels").max_length
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """One reason a booking cannot be made; `resource` names what is taken or missing."""
-
-    code: str
-    message: str
-    resource: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,25 +71,24 @@ def overlapping(queryset, start_field, end_field, starts_at, ends_at):
     return queryset.filter(**{f"{start_field}__lt": ends_at, f"{end_field}__gt": starts_at})
 
 
-def check_opening_hours(site: Site, windows: Windows) -> list[Refusal]:
+def check_opening_hours(site: Site, windows: Windows) -> list[Reason]:
     local_start = timezone.localtime(windows.starts_at, site.zone)
     local_end = timezone.localtime(max(windows.ends_at, windows.recovery_ends_at), site.zone)
     weekday = local_start.strftime("%A")
     hours = OpeningHours.objects.filter(site=site, weekday=local_start.weekday()).first()
     if hours is None:
-        return [Refusal("closed_day", f"{site} is closed on {weekday}s.", str(site))]
+        return [Reason("closed_day", f"{site} is closed on {weekday}s.")]
     if (
         local_start.time() < hours.opens
         or local_end.date() != local_start.date()
         or local_end.time() > hours.closes
     ):
         return [
-            Refusal(
+            Reason(
                 "outside_opening_hours",
                 f"Outside opening hours: {site} is open "
                 f"{hours.opens:%H:%M}-{hours.closes:%H:%M} on {weekday}s, and this booking "
                 f"(with recovery) runs {local_start:%H:%M}-{local_end:%H:%M}.",
-                str(site),
             )
         ]
     closure = overlapping(
@@ -109,11 +100,10 @@ def check_opening_hours(site: Site, windows: Windows) -> list[Refusal]:
     ).first()
     if closure:
         return [
-            Refusal(
+            Reason(
                 "site_closed",
                 f"{site} is closed then ({closure.get_reason_display()}"
                 f"{': ' + closure.note if closure.note else ''}).",
-                str(site),
             )
         ]
     return []
@@ -121,15 +111,14 @@ def check_opening_hours(site: Site, windows: Windows) -> list[Refusal]:
 
 def check_room(
     room: Room, site: Site, procedure_type: ProcedureType, windows: Windows
-) -> list[Refusal]:
+) -> list[Reason]:
     if not site.active:
-        return [Refusal("site_inactive", f"{site} is no longer in use for bookings.", str(site))]
+        return [Reason("site_inactive", f"{site} is no longer in use for bookings.")]
     if room.site_id != site.pk or room.kind != Room.Kind.PROCEDURE or not room.active:
         return [
-            Refusal(
+            Reason(
                 "room_unusable",
                 f"{room.name} is not an active procedure room at {site}.",
-                room.name,
             )
         ]
     missing = [
@@ -139,10 +128,9 @@ def check_room(
         labels = dict(Capability.choices)
         needs = ", ".join(labels.get(code, code) for code in missing)
         return [
-            Refusal(
+            Reason(
                 "room_lacks_capability",
                 f"{room.name} lacks {needs}, which {procedure_type.name} needs.",
-                room.name,
             )
         ]
     closure = overlapping(
@@ -150,10 +138,9 @@ def check_room(
     ).first()
     if closure:
         return [
-            Refusal(
+            Reason(
                 "room_closed",
                 f"{room.name} is closed then ({closure.get_reason_display()}).",
-                room.name,
             )
         ]
     return []
@@ -165,15 +152,14 @@ def physician_name(physician) -> str:
 
 def check_physician(
     physician, site: Site, procedure_type: ProcedureType, windows: Windows
-) -> list[Refusal]:
+) -> list[Reason]:
     name = physician_name(physician)
     profile = getattr(physician, "staff_profile", None)
     if profile is None or not profile.credentials.filter(pk=procedure_type.pk).exists():
         return [
-            Refusal(
+            Reason(
                 "physician_not_credentialed",
                 f"{name} is not credentialed for {procedure_type.name}.",
-                name,
             )
         ]
     local_start = timezone.localtime(windows.starts_at, site.zone)
@@ -193,11 +179,10 @@ def check_physician(
     )
     if not session or local_end.date() != day:
         return [
-            Refusal(
+            Reason(
                 "physician_no_session",
                 f"{name} has no session at {site} covering {local_start:%H:%M}-{local_end:%H:%M} "
                 f"on {local_start:%A} {day:%d %b}.",
-                name,
             )
         ]
     away = overlapping(
@@ -205,11 +190,10 @@ def check_physician(
     ).first()
     if away:
         return [
-            Refusal(
+            Reason(
                 "physician_away",
                 f"{name} is away then ({away.get_reason_display()}"
                 f"{': ' + away.note if away.note else ''}).",
-                name,
             )
         ]
     return []
@@ -233,30 +217,30 @@ def levels_too_long(levels: str) -> str:
 
 def check_laterality_and_levels(
     procedure_type: ProcedureType, laterality: str, levels: str
-) -> list[Refusal]:
+) -> list[Reason]:
     refusals = []
     if procedure_type.needs_laterality and laterality == Laterality.NOT_APPLICABLE:
         refusals.append(
-            Refusal(
+            Reason(
                 "side_missing",
                 f"Choose the side (left, right or bilateral): {procedure_type.name} needs it.",
             )
         )
     if procedure_type.needs_level and not levels.strip():
         refusals.append(
-            Refusal(
+            Reason(
                 "level_missing",
                 f"Enter the spinal level(s), e.g. L4-L5: {procedure_type.name} needs them.",
             )
         )
     if too_long := levels_too_long(levels):
-        refusals.append(Refusal("levels_too_long", too_long))
+        refusals.append(Reason("levels_too_long", too_long))
     return refusals
 
 
 def check_conflicts(
     *, patient, physician, room: Room, site: Site, windows: Windows, exclude_pk=None
-) -> list[Refusal]:
+) -> list[Reason]:
     """Overlaps with other active appointments of the same room, physician or patient."""
     others = overlapping(
         active_appointments(), "starts_at", "ends_at", windows.starts_at, windows.ends_at
@@ -272,20 +256,17 @@ def check_conflicts(
         clash = others.filter(**{field: value}).order_by("starts_at").first()
         if clash:
             refusals.append(
-                Refusal(
+                Reason(
                     f"{field}_taken",
                     f"{label} is already booked from {day_and_time(clash.starts_at, site)} "
                     f"to {hhmm(clash.ends_at, site)}.",
-                    label,
                 )
             )
     return refusals
 
 
-def free_recovery_bay(
-    site: Site, windows: Windows, *, exclude_pk=None, preferred: Room | None = None
-):
-    """The preferred bay if it is free, else the first free active bay at the site, else None."""
+def free_recovery_bays(site: Site, windows: Windows, *, exclude_pk=None):
+    """The active bays at the site free for the recovery window, by name."""
     busy = overlapping(
         active_appointments().filter(recovery_bay__isnull=False),
         "recovery_starts_at",
@@ -302,12 +283,19 @@ def free_recovery_bay(
         windows.recovery_starts_at,
         windows.recovery_ends_at,
     )
-    bays = (
+    return (
         Room.objects.filter(site=site, kind=Room.Kind.RECOVERY, active=True)
         .exclude(pk__in=busy.values("recovery_bay"))
         .exclude(pk__in=closed.values("room"))
         .order_by("name")
     )
+
+
+def free_recovery_bay(
+    site: Site, windows: Windows, *, exclude_pk=None, preferred: Room | None = None
+):
+    """The preferred bay if it is free, else the first free active bay at the site, else None."""
+    bays = free_recovery_bays(site, windows, exclude_pk=exclude_pk)
     if preferred is not None:
         return bays.filter(pk=preferred.pk).first()
     return bays.first()
@@ -324,15 +312,15 @@ def check_booking(
     levels: str = "",
     exclude_pk=None,
     now: datetime.datetime | None = None,
-) -> list[Refusal]:
+) -> list[Reason]:
     """Every refusal for this booking; an empty list means it may be made."""
     site = room.site
     refusals = []
     if windows.starts_at < (now or timezone.now()):
-        refusals.append(Refusal("in_the_past", "The start time is in the past."))
+        refusals.append(Reason("in_the_past", "The start time is in the past."))
     if not procedure_type.active:
         refusals.append(
-            Refusal("procedure_inactive", f"{procedure_type.name} is no longer offered.")
+            Reason("procedure_inactive", f"{procedure_type.name} is no longer offered.")
         )
     refusals += check_laterality_and_levels(procedure_type, laterality, levels)
     refusals += check_opening_hours(site, windows)

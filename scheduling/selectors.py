@@ -43,7 +43,8 @@ STATUS_ROLES: dict[str, frozenset] = {
 def may_set_status(user, status: str) -> bool:
     if not user.is_authenticated or not user.has_perm("scheduling.change_appointment"):
         return False
-    return user.is_superuser or bool(roles_of(user) & STATUS_ROLES.get(status, set()))
+    # By role only: a superuser without one is not a clinician (nor the front desk).
+    return bool(roles_of(user) & STATUS_ROLES.get(status, set()))
 
 
 def may_book(user) -> bool:

@@ -2,17 +2,25 @@
 
 Every write checks the booking rules, lets the database have the last word (exclusion
 constraints on PostgreSQL, an IMMEDIATE transaction on SQLite), records an
-AppointmentEvent and sends `appointment_changed` for the follow-up engine.
+AppointmentEvent and sends `appointment_changed` for the follow-up engine. A booking or
+reschedule that loses a race to a concurrent one is tried again in a fresh transaction
+(`write_retrying`).
 """
 
 import datetime
+import random
+import time
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from clinic.models import Room
+from clinic.refusals import Reason, Refused
 from scheduling import rules
+from scheduling.dates import OUT_OF_RANGE, in_range
 from scheduling.models import (
     MOVABLE_STATUSES,
     Appointment,
@@ -22,7 +30,6 @@ from scheduling.models import (
     Status,
 )
 from scheduling.signals import appointment_changed
-from scheduling.validators import OUT_OF_RANGE, in_range
 
 CONSTRAINT_MESSAGES = {
     "appointment_room_no_overlap": "The room was just booked by someone else for this time.",
@@ -32,21 +39,23 @@ CONSTRAINT_MESSAGES = {
 }
 
 
-class BookingRefused(Exception):
-    """A booking or reschedule that breaks a rule; `refusals` say which and why."""
+class BookingRefused(Refused):
+    """A booking or reschedule that breaks a rule; `reasons` say which and why, and
+    `alternatives` are a few free slots."""
 
-    def __init__(self, refusals: list[rules.Refusal], alternatives=()):
-        self.refusals = refusals
-        self.alternatives = list(alternatives)
-        super().__init__("; ".join(r.message for r in refusals))
-
-    @property
-    def messages(self) -> list[str]:
-        return [r.message for r in self.refusals]
+    def __init__(self, reasons: list[Reason]):
+        super().__init__(reasons, detail="Refused: " + " ".join(r.message for r in reasons))
 
 
-class TransitionRefused(Exception):
+class RaceLost(BookingRefused):
+    """A concurrent write won a race this one lost; the same write in a fresh transaction
+    may well succeed (see `write_retrying`). Refused as it stands if it keeps losing."""
+
+
+class TransitionRefused(Refused):
     """A status change that the lifecycle or a safety rule does not allow."""
+
+    code = "transition_refused"
 
 
 # Guards run before a status change to the key status; they raise TransitionRefused.
@@ -63,13 +72,100 @@ def register_transition_guard(status: str):
     return decorator
 
 
-def constraint_refusal(exc: IntegrityError) -> BookingRefused:
+def constraint_refusal(exc: IntegrityError, *, bay_chosen=False) -> BookingRefused:
+    """The refusal for a broken no-overlap constraint; a bay we chose ourselves that was
+    taken meanwhile is a lost race, worth another try with another bay."""
     cause = exc.__cause__
     name = getattr(getattr(cause, "diag", None), "constraint_name", "") or ""
     message = CONSTRAINT_MESSAGES.get(name)
     if message is None:
         raise exc
-    return BookingRefused([rules.Refusal(name, message + " Please choose another time.")])
+    reasons = [Reason(name, message + " Please choose another time.")]
+    if bay_chosen and name == "appointment_recovery_bay_no_overlap":
+        return RaceLost(reasons)
+    return BookingRefused(reasons)
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: it rolled this transaction
+# back so that another could go on.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+BUSY = Reason("busy", "The schedule is busy, please try again.")
+WRITE_ATTEMPTS = 4
+# The random pause before attempt n+1 is at most BACKOFF_SECONDS * 2**(n-1).
+BACKOFF_SECONDS = 0.05
+
+T = TypeVar("T")
+
+
+def write_retrying(write: Callable[[], T], *, bay_chosen=False) -> T:
+    """Run `write` in a transaction; when it loses a race, run it again in a fresh one.
+
+    Concurrent writes pass the rules together (none sees the others' uncommitted rows) and
+    meet in the no-overlap exclusion constraints. Two that insert rows conflicting with
+    each other (one physician or patient in two rooms at once) wait on each other until
+    PostgreSQL ends one with a deadlock error; under a stricter isolation it would end
+    one with a serialization failure. Both mean "try again": the fresh transaction sees
+    the winner and refuses with the usual reasons, or books. So does a recovery bay this
+    write chose (`bay_chosen`) that another booking took between our read and our insert.
+    Attempts are spread out by a random, growing pause; after WRITE_ATTEMPTS the clerk is
+    told the schedule is busy (a 409, never a 500).
+
+    Inside a caller's transaction there is one attempt, in a savepoint: only the caller
+    can start a fresh transaction, so the RaceLost goes up to it (see waitlist_entry_book).
+    """
+    attempts = 1 if connection.in_atomic_block else WRITE_ATTEMPTS
+    for attempt in range(1, attempts):
+        try:
+            return _write_once(write, bay_chosen=bay_chosen)
+        except RaceLost:
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))
+    return _write_once(write, bay_chosen=bay_chosen)
+
+
+def _write_once(write: Callable[[], T], *, bay_chosen) -> T:
+    try:
+        with transaction.atomic():
+            return write()
+    except IntegrityError as exc:
+        raise constraint_refusal(exc, bay_chosen=bay_chosen) from exc
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+            raise
+        raise RaceLost([BUSY]) from exc
+
+
+def room_hold(room) -> None:
+    """Queue the writes into one procedure room behind each other until this one commits.
+
+    Concurrent bookings of a room's slot all pass the rules and would insert together into
+    appointment_room_no_overlap, each waiting for the others' outcome: a pile of deadlocks,
+    each found only after deadlock_timeout (a second). Holding the room's row lock from
+    after the rules to the commit, they insert one at a time, and each after the winner
+    fails at once on the constraint ("The room was just booked"). Taken before the
+    recovery bay, in the same order by every write, so these locks do not deadlock.
+    """
+    Room.objects.select_for_update(no_key=True).filter(pk=room.pk).values_list("pk").get()
+
+
+def recovery_bay_claim(site, windows, *, exclude_pk=None, preferred=None):
+    """A free recovery bay for `windows`, locked until this transaction ends; else None.
+
+    Read naively, concurrent bookings all find the same first free bay and all but one
+    fail on appointment_recovery_bay_no_overlap. Instead each locks the first free bay that
+    no other booking has locked (FOR NO KEY UPDATE SKIP LOCKED), so twenty bookings at
+    once take twenty different bays. When every free bay is locked, it waits for the first
+    (its holder may yet fail). Waiting here cannot deadlock: a write takes one bay lock,
+    before it inserts or updates. A bay read free but taken by a booking that committed
+    just then fails the constraint; `write_retrying` then tries again, seeing it taken.
+    NO KEY: an appointment's foreign key to the bay (KEY SHARE) is not blocked.
+    """
+    free = rules.free_recovery_bays(site, windows, exclude_pk=exclude_pk)
+    if preferred is not None:
+        return free.filter(pk=preferred.pk).select_for_update(no_key=True).first()
+    return (
+        free.select_for_update(no_key=True, skip_locked=True).first()
+        or free.select_for_update(no_key=True).first()
+    )
 
 
 def alternatives_for(*, procedure_type, physician, patient, site, after):
@@ -135,58 +231,60 @@ def appointment_book(
     refuse_far_off(starts_at)
     windows = rules.windows_for(procedure_type, starts_at, room_minutes)
     levels = rules.normalise_levels(levels)
+
+    def book() -> Appointment:
+        refusals = rules.check_booking(
+            patient=patient,
+            procedure_type=procedure_type,
+            physician=physician,
+            room=room,
+            windows=windows,
+            laterality=laterality,
+            levels=levels,
+            now=now,
+        )
+        bay = None
+        if not refusals:
+            room_hold(room)
+            bay = recovery_bay_claim(room.site, windows, preferred=recovery_bay)
+            if bay is None:
+                refusals.append(no_bay_refusal(room.site, windows))
+        if refusals:
+            raise BookingRefused(refusals)
+        appointment = Appointment.objects.create(
+            patient=patient,
+            procedure_type=procedure_type,
+            physician=physician,
+            site=room.site,
+            room=room,
+            recovery_bay=bay,
+            **asdict(windows),
+            laterality=laterality,
+            levels=levels,
+            notes=notes,
+            status=status,
+            created_by=actor,
+            updated_by=actor,
+        )
+        _record(
+            appointment,
+            actor=actor,
+            kind=AppointmentEvent.Kind.BOOKED,
+            to_status=status,
+            detail=(
+                f"{procedure_type.name}, {rules.day_and_time(starts_at, room.site)}, {room.name}"
+            ),
+        )
+        _record_override(appointment, actor=actor, minutes=room_minutes)
+        appointment_changed.send(Appointment, appointment=appointment, change="booked")
+        return appointment
+
     try:
-        with transaction.atomic():
-            refusals = rules.check_booking(
-                patient=patient,
-                procedure_type=procedure_type,
-                physician=physician,
-                room=room,
-                windows=windows,
-                laterality=laterality,
-                levels=levels,
-                now=now,
-            )
-            bay = None
-            if not refusals:
-                bay = rules.free_recovery_bay(room.site, windows, preferred=recovery_bay)
-                if bay is None:
-                    refusals.append(no_bay_refusal(room.site, windows))
-            if refusals:
-                raise BookingRefused(refusals)
-            appointment = Appointment.objects.create(
-                patient=patient,
-                procedure_type=procedure_type,
-                physician=physician,
-                site=room.site,
-                room=room,
-                recovery_bay=bay,
-                **asdict(windows),
-                laterality=laterality,
-                levels=levels,
-                notes=notes,
-                status=status,
-                created_by=actor,
-                updated_by=actor,
-            )
-            _record(
-                appointment,
-                actor=actor,
-                kind=AppointmentEvent.Kind.BOOKED,
-                to_status=status,
-                detail=(
-                    f"{procedure_type.name}, {rules.day_and_time(starts_at, room.site)}, "
-                    f"{room.name}"
-                ),
-            )
-            _record_override(appointment, actor=actor, minutes=room_minutes)
-            appointment_changed.send(Appointment, appointment=appointment, change="booked")
-            return appointment
-    except IntegrityError as exc:
-        refused = constraint_refusal(exc)
+        return write_retrying(book, bay_chosen=recovery_bay is None)
     except BookingRefused as exc:
         refused = exc
-    if offer_alternatives:
+    # Busy: the same slot, tried again, is the best alternative.
+    if offer_alternatives and refused.reasons != [BUSY]:
         refused.alternatives = alternatives_for(
             procedure_type=procedure_type,
             physician=physician,
@@ -200,15 +298,14 @@ def appointment_book(
 def refuse_far_off(starts_at: datetime.datetime) -> None:
     """Refuse a start outside the accepted years before any arithmetic overflows on it."""
     if not in_range(starts_at.date()):
-        raise BookingRefused([rules.Refusal("date_out_of_range", OUT_OF_RANGE)])
+        raise BookingRefused([Reason("date_out_of_range", OUT_OF_RANGE)])
 
 
-def no_bay_refusal(site, windows) -> rules.Refusal:
-    return rules.Refusal(
+def no_bay_refusal(site, windows) -> Reason:
+    return Reason(
         "recovery_full",
         f"No recovery bay at {site} is free from {rules.hhmm(windows.recovery_starts_at, site)} "
         f"to {rules.hhmm(windows.recovery_ends_at, site)}.",
-        "recovery bay",
     )
 
 
@@ -230,63 +327,67 @@ def appointment_reschedule(
     )
     refuse_far_off(starts_at)
     windows = rules.windows_for(appointment.procedure_type, starts_at, minutes)
+
+    def reschedule() -> Appointment:
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if current.status not in MOVABLE_STATUSES:
+            raise BookingRefused(
+                [
+                    Reason(
+                        "not_movable",
+                        f"A {current.get_status_display().lower()} appointment "
+                        "cannot be rescheduled.",
+                    )
+                ]
+            )
+        refusals = rules.check_booking(
+            patient=current.patient,
+            procedure_type=current.procedure_type,
+            physician=physician,
+            room=room,
+            windows=windows,
+            laterality=current.laterality,
+            levels=current.levels,
+            exclude_pk=current.pk,
+            now=now,
+        )
+        bay = None
+        if not refusals:
+            room_hold(room)
+            bay = recovery_bay_claim(room.site, windows, exclude_pk=current.pk)
+            if bay is None:
+                refusals.append(no_bay_refusal(room.site, windows))
+        if refusals:
+            raise BookingRefused(refusals)
+        before = rules.day_and_time(current.starts_at, current.site)
+        Appointment.objects.filter(pk=current.pk).update(
+            **asdict(windows),
+            room=room,
+            site=room.site,
+            physician=physician,
+            recovery_bay=bay,
+            updated_by=actor,
+            updated_at=timezone.now(),
+        )
+        current.refresh_from_db()
+        _record_history(current, actor=actor)
+        _record(
+            current,
+            actor=actor,
+            kind=AppointmentEvent.Kind.RESCHEDULED,
+            detail=f"{before} → {rules.day_and_time(current.starts_at, current.site)}, "
+            f"{room.name}, {rules.physician_name(physician)}",
+        )
+        _record_override(current, actor=actor, minutes=room_minutes)
+        appointment_changed.send(Appointment, appointment=current, change="rescheduled")
+        return current
+
     try:
-        with transaction.atomic():
-            current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-            if current.status not in MOVABLE_STATUSES:
-                raise BookingRefused(
-                    [
-                        rules.Refusal(
-                            "not_movable",
-                            f"A {current.get_status_display().lower()} appointment "
-                            "cannot be rescheduled.",
-                        )
-                    ]
-                )
-            refusals = rules.check_booking(
-                patient=current.patient,
-                procedure_type=current.procedure_type,
-                physician=physician,
-                room=room,
-                windows=windows,
-                laterality=current.laterality,
-                levels=current.levels,
-                exclude_pk=current.pk,
-                now=now,
-            )
-            bay = None
-            if not refusals:
-                bay = rules.free_recovery_bay(room.site, windows, exclude_pk=current.pk)
-                if bay is None:
-                    refusals.append(no_bay_refusal(room.site, windows))
-            if refusals:
-                raise BookingRefused(refusals)
-            before = rules.day_and_time(current.starts_at, current.site)
-            Appointment.objects.filter(pk=current.pk).update(
-                **asdict(windows),
-                room=room,
-                site=room.site,
-                physician=physician,
-                recovery_bay=bay,
-                updated_by=actor,
-                updated_at=timezone.now(),
-            )
-            current.refresh_from_db()
-            _record_history(current, actor=actor)
-            _record(
-                current,
-                actor=actor,
-                kind=AppointmentEvent.Kind.RESCHEDULED,
-                detail=f"{before} → {rules.day_and_time(current.starts_at, current.site)}, "
-                f"{room.name}, {rules.physician_name(physician)}",
-            )
-            _record_override(current, actor=actor, minutes=room_minutes)
-            appointment_changed.send(Appointment, appointment=current, change="rescheduled")
-            return current
-    except IntegrityError as exc:
-        refused = constraint_refusal(exc)
+        return write_retrying(reschedule, bay_chosen=True)
     except BookingRefused as exc:
         refused = exc
+    if refused.reasons == [BUSY]:
+        raise refused
     refused.alternatives = alternatives_for(
         procedure_type=appointment.procedure_type,
         physician=physician,
@@ -315,7 +416,8 @@ def appointment_transition(
     if to not in {s for s in Status.values} or not appointment.can_move_to(to):
         raise TransitionRefused(
             f"An appointment that is {appointment.get_status_display().lower()} cannot become "
-            f"{Status(to).label.lower() if to in Status.values else to}."
+            f"{Status(to).label.lower() if to in Status.values else to}.",
+            code="illegal_transition",
         )
     for guard in TRANSITION_GUARDS.get(to, []):
         guard(appointment, actor, override_reason)
@@ -327,7 +429,8 @@ def appointment_transition(
             appointment.refresh_from_db()
             raise TransitionRefused(
                 "Someone else changed this appointment a moment ago; it is now "
-                f"{appointment.get_status_display().lower()}. Please check and try again."
+                f"{appointment.get_status_display().lower()}. Please check and try again.",
+                code="changed_meanwhile",
             )
         appointment.refresh_from_db()
         _record_history(appointment, actor=actor)
@@ -354,9 +457,13 @@ def appointment_cancel(
     *, actor, appointment: Appointment, reason: str, note: str = ""
 ) -> Appointment:
     if reason not in CancelReason.values:
-        raise TransitionRefused("Choose a reason for the cancellation.")
+        raise TransitionRefused(
+            "Choose a reason for the cancellation.", code="cancel_reason_missing"
+        )
     if reason == CancelReason.OTHER and not note.strip():
-        raise TransitionRefused("Describe the reason when you choose 'Other'.")
+        raise TransitionRefused(
+            "Describe the reason when you choose 'Other'.", code="cancel_note_missing"
+        )
     label = CancelReason(reason).label
     return appointment_transition(
         actor=actor,
@@ -370,6 +477,7 @@ def appointment_cancel(
 def appointment_mark_no_show(*, actor, appointment: Appointment, now=None) -> Appointment:
     if appointment.starts_at > (now or timezone.now()):
         raise TransitionRefused(
-            "A patient can only be marked as a no-show once the start time has passed."
+            "A patient can only be marked as a no-show once the start time has passed.",
+            code="no_show_too_early",
         )
     return appointment_transition(actor=actor, appointment=appointment, to=Status.NO_SHOW)

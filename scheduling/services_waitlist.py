@@ -2,11 +2,12 @@
 
 from django.db import IntegrityError, transaction
 
+from clinic.refusals import Refused
 from scheduling.models import WaitlistEntry
-from scheduling.services import appointment_book
+from scheduling.services import appointment_book, write_retrying
 
 
-class WaitlistRefused(Exception):
+class WaitlistRefused(Refused):
     """A waitlist change that cannot be made; the message says why."""
 
 
@@ -23,7 +24,9 @@ def waitlist_entry_add(
     notes: str = "",
 ) -> WaitlistEntry:
     if latest < earliest:
-        raise WaitlistRefused("The latest date must be on or after the earliest date.")
+        raise WaitlistRefused(
+            "The latest date must be on or after the earliest date.", code="dates_reversed"
+        )
     try:
         with transaction.atomic():
             return WaitlistEntry.objects.create(
@@ -41,7 +44,8 @@ def waitlist_entry_add(
         # waitlist_one_waiting_entry_per_procedure: one waiting entry per patient and procedure.
         raise WaitlistRefused(
             f"{patient.full_name} is already waiting for {procedure_type.name}; "
-            "change or remove that entry instead."
+            "change or remove that entry instead.",
+            code="already_waiting",
         ) from exc
 
 
@@ -58,11 +62,15 @@ def waitlist_entry_remove(*, actor, entry: WaitlistEntry) -> bool:
 def waitlist_entry_book(*, actor, entry: WaitlistEntry, **booking):
     """Book the entry's patient (see `appointment_book`) and mark the entry booked, at once.
 
-    The booking stands even if someone took the entry off the list meanwhile.
+    The booking stands even if someone took the entry off the list meanwhile. Both are
+    tried again together when the booking loses a race (see `write_retrying`).
     """
-    with transaction.atomic():
+
+    def book():
         appointment = appointment_book(actor=actor, patient=entry.patient, **booking)
         WaitlistEntry.objects.filter(pk=entry.pk, state=WaitlistEntry.State.WAITING).update(
             state=WaitlistEntry.State.BOOKED, appointment=appointment
         )
-    return appointment
+        return appointment
+
+    return write_retrying(book)

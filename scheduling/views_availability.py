@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.decorators import permission_required
 from clinic.models import Patient, Site
-from clinic.views import render_table
+from clinic.ui import render_table
 from scheduling.forms_availability import (
     MAX_SLOTS,
     OpeningHoursForm,

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,19 +15,19 @@ from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
-from clinic.forms import StyledFormMixin
 from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
+from clinic.ui import StyledFormMixin
 from scheduling import calendars, selectors
 from scheduling import selectors_board as board
-from scheduling.forms import PhysicianChoiceField
+from scheduling.dates import EARLIEST_DAY, LATEST_DAY
+from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import CalendarFeed, Status
 from scheduling.services import (
     TransitionRefused,
     appointment_mark_no_show,
     appointment_transition,
 )
-from scheduling.validators import EARLIEST_DAY, LATEST_DAY, ScheduleDateField
 
 VIEW = "scheduling.view_appointment"
 CHANGE = "scheduling.change_appointment"
@@ -169,7 +169,9 @@ def board_card_transition(request, pk):
         elif to == Status.NO_SHOW:
             appointment_mark_no_show(actor=request.user, appointment=appointment)
         else:
-            raise TransitionRefused("The board can only check a patient in or mark a no-show.")
+            raise TransitionRefused(
+                "The board can only check a patient in or mark a no-show.", code="not_on_the_board"
+            )
         appointment = board.card_appointments().get(pk=pk)
     except TransitionRefused as refused:
         error = str(refused)
@@ -221,9 +223,19 @@ def appointment_ics(request, pk):
 
 
 def physician_feed(request, token):
-    """The subscription feed: no login, the secret token is the key; revoked tokens 404."""
-    feed = get_object_or_404(
-        CalendarFeed.objects.select_related("physician"), token=token, physician__is_active=True
+    """The subscription feed: no login, the secret token is the key. A revoked or expired
+    token, or one whose owner is no longer an active physician, gets 404. Each fetch is
+    audited."""
+    feed = CalendarFeed.objects.select_related("physician__staff_profile").filter(token=token)
+    feed = feed.first()
+    if feed is None or not feed.is_usable():
+        raise Http404
+    audit_record(
+        request=request,
+        user=feed.physician,
+        action=AuditEvent.Action.EXPORT,
+        obj=feed,
+        detail="calendar feed fetched",
     )
     response = _ics_response(calendars.physician_feed_ics(feed.physician))
     response["Cache-Control"] = "private, max-age=300"

@@ -14,7 +14,7 @@ from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
 from clinic.selectors import patient_search
-from clinic.views import render_table
+from clinic.ui import render_table
 from scheduling import selectors, services, services_waitlist
 from scheduling.filters import AppointmentFilter, WaitlistFilter
 from scheduling.forms import (
@@ -62,7 +62,7 @@ def _alternative_links(refused, url, keep: dict) -> list[dict]:
 
 
 def _show_refusals(form, refused) -> None:
-    for refusal in refused.refusals:
+    for refusal in refused.reasons:
         if refusal.code in FIELD_REFUSALS and FIELD_REFUSALS[refusal.code] in form.fields:
             form.add_error(FIELD_REFUSALS[refusal.code], refusal.message)
 

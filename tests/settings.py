@@ -18,3 +18,6 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Serve static files from the finders (no collectstatic) for the browser tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Throttle and rate-limit counters in the process: each test starts from none (conftest
+# clears them), and the xdist workers, which share one Redis database, do not count together.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -16,11 +16,10 @@ from clinic.nursing.models import (
     ObservationRound,
 )
 from followup.api import MOMENT_OUT_OF_RANGE
+from scheduling.dates import OUT_OF_RANGE
 from scheduling.models import Appointment
-from scheduling.validators import OUT_OF_RANGE
-from tests import nursing_fixtures as nf
+from tests.factories import CALM, take_round
 
-appointment = nf.appointment
 NUL = "Null characters are not allowed."
 
 
@@ -28,11 +27,6 @@ def api(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
-
-
-@pytest.fixture
-def recovering(calendar, patient, nurse, physician):
-    return nf.to_recovery(nf.make_appointment(calendar, patient), nurse, physician)
 
 
 # --- Scheduling: far-off years --------------------------------------------------------------
@@ -173,7 +167,7 @@ def test_it_refuses_a_nul_in_a_discharge_override_reason(recovering, physician):
 def test_it_refuses_a_round_time_that_overflows(recovering, nurse):
     response = api(nurse).post(
         reverse("api_nursing_rounds", args=[recovering.pk]),
-        {**nf.CALM, "taken_at": "0001-01-01T00:00:00"},
+        {**CALM, "taken_at": "0001-01-01T00:00:00"},
         format="json",
     )
     assert response.status_code == 400
@@ -182,7 +176,7 @@ def test_it_refuses_a_round_time_that_overflows(recovering, nurse):
 
 
 def test_it_refuses_an_escalation_time_that_overflows(recovering, nurse):
-    round_ = nf.take_round(recovering, nurse, respiration_rate=26)
+    round_ = take_round(recovering, nurse, respiration_rate=26)
     response = api(nurse).post(
         reverse("api_nursing_escalations", args=[round_.pk]),
         {"called_whom": "Dr on call", "called_at": "0001-01-01T00:00:00"},

@@ -3,43 +3,45 @@
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from clinic.models import AuditEvent, OpeningHours, ProcedureType, Room, Site, StaffProfile
-from clinic.roles import Role, group_name
+from clinic.models import AuditEvent
+from clinic.roles import Role
 from scheduling.models import Status
-from tests.booking_fixtures import appointment_maker, make_appointment
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from tests.factories import (
+    AppointmentFactory,
+    OpeningHoursFactory,
+    RoomFactory,
+    SiteFactory,
+    StaffFactory,
+    appointment_maker,
+    local,
+    seeded,
+)
 
 
 @pytest.fixture
-def spread(calendar, patient, other_patient, django_user_model):
+def spread(calendar, patient, other_patient):
     """Appointments differing in one thing each: day, site, physician, procedure, status."""
     monday = calendar["monday"]
-    north = Site.objects.create(name="North Clinic", time_zone="Europe/Copenhagen")
-    OpeningHours.objects.create(
-        site=north, weekday=0, opens=datetime.time(8), closes=datetime.time(16)
+    north = SiteFactory(name="North Clinic")
+    OpeningHoursFactory(site=north, weekday=0)
+    north_room = RoomFactory(site=north, name="North fluoro", capabilities=["fluoroscopy"])
+    dr_berg = StaffFactory(
+        username="dr.berg", role=Role.PHYSICIAN, first_name="Ane", last_name="Berg"
     )
-    north_room = Room.objects.create(site=north, name="North fluoro", capabilities=["fluoroscopy"])
-    dr_berg = django_user_model.objects.create_user("dr.berg", first_name="Ane", last_name="Berg")
-    StaffProfile.objects.create(user=dr_berg)
-    dr_berg.groups.add(Group.objects.get(name=group_name(Role.PHYSICIAN)))
-    caudal = ProcedureType.objects.get(code="esi-caudal")
+    caudal = seeded("esi-caudal")
+
+    def at(who, start, **fields):
+        return AppointmentFactory(calendar=calendar, patient=who, starts_at=start, **fields)
+
     return {
-        "base": make_appointment(calendar, patient, local(monday, 9)),
-        "later": make_appointment(calendar, patient, local(monday + datetime.timedelta(days=7), 9)),
-        "north": make_appointment(
-            calendar, other_patient, local(monday, 10), site=north, room=north_room
-        ),
-        "berg": make_appointment(calendar, other_patient, local(monday, 11), physician=dr_berg),
-        "caudal": make_appointment(
-            calendar, other_patient, local(monday, 13), procedure_type=caudal
-        ),
-        "cancelled": make_appointment(
-            calendar, patient, local(monday, 14), status=Status.CANCELLED
-        ),
+        "base": at(patient, local(monday, 9)),
+        "later": at(patient, local(monday + datetime.timedelta(days=7), 9)),
+        "north": at(other_patient, local(monday, 10), site=north, room=north_room),
+        "berg": at(other_patient, local(monday, 11), physician=dr_berg),
+        "caudal": at(other_patient, local(monday, 13), procedure_type=caudal),
+        "cancelled": at(patient, local(monday, 14), status=Status.CANCELLED),
         "north_site": north,
         "dr_berg": dr_berg,
         "caudal_type": caudal,
@@ -143,7 +145,7 @@ def test_it_exports_nothing_while_a_filter_cannot_be_read(client, front_desk, sp
 
 
 def test_it_lists_in_the_same_number_of_queries_for_many_appointments(
-    client, front_desk, calendar, patient
+    client, front_desk, calendar, patient, assert_query_count_flat
 ):
     client.force_login(front_desk)
     assert_query_count_flat(
@@ -152,7 +154,7 @@ def test_it_lists_in_the_same_number_of_queries_for_many_appointments(
 
 
 def test_it_exports_in_the_same_number_of_queries_for_many_appointments(
-    client, front_desk, calendar, patient
+    client, front_desk, calendar, patient, assert_query_count_flat
 ):
     client.force_login(front_desk)
     assert_query_count_flat(

@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from clinic.models import OpeningHours, Room
 from scheduling.models import PhysicianSession, Unavailability
-from tests.conftest import PASSWORD, local, make_staff
-from tests.helpers import assert_query_count_flat
+from tests.factories import PASSWORD, RoomFactory, StaffFactory, local
 
 ONE_DAY = datetime.timedelta(days=1)
 EVERYONE = {"front_desk", "nurse", "physician", "manager", "admin"}
@@ -205,10 +204,12 @@ def test_it_lists_sessions_with_filters_and_csv(client, manager, calendar):
     assert csv.content.decode().count("Peter Holm") == 5
 
 
-def test_it_lists_sessions_in_a_flat_number_of_queries(client, manager, calendar):
+def test_it_lists_sessions_in_a_flat_number_of_queries(
+    client, manager, calendar, assert_query_count_flat
+):
     def add_rows(count):
         for n in range(count):
-            doctor = make_staff(f"doc{PhysicianSession.objects.count()}-{n}")
+            doctor = StaffFactory(username=f"doc{PhysicianSession.objects.count()}-{n}")
             PhysicianSession.objects.create(
                 physician=doctor,
                 site=calendar["site"],
@@ -323,10 +324,12 @@ def test_it_lists_exceptions_with_filters_and_csv(client, manager, calendar, lea
     assert "Peter Holm" in csv and "Fluoro room (Test Spine Centre)" in csv
 
 
-def test_it_lists_exceptions_in_a_flat_number_of_queries(client, manager, calendar):
+def test_it_lists_exceptions_in_a_flat_number_of_queries(
+    client, manager, calendar, assert_query_count_flat
+):
     def add_rows(count):
         for n in range(count):
-            room = Room.objects.create(site=calendar["site"], name=f"Room {Room.objects.count()}")
+            room = RoomFactory(site=calendar["site"], name=f"Room {Room.objects.count()}")
             Unavailability.objects.create(
                 room=room,
                 starts_at=local(calendar["monday"], 8),

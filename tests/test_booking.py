@@ -8,11 +8,11 @@ from django.db import IntegrityError, transaction
 from scheduling.models import Appointment, AppointmentEvent, Status, Unavailability
 from scheduling.services import BookingRefused, appointment_cancel
 from scheduling.signals import appointment_changed
-from tests.conftest import local
+from tests.factories import RoomFactory, local
 
 
 def refusal_codes(exc_info):
-    return [r.code for r in exc_info.value.refusals]
+    return [r.code for r in exc_info.value.reasons]
 
 
 def test_it_books_a_procedure_with_derived_times_and_a_recovery_bay(book, calendar):
@@ -148,11 +148,8 @@ def test_it_lets_a_booking_start_when_the_previous_one_ends(book, other_patient)
 
 
 def test_it_refuses_when_the_only_recovery_bay_is_full(book, calendar, other_patient):
-    from clinic.models import Room
 
-    second_room = Room.objects.create(
-        site=calendar["site"], name="Fluoro 2", capabilities=["fluoroscopy"]
-    )
+    second_room = RoomFactory(site=calendar["site"], name="Fluoro 2", capabilities=["fluoroscopy"])
     book(9, 0)
     with pytest.raises(BookingRefused) as refused:
         book(9, 0, who=other_patient, room=second_room, physician=calendar["physician"])
@@ -183,3 +180,20 @@ def test_it_lets_postgresql_refuse_an_overlap_the_service_did_not_see(
     )
     with pytest.raises(IntegrityError, match="appointment_room_no_overlap"), transaction.atomic():
         clash.save()
+
+
+def test_it_refuses_moving_an_appointment_within_a_site_no_longer_in_use(calendar, book):
+    from scheduling.services import appointment_reschedule
+    from tests.factories import local
+
+    appointment = book()
+    calendar["site"].active = False
+    calendar["site"].save()
+
+    with pytest.raises(BookingRefused) as refused:
+        appointment_reschedule(
+            actor=appointment.created_by,
+            appointment=appointment,
+            starts_at=local(calendar["monday"], 11),
+        )
+    assert [r.code for r in refused.value.reasons] == ["site_inactive"]

@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from clinic.models import ProcedureType
 from scheduling.models import Appointment, AppointmentEvent, Status, Unavailability
+from scheduling.services import BookingRefused
 from scheduling.signals import appointment_changed
-from tests.booking_fixtures import appointment_maker, make_appointment
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from scheduling.slots import find_slots
+from tests.factories import AppointmentFactory, appointment_maker, local
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 ALL_STAFF = {"front_desk", "nurse", "physician", "manager", "admin"}
@@ -498,8 +498,12 @@ def test_it_does_not_cancel_twice(client, front_desk, book):
 def test_it_lists_the_patients_appointments_upcoming_and_past(
     client, front_desk, calendar, patient
 ):
-    past = make_appointment(calendar, patient, local(datetime.date(2024, 3, 4), 9))
-    upcoming = make_appointment(calendar, patient, local(calendar["monday"], 10))
+    past = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(datetime.date(2024, 3, 4), 9)
+    )
+    upcoming = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(calendar["monday"], 10)
+    )
     client.force_login(front_desk)
     response = client.get(patient.get_absolute_url())
     content = response.content.decode()
@@ -512,7 +516,7 @@ def test_it_lists_the_patients_appointments_upcoming_and_past(
 
 
 def test_it_shows_the_patient_page_in_the_same_number_of_queries_for_many_appointments(
-    client, front_desk, calendar, patient
+    client, front_desk, calendar, patient, assert_query_count_flat
 ):
     client.force_login(front_desk)
     assert_query_count_flat(
@@ -557,3 +561,40 @@ def test_it_shows_physicians_the_way_to_their_calendar_feed(client, front_desk, 
     assert feed_url in client.get(reverse("home")).content.decode()
     client.force_login(front_desk)
     assert feed_url not in client.get(reverse("home")).content.decode()
+
+
+def test_it_ignores_a_starts_at_link_that_is_not_a_real_moment(client, front_desk, book):
+    appointment = book()
+    client.force_login(front_desk)
+    bad = {"starts_at": "2026-02-30T09:00:00", "room": appointment.room_id}
+
+    response = client.get(reverse("appointment_book"), bad)
+    assert response.status_code == 200
+    assert "date" not in response.context["form"].initial
+    assert response.context["form"].initial["room"] == str(appointment.room_id)
+
+    response = client.get(reverse("appointment_reschedule", args=[appointment.pk]), bad)
+    assert response.status_code == 200
+    # The appointment's own time stays in the form.
+    assert response.context["form"].initial["date"] == appointment.local_start.date()
+
+
+def test_it_refuses_booking_at_a_site_no_longer_in_use(client, front_desk, calendar, book, patient):
+    site = calendar["site"]
+    site.active = False
+    site.save()
+
+    with pytest.raises(BookingRefused) as refused:
+        book()
+    assert [r.code for r in refused.value.reasons] == ["site_inactive"]
+    assert "no longer in use" in refused.value.messages[0]
+    assert refused.value.alternatives == []  # never a slot the rules would refuse
+    assert find_slots(procedure_type=calendar["tfesi"], site=site) == []
+
+    client.force_login(front_desk)
+    page = client.get(reverse("appointment_book"))
+    assert calendar["fluoro"] not in page.context["form"].fields["room"].queryset
+    response = client.post(reverse("appointment_book"), booking_data(calendar, patient))
+    assert response.status_code == 200
+    assert "room" in response.context["form"].errors
+    assert not Appointment.objects.exists()

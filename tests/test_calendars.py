@@ -8,10 +8,11 @@ from django.conf import settings
 from django.urls import reverse
 from icalendar import Calendar
 
-from clinic.models import AuditEvent, OpeningHours, ProcedureType, Room, Site
+from clinic.models import AuditEvent, ProcedureType, Room
 from scheduling.calendars import appointment_ics, physician_feed_ics
-from scheduling.models import CalendarFeed, PhysicianSession
+from scheduling.models import CalendarFeed
 from scheduling.services import appointment_book, appointment_cancel, appointment_reschedule
+from tests.factories import RoomFactory, SiteFactory, open_weekdays
 
 UTC = datetime.UTC
 # The 2027 switches in the EU are the last Sundays of March and October.
@@ -24,23 +25,12 @@ BOOKED_IN_ADVANCE = datetime.datetime(2027, 1, 4, tzinfo=UTC)
 
 def make_site(name, zone, physician):
     """A site in `zone`, open weekdays 08:00-16:00, with a fluoroscopy room and a bay."""
-    site = Site.objects.create(
+    site = SiteFactory(
         name=name, time_zone=zone, address="Nørre Allé 14\n2200 København N", phone="+45 11"
     )
-    for weekday in range(5):
-        OpeningHours.objects.create(
-            site=site, weekday=weekday, opens=datetime.time(8), closes=datetime.time(16)
-        )
-        PhysicianSession.objects.create(
-            physician=physician,
-            site=site,
-            weekday=weekday,
-            starts=datetime.time(8),
-            ends=datetime.time(16),
-            valid_from=datetime.date(2026, 1, 1),
-        )
-    room = Room.objects.create(site=site, name="Fluoro", capabilities=["fluoroscopy"])
-    Room.objects.create(site=site, name="Bay A", kind=Room.Kind.RECOVERY)
+    open_weekdays(site, physician, valid_from=datetime.date(2026, 1, 1))
+    room = RoomFactory(site=site, name="Fluoro", capabilities=["fluoroscopy"])
+    RoomFactory(site=site, name="Bay A", kind=Room.Kind.RECOVERY)
     return site, room
 
 

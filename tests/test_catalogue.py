@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from clinic.models import ProcedureType
-from tests.helpers import assert_query_count_flat
+from tests.factories import ProcedureTypeFactory
 
 SPINAL_INJECTIONS = [
     "esi-interlaminar",
@@ -99,14 +99,14 @@ def test_it_lists_and_exports_the_catalogue(client, nurse):
     assert csv.count("\n") >= 18
 
 
-def test_it_keeps_the_catalogue_query_count_flat(client, nurse):
+def test_it_keeps_the_catalogue_query_count_flat(client, nurse, assert_query_count_flat):
     client.force_login(nurse)
     made = iter(range(10_000))
 
     def add_types(count):
         for _ in range(count):
             n = next(made)
-            ProcedureType.objects.create(
+            ProcedureTypeFactory(
                 code=f"extra-{n}",
                 name=f"Extra {n}",
                 category="diagnostic",

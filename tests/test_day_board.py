@@ -10,13 +10,9 @@ from clinic.models import AuditEvent
 from scheduling.models import Appointment, Status
 from scheduling.selectors_board import day_board
 from scheduling.services import appointment_cancel
-from tests import board_fixtures
-from tests.browser import launch
-from tests.conftest import PASSWORD, local
-from tests.helpers import assert_query_count_flat
+from tests.browser import DESKTOP, login
+from tests.factories import filler_name, local
 
-fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
-filler_name = board_fixtures.filler_name
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 BOARD_PAGES = ["day_board", "week_board", "physician_day", "day_list_print"]
 
@@ -131,7 +127,7 @@ def test_it_stays_readable_with_forty_appointments(client, front_desk, calendar,
 
 @pytest.mark.parametrize("name", BOARD_PAGES)
 def test_it_reads_a_day_in_a_constant_number_of_queries(
-    client, front_desk, calendar, fill_day, name
+    client, front_desk, calendar, fill_day, name, assert_query_count_flat
 ):
     client.force_login(front_desk)
     params = board_params(calendar)
@@ -307,47 +303,39 @@ def test_it_prints_the_day_list_and_records_who_printed_it(client, front_desk, b
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_checks_in_in_the_browser_without_reloading_the_page(
-    live_server, front_desk, calendar, fill_day
+    open_page, front_desk, calendar, fill_day
 ):
-    from playwright.sync_api import sync_playwright
-
     fill_day(40)
     params = f"site={calendar['site'].pk}&day={calendar['monday']}"
-    url = f"{live_server.url}{reverse('day_board')}?{params}"
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{live_server.url}{reverse('login')}")
-        page.fill("input[name=username]", front_desk.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit], input[type=submit]")
-        page.goto(url)
-        assert page.locator("article.board-card").count() == 40
-        # Readable: no card hides part of its text or lies over another card.
-        overflowing = page.evaluate(
-            """() => [...document.querySelectorAll('article.board-card')]
-                 .filter(c => c.scrollHeight > c.clientHeight + 1).length"""
-        )
-        assert overflowing == 0
-        overlapping = page.evaluate(
-            """() => {
-                const boxes = [...document.querySelectorAll('article.board-card')]
-                    .map(c => c.getBoundingClientRect());
-                let count = 0;
-                boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
-                    if (a.left < b.right - 1 && b.left < a.right - 1 &&
-                        a.top < b.bottom - 1 && b.top < a.bottom - 1) count++;
-                }));
-                return count;
-            }"""
-        )
-        assert overlapping == 0
-        page.evaluate("() => { window.notReloaded = true; }")
-        first = Appointment.objects.order_by("starts_at", "pk").first()
-        card = page.locator(f"#card-{first.pk}")
-        card.get_by_role("button", name="Check in").click()
-        page.locator(f"#card-{first.pk} .status-badge", has_text="Checked in").wait_for()
-        assert page.evaluate("() => window.notReloaded") is True
-        browser.close()
+    url = f"{reverse('day_board')}?{params}"
+    page = open_page(DESKTOP)
+    login(page, front_desk)
+    page.goto(url)
+    assert page.locator("article.board-card").count() == 40
+    # Readable: no card hides part of its text or lies over another card.
+    overflowing = page.evaluate(
+        """() => [...document.querySelectorAll('article.board-card')]
+             .filter(c => c.scrollHeight > c.clientHeight + 1).length"""
+    )
+    assert overflowing == 0
+    overlapping = page.evaluate(
+        """() => {
+            const boxes = [...document.querySelectorAll('article.board-card')]
+                .map(c => c.getBoundingClientRect());
+            let count = 0;
+            boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+                if (a.left < b.right - 1 && b.left < a.right - 1 &&
+                    a.top < b.bottom - 1 && b.top < a.bottom - 1) count++;
+            }));
+            return count;
+        }"""
+    )
+    assert overlapping == 0
+    page.evaluate("() => { window.notReloaded = true; }")
+    first = Appointment.objects.order_by("starts_at", "pk").first()
+    card = page.locator(f"#card-{first.pk}")
+    card.get_by_role("button", name="Check in").click()
+    page.locator(f"#card-{first.pk} .status-badge", has_text="Checked in").wait_for()
+    assert page.evaluate("() => window.notReloaded") is True
     first.refresh_from_db()
     assert first.status == Status.CHECKED_IN

@@ -1,6 +1,6 @@
 import pytest
 
-from clinic.discharge_scores import (
+from clinic.nursing.discharge_scores import (
     ALDRETE_ITEMS,
     DEFAULT_DISCHARGE_THRESHOLD,
     DISCHARGE_SCALES,

@@ -15,8 +15,7 @@ from followup.services import (
     alert_acknowledge,
     response_record,
 )
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 K = Invitation.Kind
 NO_FLAGS = {code: False for code, _label in RED_FLAGS}
@@ -24,10 +23,10 @@ NO_FLAGS = {code: False for code, _label in RED_FLAGS}
 
 @pytest.fixture
 def appointment(calendar, patient):
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=15)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=15)
     )
-    baseline = make_invitation(appointment, kind=K.BASELINE, instruments=["nrs"])
+    baseline = InvitationFactory(appointment=appointment, kind=K.BASELINE, instruments=["nrs"])
     response_record(
         invitation=baseline, answers={"nrs_current": 5, "nrs_average": 5, "nrs_worst": 7}
     )
@@ -39,7 +38,7 @@ def answer(appointment, **answers):
     values = {"nrs_current": 4, "nrs_average": 4, "nrs_worst": 6, "pgic": 3}
     values.update(answers)
     values.setdefault("red_flags", NO_FLAGS)
-    invitation = make_invitation(appointment, instruments=instruments)
+    invitation = InvitationFactory(appointment=appointment, instruments=instruments)
     return response_record(invitation=invitation, answers=values)
 
 
@@ -137,3 +136,45 @@ def test_it_lets_one_named_nurse_acknowledge_with_a_note(appointment, nurse, phy
         alert_acknowledge(alert=Alert.objects.get(), user=physician, note="Also called.")
     alert.refresh_from_db()
     assert alert.acknowledged_by == nurse
+
+
+@pytest.fixture
+def alert(calendar, patient):
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=15)
+    )
+    invitation = InvitationFactory(
+        appointment=appointment,
+        kind=Invitation.Kind.SURVEY,
+        instruments=["nrs", "pgic", "red_flags"],
+    )
+    response_record(
+        invitation=invitation,
+        answers={
+            "nrs_current": 4,
+            "nrs_average": 4,
+            "nrs_worst": 6,
+            "pgic": 3,
+            "red_flags": {**NO_FLAGS, "fever": True},
+        },
+    )
+    return Alert.objects.get()
+
+
+def test_it_gives_on_call_the_full_time_after_a_late_first_email(alert, settings):
+    settings.FOLLOWUP_ALERT_ESCALATE_MINUTES = 60
+    # The first email could not go out for two hours (SMTP down, no worker).
+    late = alert.created_at + datetime.timedelta(hours=2)
+    assert oncall_notify(now=late) == 1
+    assert len(mail.outbox) == 1
+    assert not mail.outbox[0].subject.startswith("UNACKNOWLEDGED")
+    assert dispatch_tick(now=late)["alerts"] == 0
+    assert oncall_notify(now=late + datetime.timedelta(minutes=59)) == 0
+    # Only an hour after on-call was told does the escalation go out, once.
+    escalate = late + datetime.timedelta(minutes=61)
+    assert oncall_notify(now=escalate) == 1
+    assert mail.outbox[-1].subject.startswith("UNACKNOWLEDGED")
+    assert oncall_notify(now=escalate + datetime.timedelta(hours=3)) == 0
+    assert len(mail.outbox) == 2
+    alert.refresh_from_db()
+    assert alert.oncall_emailed_at == late and alert.escalated_at == escalate

@@ -6,13 +6,16 @@ from rest_framework.test import APIClient
 
 from clinic.models import AuditEvent
 from followup.models import Invitation
-from tests import survey_fixtures
-from tests.survey_fixtures import make_alert, make_invitation, make_response
-
-appointment = survey_fixtures.appointment
+from tests.factories import AlertFactory, ResponseFactory, SentSurveyFactory
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 CLINICAL = {"nurse", "physician", "manager", "admin"}
+
+
+@pytest.fixture
+def appointment(book):
+    """Karen's transforaminal ESI, booked for next Monday at 09:00."""
+    return book(9, 0)
 
 
 @pytest.fixture
@@ -22,8 +25,8 @@ def api():
 
 @pytest.fixture
 def answered(appointment):
-    response = make_response(make_invitation(appointment))
-    make_alert(response)
+    response = ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
+    AlertFactory(response=response)
     return response
 
 
@@ -56,7 +59,9 @@ def test_it_serves_each_role_only_its_endpoints(api, personas, answered):
 
 
 def test_it_lists_and_filters_invitations(api, front_desk, appointment, answered):
-    failed = make_invitation(appointment, status=Invitation.Status.FAILED, last_error="550")
+    failed = SentSurveyFactory(
+        appointment=appointment, status=Invitation.Status.FAILED, last_error="550"
+    )
     api.force_authenticate(front_desk)
     body = api.get(reverse("followup-invitation-list"), {"status": "failed"}).json()
     assert [row["id"] for row in body["results"]] == [failed.pk]
@@ -83,8 +88,10 @@ def test_it_gives_responses_with_exact_scores_and_audits_a_reading(api, nurse, a
 
 
 def test_it_filters_open_alerts(api, nurse, answered):
-    done = make_alert(
-        make_response(make_invitation(answered.invitation.appointment)),
+    done = AlertFactory(
+        response=ResponseFactory(
+            invitation=SentSurveyFactory(appointment=answered.invitation.appointment)
+        ),
         acknowledged_by=nurse,
         acknowledged_at=answered.submitted_at,
         acknowledgement_note="Phoned",
@@ -124,8 +131,13 @@ def test_it_explains_a_missing_note_and_a_second_acknowledgement(api, nurse, phy
     api.force_authenticate(physician)
     again = api.post(url, {"note": "Me too"}, format="json")
     assert again.status_code == 409
-    assert again.json()["detail"] == "This alert was already acknowledged."
-    assert again.json()["alert"]["acknowledgement_note"] == "Phoned"
+    assert again.json() == {
+        "detail": "This alert was already acknowledged.",
+        "reasons": [
+            {"code": "alert_already_acknowledged", "message": "Nina acknowledged it first: Phoned"}
+        ],
+        "alternatives": [],
+    }
 
 
 @pytest.mark.parametrize("role", ["front_desk", "outsider"])

@@ -9,6 +9,7 @@ with it (no persistence), the rest of the tick cannot publish at all.
 import datetime
 import logging
 import shutil
+import socket
 import subprocess
 import time
 
@@ -21,13 +22,18 @@ from followup import dispatch
 from followup.dispatch import dispatch_tick, invitations_send
 from followup.emails import INVITATION_HEADER
 from followup.models import Alert, Invitation, Response
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import free_port, make_appointment, make_invitation, published
+from tests.factories import AppointmentFactory, InvitationFactory, published
 
 S = Invitation.Status
 MINUTE = datetime.timedelta(minutes=1)
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class PrivateBroker:
@@ -79,13 +85,17 @@ def test_it_loses_nothing_and_delays_nothing_past_two_minutes_when_the_broker_di
     calendar, patient, smtp_server, broker, settings, monkeypatch, caplog
 ):
     settings.FOLLOWUP_DISPATCH_BATCH_SIZE = 10
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() - 3 * 1440 * MINUTE)
-    due = [make_invitation(appointment) for _ in range(30)]
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * 1440 * MINUTE
+    )
+    due = [InvitationFactory(appointment=appointment) for _ in range(30)]
     reminders = [
-        make_invitation(appointment, status=S.SENT, sends=1, next_reminder_at=timezone.now())
+        InvitationFactory(
+            appointment=appointment, status=S.SENT, sends=1, next_reminder_at=timezone.now()
+        )
         for _ in range(5)
     ]
-    answered = make_invitation(appointment, status=S.ANSWERED)
+    answered = InvitationFactory(appointment=appointment, status=S.ANSWERED)
     response = Response.objects.create(invitation=answered, patient=patient, answers={})
     alert = Alert.objects.create(
         patient=patient, response=response, kind=Alert.Kind.RED_FLAG, detail="Fever"

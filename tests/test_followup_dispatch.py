@@ -30,8 +30,7 @@ from followup.models import EmailLog, Invitation
 from followup.services import patient_unsubscribe, reminder_schedule, response_record
 from followup.tasks import send_invitations
 from scheduling.models import Appointment, Status
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation, published, run_sends
+from tests.factories import AppointmentFactory, InvitationFactory, published, run_sends
 
 K, S = Invitation.Kind, Invitation.Status
 MINUTE = datetime.timedelta(minutes=1)
@@ -40,12 +39,14 @@ DAY = datetime.timedelta(days=1)
 
 @pytest.fixture
 def appointment(calendar, patient):
-    return make_appointment(calendar, patient, starts_at=timezone.now() - 3 * DAY)
+    return AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * DAY
+    )
 
 
 def test_it_sends_a_due_survey_once_and_logs_it(appointment, enqueued):
-    invitation = make_invitation(appointment)
-    later = make_invitation(appointment, due_at=timezone.now() + DAY)
+    invitation = InvitationFactory(appointment=appointment)
+    later = InvitationFactory(appointment=appointment, due_at=timezone.now() + DAY)
     assert dispatch_tick()["due"] == 1
     assert enqueued == [invitation.pk]
     invitation.refresh_from_db()
@@ -63,7 +64,7 @@ def test_it_sends_a_due_survey_once_and_logs_it(appointment, enqueued):
 
 
 def test_it_never_sends_for_a_cancelled_appointment(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     Appointment.objects.filter(pk=appointment.pk).update(
         status=Status.CANCELLED, cancel_reason="other"
     )
@@ -76,7 +77,7 @@ def test_it_never_sends_for_a_cancelled_appointment(appointment, enqueued):
 
 
 def test_it_checks_again_right_before_sending(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     dispatch_tick()
     # Cancelled after the dispatcher queued it, before a worker took it.
     Appointment.objects.filter(pk=appointment.pk).update(status=Status.NO_SHOW, cancel_reason="")
@@ -86,7 +87,7 @@ def test_it_checks_again_right_before_sending(appointment, enqueued):
 
 
 def test_it_never_sends_to_a_patient_without_consent(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     Patient.objects.filter(pk=appointment.patient_id).update(email_consent=False)
     dispatch_tick()
     invitation.refresh_from_db()
@@ -99,7 +100,7 @@ def test_it_never_sends_to_a_patient_without_consent(appointment, enqueued):
 
 
 def test_it_never_sends_an_invitation_answered_meanwhile(appointment, enqueued):
-    invitation = make_invitation(appointment, instruments=["pgic"])
+    invitation = InvitationFactory(appointment=appointment, instruments=["pgic"])
     dispatch_tick()
     response_record(invitation=invitation, answers={"pgic": 2})
     assert run_sends(enqueued) == ["not queued"]
@@ -109,7 +110,7 @@ def test_it_never_sends_an_invitation_answered_meanwhile(appointment, enqueued):
 
 
 def test_it_sends_exactly_once_when_the_task_is_retried(appointment, enqueued):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     dispatch_tick()
     # The same message delivered three times (a retry, a redelivery after a lost ack).
     outcomes = [send_invitations.apply(args=[[invitation.pk]]).get() for _ in range(3)]
@@ -122,8 +123,10 @@ def test_it_sends_exactly_once_when_the_task_is_retried(appointment, enqueued):
 def test_it_hands_rows_to_the_workers_only_once_their_claim_is_committed(
     calendar, patient, monkeypatch
 ):
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() - 3 * DAY)
-    rows = [make_invitation(appointment) for _ in range(3)]
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * DAY
+    )
+    rows = [InvitationFactory(appointment=appointment) for _ in range(3)]
     outcomes = {}
 
     def worker(ids):
@@ -148,19 +151,25 @@ def test_it_hands_rows_to_the_workers_only_once_their_claim_is_committed(
 def test_it_sends_exactly_once_with_two_dispatchers_at_once(calendar, patient, enqueued, settings):
     """Two beats: ticks in parallel threads, each with its own PostgreSQL connection."""
     settings.FOLLOWUP_DISPATCH_BATCH_SIZE = 7
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() - 3 * DAY)
-    due = [make_invitation(appointment) for _ in range(40)]
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * DAY
+    )
+    due = [InvitationFactory(appointment=appointment) for _ in range(40)]
     now = timezone.now()
     long_ago = now - datetime.timedelta(minutes=settings.FOLLOWUP_STUCK_AFTER_MINUTES + 1)
     # Survey reminders due, messages lost in the broker, and sends a dead worker left.
     reminders = [
-        make_invitation(appointment, status=S.SENT, sends=1, next_reminder_at=now - MINUTE)
+        InvitationFactory(
+            appointment=appointment, status=S.SENT, sends=1, next_reminder_at=now - MINUTE
+        )
         for _ in range(10)
     ]
-    lost = [make_invitation(appointment, status=S.QUEUED, queued_at=now - 3 * MINUTE)]
-    lost += [make_invitation(appointment, status=S.QUEUED, queued_at=now - 2 * MINUTE)]
+    lost = [InvitationFactory(appointment=appointment, status=S.QUEUED, queued_at=now - 3 * MINUTE)]
+    lost += [
+        InvitationFactory(appointment=appointment, status=S.QUEUED, queued_at=now - 2 * MINUTE)
+    ]
     stuck = [
-        make_invitation(appointment, status=S.SENDING, sending_started_at=long_ago)
+        InvitationFactory(appointment=appointment, status=S.SENDING, sending_started_at=long_ago)
         for _ in range(5)
     ]
     rows = due + reminders + lost + stuck
@@ -205,7 +214,7 @@ def test_it_sends_exactly_once_with_two_dispatchers_at_once(calendar, patient, e
 
 
 def test_it_reminds_an_unanswered_survey_at_most_twice_then_expires_it(appointment, enqueued):
-    invitation = make_invitation(appointment, expires_at=timezone.now() + 14 * DAY)
+    invitation = InvitationFactory(appointment=appointment, expires_at=timezone.now() + 14 * DAY)
     now = timezone.now()
     dispatch_tick(now=now)
     run_sends(enqueued, now=now)
@@ -229,7 +238,7 @@ def test_it_reminds_an_unanswered_survey_at_most_twice_then_expires_it(appointme
 
 
 def test_it_sends_no_reminder_once_answered(appointment, enqueued):
-    invitation = make_invitation(appointment, instruments=["pgic"])
+    invitation = InvitationFactory(appointment=appointment, instruments=["pgic"])
     now = timezone.now()
     dispatch_tick(now=now)
     run_sends(enqueued, now=now)
@@ -239,7 +248,9 @@ def test_it_sends_no_reminder_once_answered(appointment, enqueued):
 
 
 def test_it_sends_the_baseline_inside_the_appointment_reminder(calendar, patient, enqueued):
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() + DAY)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() + DAY
+    )
     reminder = reminder_schedule(appointment=appointment)
     baseline = appointment.invitations.get(kind=K.BASELINE)
     dispatch_tick()
@@ -252,7 +263,9 @@ def test_it_sends_the_baseline_inside_the_appointment_reminder(calendar, patient
 
 
 def test_it_skips_a_reminder_once_the_appointment_has_begun(calendar, patient, enqueued):
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() + DAY)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() + DAY
+    )
     reminder = reminder_schedule(appointment=appointment)
     Appointment.objects.filter(pk=appointment.pk).update(
         starts_at=timezone.now() - MINUTE, ends_at=timezone.now() + 30 * MINUTE
@@ -266,7 +279,7 @@ def test_it_skips_a_reminder_once_the_appointment_has_begun(calendar, patient, e
 def test_it_retries_a_refused_send_later_and_gives_up_on_a_permanent_refusal(
     appointment, enqueued, smtp_server
 ):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     smtp_server.reply = "451 Try again later"
     now = timezone.now()
     dispatch_tick(now=now)
@@ -288,7 +301,7 @@ def test_it_retries_a_refused_send_later_and_gives_up_on_a_permanent_refusal(
 
 def test_it_gives_up_after_the_configured_attempts(appointment, enqueued, smtp_server, settings):
     settings.FOLLOWUP_SEND_MAX_ATTEMPTS = 2
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     smtp_server.reply = "421 Service not available"
     moment = timezone.now()
     for outcome in ("retry", "failed"):
@@ -301,8 +314,8 @@ def test_it_gives_up_after_the_configured_attempts(appointment, enqueued, smtp_s
 
 def test_it_recovers_rows_stuck_in_queued_or_sending(appointment, enqueued):
     now = timezone.now()
-    lost_message = make_invitation(appointment)
-    killed_worker = make_invitation(appointment)
+    lost_message = InvitationFactory(appointment=appointment)
+    killed_worker = InvitationFactory(appointment=appointment)
     long_ago = now - datetime.timedelta(minutes=settings.FOLLOWUP_STUCK_AFTER_MINUTES + 1)
     Invitation.objects.filter(pk=lost_message.pk).update(
         status=S.QUEUED, queued_at=now - 2 * MINUTE
@@ -310,8 +323,8 @@ def test_it_recovers_rows_stuck_in_queued_or_sending(appointment, enqueued):
     Invitation.objects.filter(pk=killed_worker.pk).update(
         status=S.SENDING, queued_at=long_ago, sending_started_at=long_ago
     )
-    fresh = make_invitation(appointment, status=S.SENDING, sending_started_at=now)
-    waiting = make_invitation(appointment, status=S.QUEUED, queued_at=now - MINUTE)
+    fresh = InvitationFactory(appointment=appointment, status=S.SENDING, sending_started_at=now)
+    waiting = InvitationFactory(appointment=appointment, status=S.QUEUED, queued_at=now - MINUTE)
     assert recover_stuck(now) == 1
     assert enqueued == [killed_worker.pk]
     # A queued row is published again after 90 seconds, the one just queued again not yet.
@@ -329,7 +342,7 @@ def test_it_recovers_rows_stuck_in_queued_or_sending(appointment, enqueued):
 
 
 def test_it_delivers_multipart_mail_to_a_real_smtp_server(appointment, enqueued, smtp_server):
-    invitation = make_invitation(appointment)
+    invitation = InvitationFactory(appointment=appointment)
     dispatch_tick()
     run_sends(enqueued)
     (message,) = smtp_server.messages
@@ -360,7 +373,7 @@ def queue():
 
 def test_it_publishes_a_tick_in_a_few_messages_that_carry_ids(appointment, queue):
     name, client = queue
-    rows = [make_invitation(appointment) for _ in range(60)]
+    rows = [InvitationFactory(appointment=appointment) for _ in range(60)]
     assert dispatch_tick()["due"] == 60
     batches = published(client, name)
     # Eight messages for sixty rows (one broker round trip each), not sixty.
@@ -382,16 +395,20 @@ def test_it_sends_each_email_with_at_most_three_queries(
     calendar, patient, smtp_server, monkeypatch, django_assert_max_num_queries
 ):
     # Transactional, so that BEGIN and COMMIT count as they do in a worker.
-    past = make_appointment(calendar, patient, starts_at=timezone.now() - 3 * DAY)
-    surveys = [make_invitation(past) for _ in range(5)]
+    past = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 3 * DAY
+    )
+    surveys = [InvitationFactory(appointment=past) for _ in range(5)]
     survey_reminders = [
-        make_invitation(past, status=S.SENT, sends=1, next_reminder_at=timezone.now())
+        InvitationFactory(appointment=past, status=S.SENT, sends=1, next_reminder_at=timezone.now())
         for _ in range(3)
     ]
     appointment_reminders = []
     for day in range(4):
-        upcoming = make_appointment(
-            calendar, patient, starts_at=timezone.now() + (day + 1) * DAY + 10 * MINUTE
+        upcoming = AppointmentFactory(
+            calendar=calendar,
+            patient=patient,
+            starts_at=timezone.now() + (day + 1) * DAY + 10 * MINUTE,
         )
         appointment_reminders.append(reminder_schedule(appointment=upcoming))
     rows = surveys + survey_reminders + appointment_reminders
@@ -430,7 +447,10 @@ def test_it_sends_each_email_with_at_most_three_queries(
 
 
 def test_it_respects_an_opt_out_made_after_the_worker_read_the_row(appointment, monkeypatch):
-    first, second = make_invitation(appointment), make_invitation(appointment)
+    first, second = (
+        InvitationFactory(appointment=appointment),
+        InvitationFactory(appointment=appointment),
+    )
     Invitation.objects.update(status=S.QUEUED, queued_at=timezone.now())
     read = dispatch._queued
 
@@ -449,7 +469,7 @@ def test_it_respects_an_opt_out_made_after_the_worker_read_the_row(appointment, 
 def test_it_keeps_one_smtp_connection_and_says_quit_when_the_worker_stops(
     appointment, enqueued, smtp_server
 ):
-    rows = [make_invitation(appointment) for _ in range(5)]
+    rows = [InvitationFactory(appointment=appointment) for _ in range(5)]
     dispatch_tick()
     assert set(run_sends(enqueued)) == {"sent"}
     assert (len(smtp_server.messages), smtp_server.sessions, smtp_server.quits) == (5, 1, 0)
@@ -467,7 +487,7 @@ def test_it_sends_at_once_over_a_new_connection_when_the_server_ends_a_session(
     appointment, enqueued, smtp_server
 ):
     smtp_server.per_session = 2  # "421 Too many messages" at the third MAIL FROM
-    [make_invitation(appointment) for _ in range(5)]
+    [InvitationFactory(appointment=appointment) for _ in range(5)]
     dispatch_tick()
     assert set(run_sends(enqueued)) == {"sent"}
     assert len(smtp_server.messages) == 5 and smtp_server.sessions == 3

@@ -16,8 +16,7 @@ from followup.emails import invitation_message, link
 from followup.models import InstrumentWording, Invitation
 from followup.services import patient_unsubscribe, reminder_schedule
 from followup.tokens import TokenExpired, TokenInvalid, make_token, read_token
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 K, S = Invitation.Kind, Invitation.Status
 DAY = datetime.timedelta(days=1)
@@ -26,11 +25,14 @@ DAY = datetime.timedelta(days=1)
 @pytest.fixture
 def rfa_appointment(calendar, patient):
     """Karen (Danish) has RFA with sedation at 09:00 on the next Monday."""
-    from tests.conftest import local
+    from tests.factories import local
 
     rfa = ProcedureType.objects.get(code="rfa")
-    return make_appointment(
-        calendar, patient, procedure_type=rfa, starts_at=local(calendar["monday"], 9, 0)
+    return AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        procedure_type=rfa,
+        starts_at=local(calendar["monday"], 9, 0),
     )
 
 
@@ -124,8 +126,10 @@ def test_it_writes_the_survey_email_in_danish_and_english(calendar, patient, oth
         (14, patient, "Hvordan har du det?", "Vi vil gerne vide, hvordan du har haft det"),
         (15, other_patient, "How are you doing?", "We would like to know how you have been"),
     ):
-        appointment = make_appointment(calendar, who, starts_at=timezone.now() - days * DAY)
-        invitation = make_invitation(appointment)
+        appointment = AppointmentFactory(
+            calendar=calendar, patient=who, starts_at=timezone.now() - days * DAY
+        )
+        invitation = InvitationFactory(appointment=appointment)
         message = invitation_message(invitation)
         assert message.subject.startswith(subject)
         assert text in message.body
@@ -135,8 +139,10 @@ def test_it_writes_the_survey_email_in_danish_and_english(calendar, patient, oth
 
 
 def test_it_says_so_when_it_reminds_about_a_survey(calendar, other_patient):
-    appointment = make_appointment(calendar, other_patient, starts_at=timezone.now() - 14 * DAY)
-    invitation = make_invitation(appointment, sends=1, status=S.SENT)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=other_patient, starts_at=timezone.now() - 14 * DAY
+    )
+    invitation = InvitationFactory(appointment=appointment, sends=1, status=S.SENT)
     message = invitation_message(invitation)
     assert message.subject.startswith("Reminder: how are you doing?")
     assert "We have not heard from you yet." in message.body
@@ -167,8 +173,12 @@ def test_it_expires_tokens_after_the_configured_days(settings):
 
 
 def test_it_unsubscribes_a_patient_once_and_records_it(calendar, patient):
-    appointment = make_appointment(calendar, patient, starts_at=timezone.now() - 14 * DAY)
-    survey = make_invitation(appointment, status=S.SENT, next_reminder_at=timezone.now() + DAY)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - 14 * DAY
+    )
+    survey = InvitationFactory(
+        appointment=appointment, status=S.SENT, next_reminder_at=timezone.now() + DAY
+    )
     assert patient_unsubscribe(patient=patient) is True
     assert patient_unsubscribe(patient=patient) is False
     patient.refresh_from_db()

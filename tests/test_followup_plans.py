@@ -12,9 +12,7 @@ from followup import services
 from followup.models import CarePlan, CarePlanStep, Invitation, PreparationInstruction
 from scheduling.models import Status
 from scheduling.services import appointment_cancel, appointment_reschedule
-from tests.conftest import local
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, set_status
+from tests.factories import AppointmentFactory, local, set_status
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 K, S = Invitation.Kind, Invitation.Status
@@ -119,14 +117,14 @@ def test_it_cancels_pending_rows_when_the_appointment_is_cancelled(book, front_d
 
 
 def test_it_cancels_pending_rows_on_a_no_show(calendar, patient):
-    appointment = make_appointment(calendar, patient)
+    appointment = AppointmentFactory(calendar=calendar, patient=patient)
     services.reminder_schedule(appointment=appointment)
     set_status(appointment, Status.NO_SHOW, change="no_show")
     assert set(appointment.invitations.values_list("status", flat=True)) == {S.CANCELLED}
 
 
 def test_it_books_no_reminder_for_a_request_until_it_is_booked(calendar, patient):
-    appointment = make_appointment(calendar, patient, status=Status.REQUESTED)
+    appointment = AppointmentFactory(calendar=calendar, patient=patient, status=Status.REQUESTED)
     set_status(appointment, Status.REQUESTED, change="booked")
     assert not appointment.invitations.exists()
     set_status(appointment, Status.BOOKED)
@@ -134,8 +132,8 @@ def test_it_books_no_reminder_for_a_request_until_it_is_booked(calendar, patient
 
 
 def test_it_instantiates_the_care_plan_at_discharge_once(calendar, patient):
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(hours=2)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(hours=2)
     )
     set_status(appointment, Status.DISCHARGED)
     set_status(appointment, Status.DISCHARGED)  # a repeated signal adds nothing
@@ -154,7 +152,7 @@ def test_it_instantiates_the_care_plan_at_discharge_once(calendar, patient):
 
 
 def test_it_asks_for_the_neck_questionnaire_after_cervical_treatment(calendar, patient):
-    appointment = make_appointment(calendar, patient, levels="C5-C6")
+    appointment = AppointmentFactory(calendar=calendar, patient=patient, levels="C5-C6")
     rows = services.plan_instantiate(appointment=appointment, discharged_at=timezone.now())
     assert "ndi" in rows[1].instruments and "odi" not in rows[1].instruments
 
@@ -172,8 +170,8 @@ def test_it_keeps_the_local_send_time_across_a_daylight_saving_change(
     calendar, patient, discharged, due_local, utc_hours
 ):
     discharged_at = discharged.replace(tzinfo=COPENHAGEN)
-    appointment = make_appointment(
-        calendar, patient, starts_at=discharged_at - datetime.timedelta(hours=3)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=discharged_at - datetime.timedelta(hours=3)
     )
     rows = services.plan_instantiate(appointment=appointment, discharged_at=discharged_at)
     two_weeks = next(row for row in rows if row.step.name == "2 weeks")
@@ -184,7 +182,7 @@ def test_it_keeps_the_local_send_time_across_a_daylight_saving_change(
 
 def test_it_sends_the_same_day_diary_at_discharge(calendar, patient):
     mbb = ProcedureType.objects.get(code="medial-branch-block")
-    appointment = make_appointment(calendar, patient, procedure_type=mbb)
+    appointment = AppointmentFactory(calendar=calendar, patient=patient, procedure_type=mbb)
     discharged_at = timezone.now()
     rows = services.plan_instantiate(appointment=appointment, discharged_at=discharged_at)
     diary = rows[0]
@@ -194,7 +192,7 @@ def test_it_sends_the_same_day_diary_at_discharge(calendar, patient):
 
 def test_it_adds_nothing_for_an_inactive_plan(calendar, patient):
     CarePlan.objects.filter(procedure_type=calendar["tfesi"]).update(active=False)
-    appointment = make_appointment(calendar, patient)
+    appointment = AppointmentFactory(calendar=calendar, patient=patient)
     assert services.plan_instantiate(appointment=appointment, discharged_at=timezone.now()) == []
     reminder = services.reminder_schedule(appointment=appointment)
     assert list(appointment.invitations.all()) == [reminder]

@@ -15,8 +15,7 @@ from followup.services import (
     SurveyInvalid,
     response_record,
 )
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 K, S = Invitation.Kind, Invitation.Status
 NO_FLAGS = {code: False for code, _label in RED_FLAGS}
@@ -25,14 +24,16 @@ ODI_ALL_2 = {section: 2 for section, _title in ODI_SECTIONS}
 
 @pytest.fixture
 def appointment(calendar, patient):
-    return make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=20)
+    return AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=20)
     )
 
 
 @pytest.fixture
 def baseline(appointment):
-    invitation = make_invitation(appointment, kind=K.BASELINE, instruments=["nrs", "odi"])
+    invitation = InvitationFactory(
+        appointment=appointment, kind=K.BASELINE, instruments=["nrs", "odi"]
+    )
     odi = {**ODI_ALL_2, "lifting": 4, "walking": 3}
     return response_record(
         invitation=invitation,
@@ -41,7 +42,7 @@ def baseline(appointment):
 
 
 def survey(appointment, instruments=("nrs", "pgic", "relief", "disability", "red_flags")):
-    return make_invitation(appointment, instruments=list(instruments))
+    return InvitationFactory(appointment=appointment, instruments=list(instruments))
 
 
 def answers(**overrides):
@@ -84,7 +85,7 @@ def test_it_stores_unrounded_disability_scores(appointment):
 
 
 def test_it_uses_the_neck_index_for_cervical_treatment(calendar, patient):
-    appointment = make_appointment(calendar, patient, levels="C5-C6")
+    appointment = AppointmentFactory(calendar=calendar, patient=patient, levels="C5-C6")
     invitation = survey(appointment, ["disability"])
     ndi = {section: 1 for section, _title in NDI_SECTIONS}
     response = response_record(invitation=invitation, answers={"ndi": ndi})
@@ -169,15 +170,15 @@ def test_it_lets_the_database_refuse_a_second_response_in_a_race(appointment):
 
 @pytest.mark.parametrize("status", [S.CANCELLED, S.EXPIRED])
 def test_it_refuses_answers_to_a_closed_survey(appointment, status):
-    invitation = make_invitation(appointment, instruments=["pgic"], status=status)
+    invitation = InvitationFactory(appointment=appointment, instruments=["pgic"], status=status)
     with pytest.raises(SurveyClosed) as refused:
         response_record(invitation=invitation, answers={"pgic": 3})
     assert isinstance(refused.value, SurveyInvalid) and "__all__" in refused.value.errors
 
 
 def test_it_refuses_answers_after_the_survey_closed(appointment):
-    invitation = make_invitation(
-        appointment,
+    invitation = InvitationFactory(
+        appointment=appointment,
         instruments=["pgic"],
         status=S.SENT,
         expires_at=timezone.now() - datetime.timedelta(minutes=1),
@@ -187,7 +188,9 @@ def test_it_refuses_answers_after_the_survey_closed(appointment):
 
 
 def test_it_has_no_survey_behind_an_appointment_reminder(appointment):
-    invitation = make_invitation(appointment, kind=K.APPOINTMENT_REMINDER, instruments=[])
+    invitation = InvitationFactory(
+        appointment=appointment, kind=K.APPOINTMENT_REMINDER, instruments=[]
+    )
     with pytest.raises(SurveyInvalid):
         response_record(invitation=invitation, answers={})
 

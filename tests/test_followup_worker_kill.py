@@ -27,7 +27,6 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -37,8 +36,7 @@ from followup.dispatch import dispatch_tick
 from followup.emails import INVITATION_HEADER
 from followup.models import EmailLog, Invitation
 from followup.tasks import send_invitations
-from tests.followup_fixtures import *  # noqa: F403
-from tests.followup_fixtures import SmtpRecorder, free_port, make_appointment, make_invitation
+from tests.factories import AppointmentFactory, InvitationFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 10
@@ -62,16 +60,6 @@ def database_url() -> str:
         f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}"
     )
-
-
-@pytest.fixture
-def smtp():
-    recorder = SmtpRecorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    recorder.port = controller.port
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture
@@ -165,10 +153,10 @@ def test_it_sends_each_email_once_when_killed_before_the_250_or_after_the_record
     calendar, patient, smtp, queue, environment, tmp_path
 ):
     name, broker = queue
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=14)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=14)
     )
-    rows = [make_invitation(appointment) for _ in range(ROWS)]
+    rows = [InvitationFactory(appointment=appointment) for _ in range(ROWS)]
     smtp.delay = 3.0  # a slow server: each message waits 3 s for its 250
 
     first = Worker(environment, tmp_path / "worker-1.log", "first", name)
@@ -223,10 +211,10 @@ def test_it_sends_a_second_copy_with_the_same_message_id_only_when_killed_betwee
     with the same Message-ID as the first copy. The rows still waiting are sent once.
     """
     name, _broker = queue
-    appointment = make_appointment(
-        calendar, patient, starts_at=timezone.now() - datetime.timedelta(days=14)
+    appointment = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=timezone.now() - datetime.timedelta(days=14)
     )
-    window, *waiting = [make_invitation(appointment) for _ in range(3)]
+    window, *waiting = [InvitationFactory(appointment=appointment) for _ in range(3)]
     first = Worker(environment, tmp_path / "worker-1.log", "first", name, concurrency=1)
     # Hold the email log: the worker's record of its first send waits there, after the 250.
     lock = psycopg.connect(database_url().replace("postgres://", "postgresql://", 1))

@@ -10,17 +10,19 @@ from django.utils import timezone
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, RescheduleRequest
 from scheduling.models import Appointment
-from tests import survey_fixtures
-from tests.helpers import assert_query_count_flat
-from tests.survey_fixtures import make_alert, make_invitation, make_response
-
-appointment = survey_fixtures.appointment
+from tests.factories import AlertFactory, ResponseFactory, SentSurveyFactory
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 CLINICAL = {"nurse", "physician", "manager", "admin"}
 EMAIL_LOG_READERS = {"front_desk", "nurse", "manager", "admin"}
 RESCHEDULERS = {"front_desk", "manager", "admin"}
 NOW = timezone.now
+
+
+@pytest.fixture
+def appointment(book):
+    """Karen's transforaminal ESI, booked for next Monday at 09:00."""
+    return book(9, 0)
 
 
 def days_ago(days):
@@ -30,15 +32,17 @@ def days_ago(days):
 @pytest.fixture
 def answered(appointment):
     """A response with scores and an open red-flag alert."""
-    response = make_response(make_invitation(appointment))
-    make_alert(response)
+    response = ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
+    AlertFactory(response=response)
     return response
 
 
 @pytest.fixture
 def failed(appointment):
-    return make_invitation(
-        appointment, status=Invitation.Status.FAILED, last_error="SMTPRecipientsRefused: 550"
+    return SentSurveyFactory(
+        appointment=appointment,
+        status=Invitation.Status.FAILED,
+        last_error="SMTPRecipientsRefused: 550",
     )
 
 
@@ -93,13 +97,19 @@ def test_it_never_shows_scores_or_red_flags_to_the_front_desk(
 
 
 def test_it_lists_surveys_due_and_overdue(client, nurse, appointment):
-    due = make_invitation(appointment, status=Invitation.Status.SCHEDULED, sent_at=None)
-    awaiting = make_invitation(appointment, next_reminder_at=NOW() + datetime.timedelta(days=1))
-    overdue = make_invitation(
-        appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    due = SentSurveyFactory(
+        appointment=appointment, status=Invitation.Status.SCHEDULED, sent_at=None
     )
-    make_invitation(appointment, due_at=NOW() + datetime.timedelta(days=3), sent_at=None)
-    make_response(make_invitation(appointment))
+    awaiting = SentSurveyFactory(
+        appointment=appointment, next_reminder_at=NOW() + datetime.timedelta(days=1)
+    )
+    overdue = SentSurveyFactory(
+        appointment=appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    )
+    SentSurveyFactory(
+        appointment=appointment, due_at=NOW() + datetime.timedelta(days=3), sent_at=None
+    )
+    ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
     client.force_login(nurse)
 
     def rows(**params):
@@ -113,14 +123,18 @@ def test_it_lists_surveys_due_and_overdue(client, nurse, appointment):
 
 
 def test_it_lists_nonresponders_with_their_phone(client, front_desk, appointment, patient):
-    silent = make_invitation(
-        appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    silent = SentSurveyFactory(
+        appointment=appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
     )
-    closed = make_invitation(appointment, status=Invitation.Status.EXPIRED, sent_at=days_ago(20))
-    not_emailed = make_invitation(appointment, status=Invitation.Status.SKIPPED, sent_at=None)
-    make_invitation(appointment, next_reminder_at=NOW() + datetime.timedelta(days=2))
+    closed = SentSurveyFactory(
+        appointment=appointment, status=Invitation.Status.EXPIRED, sent_at=days_ago(20)
+    )
+    not_emailed = SentSurveyFactory(
+        appointment=appointment, status=Invitation.Status.SKIPPED, sent_at=None
+    )
+    SentSurveyFactory(appointment=appointment, next_reminder_at=NOW() + datetime.timedelta(days=2))
     # The last reminder went out yesterday: the patient still has time to answer.
-    make_invitation(appointment, sent_at=days_ago(7), reminders_sent=2)
+    SentSurveyFactory(appointment=appointment, sent_at=days_ago(7), reminders_sent=2)
     client.force_login(front_desk)
     response = client.get(reverse("nonresponders"))
     assert {row.pk for row in response.context["table"].data} == {
@@ -151,8 +165,10 @@ def test_it_shows_one_response_with_its_answers_and_audits_the_reading(client, n
 
 
 def test_it_lists_open_alerts_by_default(client, nurse, answered):
-    done = make_alert(
-        make_response(make_invitation(answered.invitation.appointment)),
+    done = AlertFactory(
+        response=ResponseFactory(
+            invitation=SentSurveyFactory(appointment=answered.invitation.appointment)
+        ),
         acknowledged_by=nurse,
         acknowledged_at=NOW(),
         acknowledgement_note="Phoned",
@@ -243,7 +259,9 @@ def test_it_retries_a_failed_send_once(client, front_desk, failed):
 
 
 def test_it_does_not_retry_a_survey_that_has_expired(client, front_desk, appointment):
-    stale = make_invitation(appointment, status=Invitation.Status.FAILED, expires_at=days_ago(1))
+    stale = SentSurveyFactory(
+        appointment=appointment, status=Invitation.Status.FAILED, expires_at=days_ago(1)
+    )
     client.force_login(front_desk)
     client.post(reverse("invitation_retry", args=[stale.pk]))
     stale.refresh_from_db()
@@ -269,8 +287,10 @@ def test_it_refuses_retry_to_roles_without_the_permission(client, physician, fai
 def test_it_exports_each_worklist_as_csv(
     client, personas, answered, failed, reschedule_request, name, persona, export_name
 ):
-    make_invitation(answered.invitation.appointment, status=Invitation.Status.SKIPPED)
-    make_invitation(answered.invitation.appointment, status=Invitation.Status.SCHEDULED)
+    SentSurveyFactory(appointment=answered.invitation.appointment, status=Invitation.Status.SKIPPED)
+    SentSurveyFactory(
+        appointment=answered.invitation.appointment, status=Invitation.Status.SCHEDULED
+    )
     client.force_login(personas[persona])
     response = client.get(reverse(name), {"_export": "csv"})
     assert response.status_code == 200
@@ -307,10 +327,14 @@ def add_rows(appointment):
 
     def add(count):
         for _ in range(count):
-            make_invitation(appointment, status=Invitation.Status.SCHEDULED, sent_at=None)
-            make_invitation(appointment, sent_at=days_ago(10), reminders_sent=2)
-            make_invitation(appointment, status=Invitation.Status.FAILED)
-            make_alert(make_response(make_invitation(appointment)))
+            SentSurveyFactory(
+                appointment=appointment, status=Invitation.Status.SCHEDULED, sent_at=None
+            )
+            SentSurveyFactory(appointment=appointment, sent_at=days_ago(10), reminders_sent=2)
+            SentSurveyFactory(appointment=appointment, status=Invitation.Status.FAILED)
+            AlertFactory(
+                response=ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
+            )
             # An appointment has one open request at most: each row asks to move another.
             RescheduleRequest.objects.create(
                 appointment=shifted_copy(appointment, next(days_later))
@@ -333,21 +357,21 @@ def add_rows(appointment):
     ],
 )
 def test_it_takes_as_many_queries_for_many_rows_as_for_few(
-    client, personas, add_rows, name, persona
+    client, personas, add_rows, name, persona, assert_query_count_flat
 ):
     client.force_login(personas[persona])
     assert_query_count_flat(client, reverse(name), add_rows)
 
 
 def test_it_builds_the_patient_timeline_without_a_query_per_survey(
-    client, nurse, patient, add_rows
+    client, nurse, patient, add_rows, assert_query_count_flat
 ):
     client.force_login(nurse)
     assert_query_count_flat(client, patient.get_absolute_url(), add_rows)
 
 
 def test_it_shows_the_patients_follow_up_timeline(client, nurse, answered, patient):
-    make_invitation(answered.invitation.appointment, opened_at=NOW())
+    SentSurveyFactory(appointment=answered.invitation.appointment, opened_at=NOW())
     client.force_login(nurse)
     body = client.get(patient.get_absolute_url()).content.decode()
     assert "followup-timeline-title" in body

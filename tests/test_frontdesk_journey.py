@@ -3,11 +3,11 @@ it on the day board, reschedule, cancel with a reason, and see the slot free aga
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from scheduling.models import Appointment, Status
-from tests.browser import launch
-from tests.conftest import PASSWORD, local
+from tests.browser import DESKTOP, login
+from tests.factories import local
 
 pytestmark = [
     pytest.mark.browser,
@@ -16,20 +16,12 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-TABLET = {"viewport": {"width": 1024, "height": 768}, "has_touch": True}
-
 
 @pytest.fixture
-def page(live_server, settings):
-    # The live server speaks plain http.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        context = chromium.new_context(base_url=live_server.url, **TABLET)
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        chromium.close()
+def page(open_page):
+    page = open_page(DESKTOP)
+    page.set_default_timeout(15_000)
+    return page
 
 
 def slot_buttons_on(page, day):
@@ -44,10 +36,7 @@ def test_it_walks_the_front_desk_from_login_to_a_freed_slot(page, front_desk, pa
     monday, site = calendar["monday"], calendar["site"]
 
     # Log in.
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(front_desk.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    login(page, front_desk)
     expect(page.get_by_role("link", name="Appointments")).to_be_visible()
 
     # Find the patient.
@@ -121,10 +110,7 @@ def test_it_searches_for_the_patient_and_books_an_offered_alternative(
     page, front_desk, patient, calendar
 ):
     monday = calendar["monday"]
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(front_desk.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    login(page, front_desk)
 
     page.goto(reverse("appointment_book"))
     page.get_by_label("Find the patient (MRN or name)").fill("mrn-0001")

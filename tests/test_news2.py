@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from clinic.news2 import (
+from clinic.nursing.news2 import (
     Consciousness,
     News2Result,
     Observations,
@@ -251,168 +251,91 @@ def test_it_scores_oxygen_separately_from_saturation_on_scale_1():
     assert result.total == 2
 
 
-def test_it_worked_example_low_total_4_without_a_three():
+# Worked examples: the observations in the order RR, SpO2, on oxygen, SpO2 scale, systolic
+# BP, pulse, ACVPU, temperature; then the total, whether one parameter scores 3 on its own,
+# the risk, and parameter scores to check on the way.
+WORKED_EXAMPLES = [
     # RR 22 -> 2, SpO2 95 scale 1 -> 1, air -> 0, SBP 115 -> 0, pulse 95 -> 1, alert -> 0,
     # 37.0 C -> 0. Total 2 + 1 + 0 + 0 + 1 + 0 + 0 = 4, no single 3: low.
-    obs = Observations(
-        respiration_rate=22,
-        spo2=95,
-        on_oxygen=False,
-        spo2_scale=1,
-        systolic_bp=115,
-        pulse=95,
-        consciousness="A",
-        temperature=Decimal("37.0"),
-    )
-    result = news2(obs)
-    assert result.total == 4
-    assert not result.any_single_three
-    assert result.risk == "low"
-    assert not result.needs_escalation
-
-
-def test_it_worked_example_low_medium_new_confusion_alone():
+    pytest.param(
+        Observations(22, 95, False, 1, 115, 95, "A", Decimal("37.0")),
+        (4, False, "low"),
+        {},
+        id="low_total_4_without_a_three",
+    ),
     # RR 18 -> 0, SpO2 96 scale 1 -> 0, air -> 0, SBP 130 -> 0, pulse 72 -> 0,
     # new confusion -> 3, 37.2 C -> 0. Total 3 with a single 3: low-medium.
-    obs = Observations(
-        respiration_rate=18,
-        spo2=96,
-        on_oxygen=False,
-        spo2_scale=1,
-        systolic_bp=130,
-        pulse=72,
-        consciousness="C",
-        temperature=37.2,
-    )
-    result = news2(obs)
-    assert result.total == 3
-    assert result.parameter_scores["consciousness"] == 3
-    assert result.any_single_three
-    assert result.risk == "low-medium"
-    assert result.needs_escalation
-
-
-def test_it_worked_example_low_medium_at_total_4_with_a_three():
+    pytest.param(
+        Observations(18, 96, False, 1, 130, 72, "C", 37.2),
+        (3, True, "low-medium"),
+        {"consciousness": 3},
+        id="low_medium_new_confusion_alone",
+    ),
     # RR 8 -> 3, SpO2 95 scale 1 -> 1, air -> 0, SBP 120 -> 0, pulse 60 -> 0, alert -> 0,
     # 36.5 C -> 0. Total 3 + 1 = 4, the top of the low band, with a single 3: low-medium.
-    obs = Observations(
-        respiration_rate=8,
-        spo2=95,
-        on_oxygen=False,
-        spo2_scale=1,
-        systolic_bp=120,
-        pulse=60,
-        consciousness="A",
-        temperature=Decimal("36.5"),
-    )
-    result = news2(obs)
-    assert result.total == 4
-    assert result.risk == "low-medium"
-
-
-def test_it_worked_example_medium_total_5():
+    pytest.param(
+        Observations(8, 95, False, 1, 120, 60, "A", Decimal("36.5")),
+        (4, True, "low-medium"),
+        {},
+        id="low_medium_at_total_4_with_a_three",
+    ),
     # RR 22 -> 2, SpO2 94 scale 1 -> 1, oxygen -> 2, SBP 118 -> 0, pulse 88 -> 0, alert -> 0,
     # 37.5 C -> 0. Total 2 + 1 + 2 = 5: medium.
-    obs = Observations(
-        respiration_rate=22,
-        spo2=94,
-        on_oxygen=True,
-        spo2_scale=1,
-        systolic_bp=118,
-        pulse=88,
-        consciousness="A",
-        temperature=Decimal("37.5"),
-    )
-    result = news2(obs)
-    assert result.total == 5
-    assert not result.any_single_three
-    assert result.risk == "medium"
-    assert result.needs_escalation
-
-
-def test_it_worked_example_medium_outranks_a_single_three():
+    pytest.param(
+        Observations(22, 94, True, 1, 118, 88, "A", Decimal("37.5")),
+        (5, False, "medium"),
+        {},
+        id="medium_total_5",
+    ),
     # RR 7 -> 3, SpO2 96 scale 1 -> 0, air -> 0, SBP 105 -> 1, pulse 95 -> 1, alert -> 0,
     # 38.5 C -> 1. Total 3 + 1 + 1 + 1 = 6 with a single 3: medium, not low-medium.
-    obs = Observations(
-        respiration_rate=7,
-        spo2=96,
-        on_oxygen=False,
-        spo2_scale=1,
-        systolic_bp=105,
-        pulse=95,
-        consciousness="A",
-        temperature=Decimal("38.5"),
-    )
-    result = news2(obs)
-    assert result.total == 6
-    assert result.any_single_three
-    assert result.risk == "medium"
-
-
-def test_it_worked_example_scale_2_over_oxygenated_is_medium():
+    pytest.param(
+        Observations(7, 96, False, 1, 105, 95, "A", Decimal("38.5")),
+        (6, True, "medium"),
+        {},
+        id="medium_outranks_a_single_three",
+    ),
     # Prescribed 88-92% target. RR 20 -> 0, SpO2 97 on O2 scale 2 -> 3, oxygen -> 2,
     # SBP 140 -> 0, pulse 85 -> 0, alert -> 0, 36.9 C -> 0. Total 3 + 2 = 5: medium.
-    obs = Observations(
-        respiration_rate=20,
-        spo2=97,
-        on_oxygen=True,
-        spo2_scale=2,
-        systolic_bp=140,
-        pulse=85,
-        consciousness="A",
-        temperature=Decimal("36.9"),
-    )
-    result = news2(obs)
-    assert result.parameter_scores["spo2"] == 3
-    assert result.total == 5
-    assert result.risk == "medium"
-
-
-def test_it_worked_example_high_total_7():
+    pytest.param(
+        Observations(20, 97, True, 2, 140, 85, "A", Decimal("36.9")),
+        (5, True, "medium"),
+        {"spo2": 3},
+        id="scale_2_over_oxygenated_is_medium",
+    ),
     # RR 22 -> 2, SpO2 94 scale 1 -> 1, oxygen -> 2, SBP 108 -> 1, pulse 95 -> 1, alert -> 0,
     # 37.0 C -> 0. Total 2 + 1 + 2 + 1 + 1 = 7: high.
-    obs = Observations(
-        respiration_rate=22,
-        spo2=94,
-        on_oxygen=True,
-        spo2_scale=1,
-        systolic_bp=108,
-        pulse=95,
-        consciousness="A",
-        temperature=Decimal("37.0"),
-    )
-    result = news2(obs)
-    assert result.total == 7
-    assert not result.any_single_three
-    assert result.risk == "high"
-    assert result.needs_escalation
-
-
-def test_it_worked_example_high_very_unwell():
+    pytest.param(
+        Observations(22, 94, True, 1, 108, 95, "A", Decimal("37.0")),
+        (7, False, "high"),
+        {},
+        id="high_total_7",
+    ),
     # RR 26 -> 3, SpO2 90 scale 1 -> 3, oxygen -> 2, SBP 95 -> 2, pulse 115 -> 2, voice -> 3,
     # 39.3 C -> 2. Total 3 + 3 + 2 + 2 + 2 + 3 + 2 = 17: high.
-    obs = Observations(
-        respiration_rate=26,
-        spo2=90,
-        on_oxygen=True,
-        spo2_scale=1,
-        systolic_bp=95,
-        pulse=115,
-        consciousness="V",
-        temperature=39.3,
-    )
-    result = news2(obs)
-    assert result.parameter_scores == {
-        "respiration_rate": 3,
-        "spo2": 3,
-        "air_or_oxygen": 2,
-        "systolic_bp": 2,
-        "pulse": 2,
-        "consciousness": 3,
-        "temperature": 2,
-    }
-    assert result.total == 17
-    assert result.risk == Risk.HIGH
+    pytest.param(
+        Observations(26, 90, True, 1, 95, 115, "V", 39.3),
+        (17, True, Risk.HIGH),
+        {
+            "respiration_rate": 3,
+            "spo2": 3,
+            "air_or_oxygen": 2,
+            "systolic_bp": 2,
+            "pulse": 2,
+            "consciousness": 3,
+            "temperature": 2,
+        },
+        id="high_very_unwell",
+    ),
+]
+
+
+@pytest.mark.parametrize(("observations", "expected", "scores"), WORKED_EXAMPLES)
+def test_it_worked_example(observations, expected, scores):
+    result = news2(observations)
+    assert (result.total, result.any_single_three, result.risk) == expected
+    assert result.needs_escalation is (result.risk != "low")
+    assert {name: result.parameter_scores[name] for name in scores} == scores
 
 
 @pytest.mark.parametrize(

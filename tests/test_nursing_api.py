@@ -2,7 +2,6 @@
 
 import datetime
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -17,20 +16,13 @@ from clinic.nursing.models import (
     TimeOutConfirmation,
 )
 from scheduling.models import Status
-from tests import nursing_fixtures as nf
-
-appointment = nf.appointment
+from tests.factories import CALM, TodaysAppointmentFactory, answer_items, take_round
 
 
 def api(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
-
-
-@pytest.fixture
-def recovering(calendar, patient, nurse, physician):
-    return nf.to_recovery(nf.make_appointment(calendar, patient), nurse, physician)
 
 
 def test_it_reads_the_checklist_with_what_blocks_the_start(appointment, nurse):
@@ -123,7 +115,7 @@ def test_it_confirms_the_time_out_through_the_api(appointment, nurse, physician)
     response = api(nurse).post(url, {"role": "nurse"}, format="json")
     assert response.status_code == 409
     assert response.json()["detail"] == "Answer and sign the time-out first."
-    nf.answer_items(appointment, nurse, ["time_out"])
+    answer_items(appointment, nurse, ["time_out"])
     assert api(nurse).post(url, {"role": "nurse"}, format="json").status_code == 201
     assert api(nurse).post(url, {"role": "doctor"}, format="json").status_code == 400
     response = api(physician).post(url, {"role": "physician"}, format="json")
@@ -133,7 +125,7 @@ def test_it_confirms_the_time_out_through_the_api(appointment, nurse, physician)
 
 def test_it_records_a_round_and_answers_with_its_news2(recovering, nurse):
     url = reverse("api_nursing_rounds", args=[recovering.pk])
-    response = api(nurse).post(url, {**nf.CALM, "pulse": 131, "on_oxygen": True}, format="json")
+    response = api(nurse).post(url, {**CALM, "pulse": 131, "on_oxygen": True}, format="json")
     assert response.status_code == 201
     body = response.json()
     assert (body["news2_total"], body["news2_risk"], body["needs_escalation"]) == (
@@ -150,24 +142,22 @@ def test_it_refuses_impossible_observations_through_the_api(
     recovering, nurse, calendar, other_patient
 ):
     url = reverse("api_nursing_rounds", args=[recovering.pk])
-    response = api(nurse).post(url, {**nf.CALM, "spo2": 140, "pulse": 0}, format="json")
+    response = api(nurse).post(url, {**CALM, "spo2": 140, "pulse": 0}, format="json")
     assert response.status_code == 400
     assert response.json() == {
         "spo2": ["SpO₂ 140% is not possible: enter 50 to 100%, or re-measure."],
         "pulse": ["Pulse 0/min is not possible in an alert patient: re-measure."],
     }
-    response = api(nurse).post(url, {**nf.CALM, "temperature": "55"}, format="json")
+    response = api(nurse).post(url, {**CALM, "temperature": "55"}, format="json")
     assert "Temperature 55.0 °C is not possible" in response.json()["temperature"][0]
-    later = nf.make_appointment(
-        calendar,
-        other_patient,
-        start=recovering.ends_at,
+    later = TodaysAppointmentFactory(
+        calendar=calendar,
+        patient=other_patient,
+        starts_at=recovering.ends_at,
         recovery_bay=None,
-        recovery_starts_at=None,
-        recovery_ends_at=None,
     )
     checked_in = reverse("api_nursing_rounds", args=[later.pk])
-    response = api(nurse).post(checked_in, nf.CALM, format="json")
+    response = api(nurse).post(checked_in, CALM, format="json")
     assert response.status_code == 409
     assert not ObservationRound.objects.exists()
 
@@ -175,19 +165,19 @@ def test_it_refuses_impossible_observations_through_the_api(
 def test_it_refuses_a_round_taken_in_the_future_through_the_api(recovering, nurse):
     url = reverse("api_nursing_rounds", args=[recovering.pk])
     later = timezone.now() + datetime.timedelta(hours=1)
-    response = api(nurse).post(url, {**nf.CALM, "taken_at": later.isoformat()}, format="json")
+    response = api(nurse).post(url, {**CALM, "taken_at": later.isoformat()}, format="json")
     assert response.status_code == 400
     assert response.json() == {
         "taken_at": ["Observations cannot be taken in the future: check the time."]
     }
     assert not ObservationRound.objects.exists()
     soon = timezone.now() + datetime.timedelta(minutes=2)  # a tablet clock a little ahead
-    response = api(nurse).post(url, {**nf.CALM, "taken_at": soon.isoformat()}, format="json")
+    response = api(nurse).post(url, {**CALM, "taken_at": soon.isoformat()}, format="json")
     assert response.status_code == 201
 
 
 def test_it_amends_a_round_and_records_an_escalation_through_the_api(recovering, nurse, physician):
-    round_ = nf.take_round(recovering, nurse)
+    round_ = take_round(recovering, nurse)
     response = api(nurse).post(
         reverse("api_nursing_round_amend", args=[round_.pk]),
         {"field": "systolic_bp", "value": 89, "reason": "re-measured"},
@@ -208,11 +198,12 @@ def test_it_discharges_through_the_api_under_the_same_criteria(recovering, nurse
     response = api(nurse).post(url, {}, format="json")
     assert response.status_code == 409
     assert response.json()["detail"] == "The patient cannot be discharged yet."
-    assert "No discharge score recorded yet." in response.json()["reasons"]
-    assert api(nurse).get(url).json()["blockers"] == response.json()["reasons"]
+    reasons = response.json()["reasons"]
+    assert {"code": "discharge_blocked", "message": "No discharge score recorded yet."} in reasons
+    assert api(nurse).get(url).json()["blockers"] == [r["message"] for r in reasons]
 
-    nf.answer_items(recovering, nurse, ["sign_out"])
-    nf.take_round(recovering, nurse)
+    answer_items(recovering, nurse, ["sign_out"])
+    take_round(recovering, nurse)
     scores = reverse("api_nursing_assessments", args=[recovering.pk])
     response = api(nurse).post(scores, {"scores": {"activity": 2}}, format="json")
     assert response.status_code == 400

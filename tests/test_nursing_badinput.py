@@ -13,16 +13,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import ChecklistItem
 from clinic.nursing import rules
-from clinic.nursing.models import Amendment, ChecklistAnswer, Phase
+from clinic.nursing.models import Amendment, ChecklistAnswer, ChecklistItem, Phase
 from scheduling.models import Status
-from tests import nursing_fixtures as nf
-from tests.nursing_fixtures import answer_items, make_appointment, take_round, to_recovery
+from tests.factories import TodaysAppointmentFactory, answer_items, take_round
 
 pytestmark = pytest.mark.django_db
-appointment = nf.appointment
-on_apixaban = nf.on_apixaban
 
 
 def page_text(response) -> str:
@@ -53,7 +49,7 @@ def days_before(appointment, days) -> str:
 def test_it_refuses_a_last_dose_date_no_clinician_meant(
     client, calendar, patient, on_apixaban, nurse, typed, message
 ):
-    appointment = make_appointment(calendar, patient)
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient)
     client.force_login(nurse)
     response = client.post(checklist_url(appointment), {"item-antithrombotics-apixaban": typed})
     assert response.status_code == 200
@@ -65,7 +61,9 @@ def test_it_refuses_a_last_dose_in_the_future_before_a_later_procedure(
     client, calendar, patient, on_apixaban, nurse
 ):
     later = timezone.now() + datetime.timedelta(days=10)
-    appointment = make_appointment(calendar, patient, status=Status.BOOKED, start=later)
+    appointment = TodaysAppointmentFactory(
+        calendar=calendar, patient=patient, status=Status.BOOKED, starts_at=later
+    )
     tomorrow = timezone.localdate(timezone=calendar["site"].zone) + datetime.timedelta(days=1)
     client.force_login(nurse)
     response = client.post(
@@ -83,7 +81,7 @@ def test_it_still_takes_a_last_dose_up_to_a_year_back(appointment, on_apixaban):
 
 
 def test_it_refuses_an_amended_last_dose_in_year_one(client, calendar, patient, on_apixaban, nurse):
-    appointment = make_appointment(calendar, patient)
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient)
     answer_items(appointment, nurse, [Phase.PRE_PROCEDURE])
     answer = ChecklistAnswer.objects.get(item__code="antithrombotics")
     before = answer.value
@@ -173,13 +171,6 @@ def test_it_refuses_an_extreme_number_in_an_amendment(client, appointment, nurse
 
 
 # --- Round time amendments -----------------------------------------------------------
-
-
-@pytest.fixture
-def recovering(calendar, patient, nurse, physician):
-    appointment = make_appointment(calendar, patient)
-    to_recovery(appointment, nurse, physician)
-    return appointment
 
 
 @pytest.mark.parametrize(

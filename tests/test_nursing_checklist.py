@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from clinic.models import AuditEvent, ChecklistItem, Medication, Patient
+from clinic.models import AuditEvent, Medication, Patient
 from clinic.nursing import rules, services
 from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import (
@@ -15,17 +15,20 @@ from clinic.nursing.models import (
     Amendment,
     AnticoagulantHold,
     ChecklistAnswer,
+    ChecklistItem,
     HardStopOverride,
     Phase,
     TimeOutConfirmation,
 )
 from scheduling.models import AppointmentEvent, Status
 from scheduling.services import TransitionRefused, appointment_transition
-from tests import nursing_fixtures as nf
-from tests.conftest import PASSWORD
-
-appointment = nf.appointment
-on_apixaban = nf.on_apixaban
+from tests.factories import (
+    PASSWORD,
+    PatientFactory,
+    TodaysAppointmentFactory,
+    answer_items,
+    ready_to_start,
+)
 
 
 def codes(appointment, phases=None):
@@ -45,7 +48,7 @@ def refusal_of(appointment, actor, reason="") -> list[str]:
         start(appointment, actor, reason)
     appointment.refresh_from_db()
     assert appointment.status == Status.CHECKED_IN
-    return refused.value.failures
+    return refused.value.messages
 
 
 # --- What is asked -------------------------------------------------------------------
@@ -88,21 +91,24 @@ def test_it_seeds_a_checklist_for_every_phase(db):
 
 
 def test_it_asks_fasting_and_iv_access_only_when_sedation_is_planned(calendar, patient):
-    injection = nf.make_appointment(calendar, patient)
-    ablation = nf.make_appointment(
-        calendar, patient, code="rfa", start=injection.starts_at + datetime.timedelta(hours=2)
+    injection = TodaysAppointmentFactory(calendar=calendar, patient=patient)
+    ablation = TodaysAppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        code="rfa",
+        starts_at=injection.starts_at + datetime.timedelta(hours=2),
     )
     assert not {"fasting", "iv-access"} & codes(injection)
     assert {"fasting", "iv-access"} <= codes(ablation)
 
 
 def test_it_asks_for_glucose_only_when_a_diabetic_is_given_a_steroid(calendar, patient):
-    injection = nf.make_appointment(calendar, patient)
-    diagnostic = nf.make_appointment(
-        calendar,
-        patient,
+    injection = TodaysAppointmentFactory(calendar=calendar, patient=patient)
+    diagnostic = TodaysAppointmentFactory(
+        calendar=calendar,
+        patient=patient,
         code="medial-branch-block",
-        start=injection.starts_at + datetime.timedelta(hours=2),
+        starts_at=injection.starts_at + datetime.timedelta(hours=2),
     )
     assert "glucose" not in codes(injection)
     Medication.objects.create(
@@ -122,33 +128,41 @@ def test_it_asks_for_glucose_only_when_a_diabetic_is_given_a_steroid(calendar, p
     ],
 )
 def test_it_asks_about_pregnancy_only_where_relevant(calendar, sex, born, asked):
-    someone = Patient.objects.create(
+    someone = PatientFactory(
         mrn=f"P-{sex}-{born}",
         first_name="A",
         last_name="B",
         date_of_birth=datetime.date(born, 6, 1),
         sex=sex,
     )
-    assert ("pregnancy" in codes(nf.make_appointment(calendar, someone))) is asked
+    assert (
+        "pregnancy" in codes(TodaysAppointmentFactory(calendar=calendar, patient=someone))
+    ) is asked
 
 
 def test_it_asks_for_side_and_levels_only_when_the_procedure_has_them(calendar, patient):
-    caudal = nf.make_appointment(calendar, patient, code="esi-caudal", laterality="na", levels="")
+    caudal = TodaysAppointmentFactory(
+        calendar=calendar, patient=patient, code="esi-caudal", laterality="na", levels=""
+    )
     assert not {"timeout-side", "timeout-levels"} & codes(caudal)
     assert {"timeout-side", "timeout-levels"} <= codes(
-        nf.make_appointment(calendar, patient, start=caudal.starts_at + datetime.timedelta(hours=2))
+        TodaysAppointmentFactory(
+            calendar=calendar,
+            patient=patient,
+            starts_at=caudal.starts_at + datetime.timedelta(hours=2),
+        )
     )
 
 
 def test_it_asks_an_item_only_for_the_procedure_types_it_names(calendar, patient):
     checklist_item = item("imaging")
     checklist_item.procedure_types.set([calendar["tfesi"]])
-    injection = nf.make_appointment(calendar, patient)
-    caudal = nf.make_appointment(
-        calendar,
-        patient,
+    injection = TodaysAppointmentFactory(calendar=calendar, patient=patient)
+    caudal = TodaysAppointmentFactory(
+        calendar=calendar,
+        patient=patient,
         code="esi-caudal",
-        start=injection.starts_at + datetime.timedelta(hours=2),
+        starts_at=injection.starts_at + datetime.timedelta(hours=2),
     )
     assert "imaging" in codes(injection)
     assert "imaging" not in codes(caudal)
@@ -235,7 +249,7 @@ def test_it_keeps_drafts_until_signed_then_never_overwrites(appointment, nurse):
 
 
 def test_it_closes_the_checklist_of_a_discharged_appointment(calendar, patient, nurse):
-    done = nf.make_appointment(calendar, patient, status=Status.DISCHARGED)
+    done = TodaysAppointmentFactory(calendar=calendar, patient=patient, status=Status.DISCHARGED)
     with pytest.raises(services.NursingRefused, match="discharged appointment is closed"):
         services.checklist_save(actor=nurse, appointment=done, values={item("signout-plan"): "x"})
 
@@ -254,12 +268,12 @@ def test_it_refuses_to_start_until_every_required_item_is_signed(appointment, nu
 
 
 def test_it_refuses_to_start_without_consent(appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, consent=None)
+    ready_to_start(appointment, nurse, physician, consent=None)
     assert refusal_of(appointment, nurse) == ["Pre-procedure: Consent form signed — not answered."]
 
 
 def test_it_counts_an_unsigned_draft_as_not_done(appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, consent=None)
+    ready_to_start(appointment, nurse, physician, consent=None)
     services.checklist_save(actor=nurse, appointment=appointment, values={item("consent"): "yes"})
     assert refusal_of(appointment, nurse) == [
         "Pre-procedure: Consent form signed — not signed yet."
@@ -268,7 +282,7 @@ def test_it_counts_an_unsigned_draft_as_not_done(appointment, nurse, physician):
 
 def test_it_lets_an_unanswered_optional_item_pass(appointment, nurse, physician):
     ChecklistItem.objects.filter(code="imaging").update(required=False)
-    nf.ready_to_start(appointment, nurse, physician, imaging=None)
+    ready_to_start(appointment, nurse, physician, imaging=None)
     start(appointment, nurse)
     assert appointment.status == Status.IN_PROCEDURE
 
@@ -299,14 +313,14 @@ def test_it_stops_on_each_failed_hard_stop(
     if born:
         patient.date_of_birth = born
         patient.save()
-    appointment = nf.make_appointment(calendar, patient, code=procedure)
-    nf.ready_to_start(appointment, nurse, physician, **{code.replace("-", "_"): "no"})
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient, code=procedure)
+    ready_to_start(appointment, nurse, physician, **{code.replace("-", "_"): "no"})
     label = item(code).label
     assert refusal_of(appointment, nurse) == [f"Hard stop — {label}: answered No."]
 
 
 def test_it_does_not_stop_on_a_no_to_an_item_without_a_hard_stop(appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, imaging="no")
+    ready_to_start(appointment, nurse, physician, imaging="no")
     start(appointment, nurse)
     assert appointment.status == Status.IN_PROCEDURE
 
@@ -319,9 +333,7 @@ def dose_days_before(appointment, days, **extra):
 def test_it_stops_when_an_anticoagulant_was_not_held_long_enough(
     appointment, on_apixaban, nurse, physician
 ):
-    nf.ready_to_start(
-        appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 2)
-    )
+    ready_to_start(appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 2))
     assert refusal_of(appointment, nurse) == [
         "Hard stop — Apixaban last taken 2 days before; clinic protocol holds it 3 "
         "days for intermediate-risk procedures."
@@ -331,9 +343,7 @@ def test_it_stops_when_an_anticoagulant_was_not_held_long_enough(
 def test_it_starts_when_the_anticoagulant_was_held_as_the_protocol_says(
     appointment, on_apixaban, nurse, physician
 ):
-    nf.ready_to_start(
-        appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 3)
-    )
+    ready_to_start(appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 3))
     start(appointment, nurse)
     assert appointment.status == Status.IN_PROCEDURE
 
@@ -341,7 +351,7 @@ def test_it_starts_when_the_anticoagulant_was_held_as_the_protocol_says(
 def test_it_moves_the_bleeding_risk_up_for_patient_risk_factors(
     appointment, on_apixaban, nurse, physician
 ):
-    nf.ready_to_start(
+    ready_to_start(
         appointment,
         nurse,
         physician,
@@ -357,17 +367,17 @@ def test_it_follows_the_edited_hold_table(appointment, on_apixaban, nurse, physi
     AnticoagulantHold.objects.filter(agent="apixaban", bleeding_risk="intermediate").update(
         hold_days=4
     )
-    nf.ready_to_start(
-        appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 3)
-    )
+    ready_to_start(appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 3))
     assert "holds it 4 days" in refusal_of(appointment, nurse)[0]
 
 
 def test_it_continues_anticoagulants_for_a_low_risk_procedure(
     calendar, on_apixaban, nurse, physician
 ):
-    joint = nf.make_appointment(calendar, on_apixaban, code="si-joint-injection")
-    nf.ready_to_start(joint, nurse, physician, antithrombotics=dose_days_before(joint, 0))
+    joint = TodaysAppointmentFactory(
+        calendar=calendar, patient=on_apixaban, code="si-joint-injection"
+    )
+    ready_to_start(joint, nurse, physician, antithrombotics=dose_days_before(joint, 0))
     start(joint, nurse)
     assert joint.status == Status.IN_PROCEDURE
 
@@ -377,7 +387,7 @@ def test_it_leaves_an_agent_without_a_protocol_to_the_physician(appointment, nur
         patient=appointment.patient, agent=Medication.Agent.EDOXABAN, name="Lixiana"
     )
     yesterday = (appointment.local_start.date() - datetime.timedelta(days=10)).isoformat()
-    nf.ready_to_start(
+    ready_to_start(
         appointment, nurse, physician, antithrombotics={"doses": {"edoxaban": yesterday}}
     )
     assert refusal_of(appointment, nurse) == [
@@ -387,7 +397,7 @@ def test_it_leaves_an_agent_without_a_protocol_to_the_physician(appointment, nur
 
 
 def test_it_accepts_a_stopped_anticoagulant(appointment, on_apixaban, nurse, physician):
-    nf.ready_to_start(
+    ready_to_start(
         appointment, nurse, physician, antithrombotics={"doses": {"apixaban": "stopped"}}
     )
     start(appointment, nurse)
@@ -400,9 +410,7 @@ def test_it_accepts_a_stopped_anticoagulant(appointment, on_apixaban, nurse, phy
 def test_it_lets_a_physician_override_a_hard_stop_with_a_reason(
     appointment, on_apixaban, nurse, physician, client
 ):
-    nf.ready_to_start(
-        appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 2)
-    )
+    ready_to_start(appointment, nurse, physician, antithrombotics=dose_days_before(appointment, 2))
     start(appointment, physician, "Haematologist agreed: low-dose, shared decision")
 
     assert appointment.status == Status.IN_PROCEDURE
@@ -412,7 +420,7 @@ def test_it_lets_a_physician_override_a_hard_stop_with_a_reason(
     event = appointment.events.get(to_status=Status.IN_PROCEDURE)
     assert "Override: Haematologist agreed" in event.detail
     assert AuditEvent.objects.filter(
-        object_type="clinic.HardStopOverride", detail__contains="Haematologist agreed"
+        object_type="nursing.HardStopOverride", detail__contains="Haematologist agreed"
     ).exists()
     client.force_login(nurse)
     page = client.get(reverse("nursing_record", args=[appointment.pk])).content.decode()
@@ -420,14 +428,14 @@ def test_it_lets_a_physician_override_a_hard_stop_with_a_reason(
 
 
 def test_it_refuses_an_override_by_a_nurse(appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, consent=None)
+    ready_to_start(appointment, nurse, physician, consent=None)
     with pytest.raises(HardStopRefused, match="Only a physician can override"):
         start(appointment, nurse, "The patient says they signed")
     assert not HardStopOverride.objects.exists()
 
 
 def test_it_refuses_an_override_without_a_reason(appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, consent=None)
+    ready_to_start(appointment, nurse, physician, consent=None)
     refusal_of(appointment, physician, "   ")
     assert not HardStopOverride.objects.exists()
 
@@ -451,7 +459,7 @@ def test_it_holds_the_hard_stops_for_every_caller(appointment, nurse, physician)
 
 
 def test_it_lets_only_nurses_and_physicians_start(appointment, nurse, physician, manager):
-    nf.ready_to_start(appointment, nurse, physician)
+    ready_to_start(appointment, nurse, physician)
     with pytest.raises(TransitionRefused, match="Only a nurse or a physician can start"):
         appointment_transition(actor=manager, appointment=appointment, to=Status.IN_PROCEDURE)
 
@@ -467,7 +475,7 @@ def test_it_confirms_the_time_out_only_after_its_items_are_signed(appointment, n
 def test_it_wants_two_people_in_their_roles_for_the_time_out(
     appointment, nurse, physician, admin_user
 ):
-    nf.answer_items(appointment, nurse, [Phase.TIME_OUT])
+    answer_items(appointment, nurse, [Phase.TIME_OUT])
     with pytest.raises(services.NursingRefused, match="is not a physician"):
         services.time_out_confirm(actor=nurse, appointment=appointment, role="physician")
     with pytest.raises(services.NursingRefused, match="must come from a nurse"):
@@ -485,7 +493,7 @@ def test_it_wants_two_people_in_their_roles_for_the_time_out(
 def test_it_takes_the_physicians_signature_on_the_nurses_tablet(
     client, appointment, nurse, physician
 ):
-    nf.answer_items(appointment, nurse, [Phase.TIME_OUT])
+    answer_items(appointment, nurse, [Phase.TIME_OUT])
     client.force_login(nurse)
     url = reverse("nursing_time_out_confirm", args=[appointment.pk])
 
@@ -584,7 +592,7 @@ def test_it_records_antithrombotic_doses_from_the_form(client, appointment, on_a
 
 
 def test_it_explains_a_refused_start_on_the_page(client, appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, consent=None)
+    ready_to_start(appointment, nurse, physician, consent=None)
     client.force_login(nurse)
     response = client.post(reverse("nursing_start", args=[appointment.pk]))
     assert response.status_code == 409
@@ -594,7 +602,7 @@ def test_it_explains_a_refused_start_on_the_page(client, appointment, nurse, phy
 
 
 def test_it_starts_from_the_page_when_all_is_done(client, appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician)
+    ready_to_start(appointment, nurse, physician)
     client.force_login(nurse)
     response = client.post(reverse("nursing_start", args=[appointment.pk]))
     assert response.status_code == 302
@@ -606,7 +614,7 @@ def test_it_starts_from_the_page_when_all_is_done(client, appointment, nurse, ph
 
 
 def test_it_checks_in_from_the_board(client, calendar, patient, nurse):
-    waiting = nf.make_appointment(calendar, patient, status=Status.CONFIRMED)
+    waiting = TodaysAppointmentFactory(calendar=calendar, patient=patient, status=Status.CONFIRMED)
     client.force_login(nurse)
     response = client.post(reverse("nursing_check_in", args=[waiting.pk]))
     assert response.url == reverse("nursing_record", args=[waiting.pk])
@@ -639,7 +647,9 @@ def test_it_amends_a_signed_answer_keeping_who_when_why_and_both_values(client, 
     )
     page = client.get(reverse("nursing_record", args=[appointment.pk])).content.decode()
     assert "<del>72 /min</del>" in page and "Misread the monitor" in page
-    assert AuditEvent.objects.filter(action="change", object_type="clinic.ChecklistAnswer").exists()
+    assert AuditEvent.objects.filter(
+        action="change", object_type="nursing.ChecklistAnswer"
+    ).exists()
 
 
 def test_it_refuses_an_amendment_without_a_change_or_a_reason(appointment, nurse):
@@ -661,7 +671,7 @@ def test_it_refuses_an_amendment_without_a_change_or_a_reason(appointment, nurse
 
 
 def test_it_can_amend_a_failed_hard_stop_so_the_procedure_may_start(appointment, nurse, physician):
-    nf.ready_to_start(appointment, nurse, physician, consent="no")
+    ready_to_start(appointment, nurse, physician, consent="no")
     refusal_of(appointment, nurse)
     answer = ChecklistAnswer.objects.get(item__code="consent")
     services.answer_amend(

@@ -23,7 +23,14 @@ from clinic.nursing.models import (
 from scheduling.models import Status
 from scheduling.services import TransitionRefused, appointment_transition
 from scheduling.signals import appointment_changed
-from tests import nursing_fixtures as nf
+from tests.factories import (
+    TodaysAppointmentFactory,
+    answer_items,
+    ready_to_discharge,
+    ready_to_start,
+    take_round,
+    to_recovery,
+)
 
 ALDRETE = ["activity", "respiration", "circulation", "consciousness", "spo2"]
 PADSS = ["vital_signs", "ambulation", "nausea_vomiting", "pain", "surgical_bleeding"]
@@ -34,15 +41,12 @@ def scores(codes, *values):
 
 
 @pytest.fixture
-def recovering(calendar, patient, nurse, physician):
-    return nf.to_recovery(nf.make_appointment(calendar, patient), nurse, physician)
-
-
-@pytest.fixture
 def scs(calendar, patient, nurse, physician):
     earlier = timezone.now() - datetime.timedelta(hours=4)
-    trial = nf.make_appointment(calendar, patient, code="scs-trial", start=earlier)
-    return nf.to_recovery(trial, nurse, physician)
+    trial = TodaysAppointmentFactory(
+        calendar=calendar, patient=patient, code="scs-trial", starts_at=earlier
+    )
+    return to_recovery(trial, nurse, physician)
 
 
 def assess(appointment, nurse, values):
@@ -97,7 +101,7 @@ def test_it_refuses_an_incomplete_or_wrong_score(recovering, scs, nurse):
 
 
 def test_it_scores_only_in_recovery(calendar, patient, nurse):
-    waiting = nf.make_appointment(calendar, patient)
+    waiting = TodaysAppointmentFactory(calendar=calendar, patient=patient)
     with pytest.raises(services.NursingRefused, match="in recovery"):
         assess(waiting, nurse, scores(ALDRETE, 2, 2, 2, 2, 2))
 
@@ -115,7 +119,7 @@ def refused(appointment, actor, reason=""):
     appointment.refresh_from_db()
     assert appointment.status == Status.IN_RECOVERY
     assert not Discharge.objects.exists()
-    return refusal.value.failures
+    return refusal.value.messages
 
 
 def test_it_lists_everything_that_blocks_a_discharge(recovering, nurse):
@@ -129,8 +133,8 @@ def test_it_lists_everything_that_blocks_a_discharge(recovering, nurse):
 
 
 def test_it_refuses_a_discharge_below_the_threshold(recovering, nurse):
-    nf.answer_items(recovering, nurse, [Phase.SIGN_OUT])
-    nf.take_round(recovering, nurse)
+    answer_items(recovering, nurse, [Phase.SIGN_OUT])
+    take_round(recovering, nurse)
     assess(recovering, nurse, scores(ALDRETE, 2, 2, 2, 1, 1))
     assert refused(recovering, nurse) == [
         "Modified Aldrete 8 of 10 is below the discharge threshold of 9."
@@ -138,29 +142,29 @@ def test_it_refuses_a_discharge_below_the_threshold(recovering, nurse):
 
 
 def test_it_refuses_a_discharge_before_the_sign_out_is_complete(recovering, nurse):
-    nf.answer_items(recovering, nurse, [Phase.SIGN_OUT], signout_plan=None)
-    nf.take_round(recovering, nurse)
+    answer_items(recovering, nurse, [Phase.SIGN_OUT], signout_plan=None)
+    take_round(recovering, nurse)
     assess(recovering, nurse, scores(ALDRETE, 2, 2, 2, 2, 2))
     assert refused(recovering, nurse) == ["Sign-out: Recovery plan — not answered."]
 
 
 def test_it_refuses_a_discharge_while_the_last_round_is_in_an_escalation_band(recovering, nurse):
-    nf.answer_items(recovering, nurse, [Phase.SIGN_OUT])
-    nf.take_round(recovering, nurse)
-    nf.take_round(recovering, nurse, consciousness="C")
+    answer_items(recovering, nurse, [Phase.SIGN_OUT])
+    take_round(recovering, nurse)
+    take_round(recovering, nurse, consciousness="C")
     assess(recovering, nurse, scores(ALDRETE, 2, 2, 2, 2, 2))
     assert refused(recovering, nurse) == [
         "The last observations score NEWS2 3 (low-medium risk): record a round out of the "
         "escalation band, or a physician decides."
     ]
-    nf.take_round(recovering, nurse)
+    take_round(recovering, nurse)
     discharge(recovering, nurse)
     assert recovering.status == Status.DISCHARGED
 
 
 def test_it_judges_the_latest_score(recovering, nurse):
-    nf.answer_items(recovering, nurse, [Phase.SIGN_OUT])
-    nf.take_round(recovering, nurse)
+    answer_items(recovering, nurse, [Phase.SIGN_OUT])
+    take_round(recovering, nurse)
     assess(recovering, nurse, scores(ALDRETE, 2, 2, 2, 2, 2))
     assess(recovering, nurse, scores(ALDRETE, 1, 2, 2, 2, 1))
     assert refused(recovering, nurse) == [
@@ -171,8 +175,8 @@ def test_it_judges_the_latest_score(recovering, nurse):
 def test_it_lets_a_physician_discharge_despite_the_criteria_with_a_reason(
     recovering, nurse, physician
 ):
-    nf.answer_items(recovering, nurse, [Phase.SIGN_OUT])
-    nf.take_round(recovering, nurse, systolic_bp=88, diastolic_bp=50)
+    answer_items(recovering, nurse, [Phase.SIGN_OUT])
+    take_round(recovering, nurse, systolic_bp=88, diastolic_bp=50)
     assess(recovering, nurse, scores(ALDRETE, 2, 2, 1, 2, 2))
 
     assert "Only a physician can override" in str(
@@ -199,7 +203,9 @@ def test_it_holds_the_discharge_criteria_for_every_caller(recovering, nurse, man
 def test_it_discharges_with_instructions_in_the_patients_language(
     calendar, patient, nurse, physician
 ):
-    appointment = nf.ready_to_discharge(nf.make_appointment(calendar, patient), nurse, physician)
+    appointment = ready_to_discharge(
+        TodaysAppointmentFactory(calendar=calendar, patient=patient), nurse, physician
+    )
     heard = []
     appointment_changed.connect(lambda **kw: heard.append(kw), weak=False, dispatch_uid="t")
     try:
@@ -233,7 +239,9 @@ def test_it_seeds_a_scale_and_instructions_for_every_procedure_type(db):
 
 
 def test_it_prints_the_instructions(client, calendar, patient, nurse, physician):
-    appointment = nf.ready_to_discharge(nf.make_appointment(calendar, patient), nurse, physician)
+    appointment = ready_to_discharge(
+        TodaysAppointmentFactory(calendar=calendar, patient=patient), nurse, physician
+    )
     client.force_login(nurse)
     url = reverse("nursing_instructions", args=[appointment.pk])
     page = client.get(url).content.decode()
@@ -250,7 +258,7 @@ def test_it_prints_the_instructions(client, calendar, patient, nurse, physician)
 def test_it_suggests_the_items_the_observations_answer(recovering, nurse, scs):
     scale = rules.protocol_for(recovering.procedure_type).scale
     assert suggestions.discharge_suggestions(recovering, scale) == {}
-    nf.take_round(recovering, nurse, systolic_bp=100, diastolic_bp=60, spo2=91, consciousness="V")
+    take_round(recovering, nurse, systolic_bp=100, diastolic_bp=60, spo2=91, consciousness="V")
     found = suggestions.discharge_suggestions(recovering, scale)
     # Baseline systolic 130 (the fixture); 100 is 23% lower.
     assert {code: s.value for code, s in found.items()} == {
@@ -259,7 +267,7 @@ def test_it_suggests_the_items_the_observations_answer(recovering, nurse, scs):
         "spo2": 1,
     }
     assert "systolic 100 against 130" in found["circulation"].because
-    nf.take_round(scs, nurse, systolic_bp=104, diastolic_bp=60)
+    take_round(scs, nurse, systolic_bp=104, diastolic_bp=60)
     padss = suggestions.discharge_suggestions(scs, rules.protocol_for(scs.procedure_type).scale)
     assert {code: s.value for code, s in padss.items()} == {"vital_signs": 2}  # exactly 20%
 
@@ -294,8 +302,8 @@ def test_it_amends_a_discharge_score_and_totals_again(client, recovering, nurse)
 
 
 def test_it_walks_the_discharge_page(client, recovering, nurse):
-    nf.answer_items(recovering, nurse, [Phase.SIGN_OUT])
-    nf.take_round(recovering, nurse)
+    answer_items(recovering, nurse, [Phase.SIGN_OUT])
+    take_round(recovering, nurse)
     client.force_login(nurse)
     url = reverse("nursing_discharge", args=[recovering.pk])
     page = client.get(url).content.decode()
@@ -343,8 +351,8 @@ def test_it_lets_a_physician_override_on_the_discharge_page(client, recovering, 
 def test_it_ends_the_procedure_into_recovery_from_the_record(
     client, calendar, patient, nurse, physician
 ):
-    appointment = nf.make_appointment(calendar, patient)
-    nf.ready_to_start(appointment, nurse, physician)
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient)
+    ready_to_start(appointment, nurse, physician)
     services.procedure_start(actor=nurse, appointment=appointment)
     client.force_login(nurse)
     client.post(reverse("nursing_end", args=[appointment.pk]))

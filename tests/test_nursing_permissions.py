@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from clinic.nursing import services
 from clinic.nursing.models import AnticoagulantHold, ChecklistAnswer, ChecklistItem
-from tests import nursing_fixtures as nf
+from tests.factories import CALM, TodaysAppointmentFactory, take_round, to_recovery
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 EVERY_STAFF = {"front_desk", "nurse", "physician", "manager", "admin"}
@@ -23,8 +23,10 @@ EDITORS = {"manager", "admin"}
 @pytest.fixture
 def record(calendar, patient, nurse, physician):
     """An appointment in recovery with a round, a score and a signed answer."""
-    appointment = nf.to_recovery(nf.make_appointment(calendar, patient), nurse, physician)
-    round_ = nf.take_round(appointment, nurse, consciousness="C")
+    appointment = to_recovery(
+        TodaysAppointmentFactory(calendar=calendar, patient=patient), nurse, physician
+    )
+    round_ = take_round(appointment, nurse, consciousness="C")
     assessment = services.assessment_record(
         actor=nurse,
         appointment=appointment,
@@ -116,7 +118,7 @@ def test_it_shows_managers_the_record_without_recording_buttons(client, manager,
 
 
 def test_it_offers_the_override_only_to_physicians(client, calendar, patient, nurse, physician):
-    appointment = nf.make_appointment(calendar, patient)
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient)
     url = reverse("nursing_record", args=[appointment.pk])
     client.force_login(nurse)
     assert "Override and start" not in client.get(url).content.decode()
@@ -142,19 +144,26 @@ def test_it_lists_perioperative_records_on_the_patient_page(client, personas, re
         assert (link in response.content.decode()) is (role in READERS), role
 
 
-def test_it_lists_the_patients_procedures_without_a_query_each(client, nurse, calendar, patient):
+def test_it_lists_the_patients_procedures_without_a_query_each(
+    client, nurse, calendar, patient, assert_query_count_flat
+):
     from scheduling.models import Status
-    from tests.helpers import assert_query_count_flat
 
     days_ago = iter(range(1, 100))
 
     def add_rows(count):
         for _ in range(count):
             start = timezone.now() - datetime.timedelta(days=next(days_ago))
-            nf.make_appointment(calendar, patient, status=Status.COMPLETED, start=start)
+            TodaysAppointmentFactory(
+                calendar=calendar, patient=patient, status=Status.COMPLETED, starts_at=start
+            )
             start = timezone.now() - datetime.timedelta(days=next(days_ago))
-            nf.make_appointment(
-                calendar, patient, status=Status.CANCELLED, start=start, cancel_reason="other"
+            TodaysAppointmentFactory(
+                calendar=calendar,
+                patient=patient,
+                status=Status.CANCELLED,
+                starts_at=start,
+                cancel_reason="other",
             )
 
     client.force_login(nurse)
@@ -182,7 +191,7 @@ def api_cases(record):
         ),
         ("post", reverse("api_nursing_time_out", args=[a]), {"role": "nurse"}, RECORDERS),
         ("get", reverse("api_nursing_rounds", args=[a]), None, READERS),
-        ("post", reverse("api_nursing_rounds", args=[a]), nf.CALM, RECORDERS),
+        ("post", reverse("api_nursing_rounds", args=[a]), CALM, RECORDERS),
         (
             "post",
             reverse("api_nursing_round_amend", args=[r]),
@@ -214,5 +223,5 @@ def test_it_applies_the_same_roles_to_the_api(personas, record):
 def test_it_gives_only_physicians_the_override_and_the_physician_signature(personas):
     for role in ROLES:
         user = personas[role]
-        assert user.has_perm("clinic.override_hard_stop") is (role == "physician"), role
-        assert user.has_perm("clinic.sign_time_out_as_physician") is (role == "physician")
+        assert user.has_perm("nursing.override_hard_stop") is (role == "physician"), role
+        assert user.has_perm("nursing.sign_time_out_as_physician") is (role == "physician")

@@ -8,10 +8,7 @@ from django.urls import reverse
 from clinic.models import ProcedureType
 from clinic.nursing import rules
 from clinic.nursing.models import AnticoagulantHold, ChecklistItem, ProcedureProtocol
-from tests import nursing_fixtures as nf
-from tests.helpers import assert_query_count_flat
-
-appointment = nf.appointment
+from tests.factories import ProcedureTypeFactory
 
 NEW_ITEM = {
     "label": "Contrast allergy premedication given",
@@ -164,7 +161,7 @@ def test_it_edits_a_procedures_protocol(client, manager):
 
 
 def test_it_gives_a_new_procedure_type_the_default_protocol(client, manager):
-    new = ProcedureType.objects.create(
+    new = ProcedureTypeFactory(
         code="new",
         name="New block",
         category="therapeutic",
@@ -216,7 +213,7 @@ def test_it_gives_a_new_procedure_type_the_default_protocol(client, manager):
         ),
         (
             "nursing_protocol_list",
-            lambda n: ProcedureType.objects.create(
+            lambda n: ProcedureTypeFactory(
                 code=f"extra-{n}",
                 name=f"Extra {n}",
                 category="therapeutic",
@@ -226,7 +223,9 @@ def test_it_gives_a_new_procedure_type_the_default_protocol(client, manager):
         ),
     ],
 )
-def test_it_keeps_the_protocol_lists_query_count_flat(client, manager, url_name, make):
+def test_it_keeps_the_protocol_lists_query_count_flat(
+    client, manager, url_name, make, assert_query_count_flat
+):
     made = []
 
     def add_rows(count):

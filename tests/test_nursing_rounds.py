@@ -1,24 +1,23 @@
 """Observation rounds: NEWS2 at every band edge (RCP 2017, chart 1), impossible and unusual
-values, escalation, amendments, the observation schedule and the recovery board."""
+values, escalation, amendments, the observation schedule, the recovery board, and the round
+form keeping what was typed on the tablet until the round is saved."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
-from clinic.models import AuditEvent, Patient
+from clinic.models import AuditEvent
 from clinic.nursing import selectors, services
 from clinic.nursing.models import Amendment, Escalation, ObservationRound, ProcedureProtocol
 from scheduling.models import Status
-from tests import nursing_fixtures as nf
-from tests.helpers import assert_query_count_flat
-
-appointment = nf.appointment
-CALM = nf.CALM
+from tests.browser import TABLET, login
+from tests.factories import CALM, PatientFactory, TodaysAppointmentFactory, UserFactory, take_round
 
 
 def score(**changes) -> ObservationRound:
@@ -149,19 +148,14 @@ def test_it_bands_the_risk_and_asks_for_escalation_from_low_medium(changes, tota
     assert round_.needs_escalation is (risk != "low")
 
 
-@pytest.fixture
-def recovering(calendar, patient, nurse, physician):
-    return nf.to_recovery(nf.make_appointment(calendar, patient), nurse, physician)
-
-
 def test_it_stores_the_news2_with_the_signed_round(recovering, nurse):
-    round_ = nf.take_round(recovering, nurse, pulse=131, on_oxygen=True)
+    round_ = take_round(recovering, nurse, pulse=131, on_oxygen=True)
     round_.refresh_from_db()
     assert (round_.news2_total, round_.news2_risk) == (5, "medium")
     assert round_.news2_scores["pulse"] == 3
     assert round_.signed_by == nurse and round_.signed_at
     assert AuditEvent.objects.filter(
-        object_type="clinic.ObservationRound", detail="observations: NEWS2 5 (medium)"
+        object_type="nursing.ObservationRound", detail="observations: NEWS2 5 (medium)"
     ).exists()
 
 
@@ -195,13 +189,13 @@ def test_it_refuses_impossible_values_with_a_clear_message(
     recovering, nurse, changes, field, message
 ):
     with pytest.raises(ValidationError) as refused:
-        nf.take_round(recovering, nurse, **changes)
+        take_round(recovering, nurse, **changes)
     assert message in " ".join(refused.value.message_dict[field])
     assert not ObservationRound.objects.exists()
 
 
 def test_it_accepts_unusual_but_possible_values_and_highlights_them(client, recovering, nurse):
-    round_ = nf.take_round(recovering, nurse, spo2=82, pulse=38, temperature=Decimal("34.6"))
+    round_ = take_round(recovering, nurse, spo2=82, pulse=38, temperature=Decimal("34.6"))
     assert set(round_.unusual_fields()) == {"spo2", "pulse", "temperature"}
     client.force_login(nurse)
     page = client.get(reverse("nursing_record", args=[recovering.pk])).content.decode()
@@ -211,7 +205,7 @@ def test_it_accepts_unusual_but_possible_values_and_highlights_them(client, reco
 
 def test_it_records_rounds_only_in_recovery(appointment, nurse):
     with pytest.raises(services.NursingRefused, match="this patient is checked in"):
-        nf.take_round(appointment, nurse)
+        take_round(appointment, nurse)
 
 
 # --- Escalation ----------------------------------------------------------------------
@@ -222,10 +216,10 @@ def test_it_shows_an_escalation_banner_until_the_call_is_recorded(
 ):
     client.force_login(nurse)
     url = reverse("nursing_record", args=[recovering.pk])
-    nf.take_round(recovering, nurse)
+    take_round(recovering, nurse)
     assert "escalation-banner" not in client.get(url).content.decode()
 
-    round_ = nf.take_round(recovering, nurse, systolic_bp=88, diastolic_bp=50)
+    round_ = take_round(recovering, nurse, systolic_bp=88, diastolic_bp=50)
     page = client.get(url).content.decode()
     assert "NEWS2 3 — low-medium risk." in page and "Call the physician now" in page
     assert reverse("nursing_escalation_new", args=[round_.pk]) in page
@@ -249,7 +243,7 @@ def test_it_shows_an_escalation_banner_until_the_call_is_recorded(
 
 
 def test_it_records_a_call_to_someone_outside_the_clinic(recovering, nurse):
-    round_ = nf.take_round(recovering, nurse, consciousness="V")
+    round_ = take_round(recovering, nurse, consciousness="V")
     escalation = services.escalation_record(
         actor=nurse, round_=round_, called_whom="On-call anaesthetist"
     )
@@ -257,7 +251,7 @@ def test_it_records_a_call_to_someone_outside_the_clinic(recovering, nurse):
 
 
 def test_it_refuses_an_escalation_for_a_low_risk_round(recovering, nurse, physician):
-    round_ = nf.take_round(recovering, nurse)
+    round_ = take_round(recovering, nurse)
     with pytest.raises(services.NursingRefused, match="no escalation is due"):
         services.escalation_record(actor=nurse, round_=round_, physician=physician)
 
@@ -266,7 +260,7 @@ def test_it_refuses_an_escalation_for_a_low_risk_round(recovering, nurse, physic
 
 
 def test_it_amends_a_round_and_scores_it_again(client, recovering, nurse):
-    round_ = nf.take_round(recovering, nurse)
+    round_ = take_round(recovering, nurse)
     client.force_login(nurse)
     url = reverse("nursing_round_amend", args=[round_.pk])
     response = client.post(url, {"field": "spo2", "value": "150", "reason": "typo"})
@@ -289,7 +283,7 @@ def test_it_amends_a_round_and_scores_it_again(client, recovering, nurse):
 
 
 def test_it_refuses_a_round_amendment_without_a_reason_or_a_change(recovering, nurse):
-    round_ = nf.take_round(recovering, nurse)
+    round_ = take_round(recovering, nurse)
     with pytest.raises(services.NursingRefused, match="reason"):
         services.round_amend(actor=nurse, round_=round_, field="pulse", value=80, reason="")
     with pytest.raises(services.NursingRefused, match="the same"):
@@ -383,7 +377,7 @@ def board(client, calendar, **params):
 
 
 def test_it_shows_an_overdue_round_on_the_board(client, recovering, nurse, calendar):
-    round_ = nf.take_round(recovering, nurse)
+    round_ = take_round(recovering, nurse)
     client.force_login(nurse)
     assert "OVERDUE" not in board(client, calendar).content.decode()
     ObservationRound.objects.filter(pk=round_.pk).update(
@@ -414,17 +408,15 @@ def test_it_shows_every_state_on_the_board_and_refreshes_itself(client, calendar
             Status.CANCELLED,
         ]
     ):
-        who = Patient.objects.create(
+        who = PatientFactory(
             mrn=f"S{n}", first_name="P", last_name=status, date_of_birth=datetime.date(1970, 1, 1)
         )
-        made[status] = nf.make_appointment(
-            calendar,
-            who,
+        made[status] = TodaysAppointmentFactory(
+            calendar=calendar,
+            patient=who,
             status=status,
-            start=early + datetime.timedelta(minutes=50 * n),
+            starts_at=early + datetime.timedelta(minutes=50 * n),
             recovery_bay=None,
-            recovery_starts_at=None,
-            recovery_ends_at=None,
             cancel_reason="patient_request" if status == Status.CANCELLED else "",
         )
     client.force_login(nurse)
@@ -446,7 +438,7 @@ def test_it_shows_every_state_on_the_board_and_refreshes_itself(client, calendar
 
 
 def test_it_shows_the_front_desk_only_the_status(client, recovering, nurse, front_desk, calendar):
-    nf.take_round(recovering, nurse, pulse=131)
+    take_round(recovering, nurse, pulse=131)
     client.force_login(front_desk)
     page = board(client, calendar).content.decode()
     assert "Karen Jensen" in page and "In recovery" in page
@@ -456,7 +448,7 @@ def test_it_shows_the_front_desk_only_the_status(client, recovering, nurse, fron
     assert "3 · low-medium" in board(client, calendar).content.decode()
 
 
-def test_it_keeps_the_board_query_count_flat(client, calendar, nurse):
+def test_it_keeps_the_board_query_count_flat(client, calendar, nurse, assert_query_count_flat):
     midnight = timezone.localtime(timezone.now(), calendar["site"].zone).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
@@ -465,26 +457,24 @@ def test_it_keeps_the_board_query_count_flat(client, calendar, nurse):
     def add_rows(count):
         for _ in range(count):
             n = len(made)
-            who = Patient.objects.create(
+            who = PatientFactory(
                 mrn=f"B{n}",
                 first_name="P",
                 last_name=str(n),
                 date_of_birth=datetime.date(1970, 1, 1),
             )
             status = [Status.CONFIRMED, Status.CHECKED_IN, Status.IN_RECOVERY][n % 3]
-            appointment = nf.make_appointment(
-                calendar,
-                who,
+            appointment = TodaysAppointmentFactory(
+                calendar=calendar,
+                patient=who,
                 status=status,
-                start=midnight + datetime.timedelta(minutes=25 * n),
-                physician=User.objects.create(username=f"doctor{n}"),
+                starts_at=midnight + datetime.timedelta(minutes=25 * n),
+                physician=UserFactory(username=f"doctor{n}"),
                 room=calendar["fluoro"] if n % 2 else calendar["plain"],
                 recovery_bay=None,
-                recovery_starts_at=None,
-                recovery_ends_at=None,
             )
             if status == Status.IN_RECOVERY:
-                nf.take_round(appointment, nurse)
+                take_round(appointment, nurse)
             made.append(appointment)
 
     client.force_login(nurse)
@@ -495,14 +485,17 @@ def test_it_keeps_a_patient_in_recovery_on_the_board_past_midnight(client, calen
     yesterday_evening = timezone.localtime(timezone.now(), calendar["site"].zone).replace(
         hour=21, minute=0, second=0, microsecond=0
     ) - datetime.timedelta(days=1)
-    late = nf.make_appointment(
-        calendar, nf_patient(), status=Status.IN_RECOVERY, start=yesterday_evening
+    late = TodaysAppointmentFactory(
+        calendar=calendar,
+        patient=nf_patient(),
+        status=Status.IN_RECOVERY,
+        starts_at=yesterday_evening,
     )
-    not_shown = nf.make_appointment(
-        calendar,
-        nf_patient(mrn="S-OLD-2"),
+    not_shown = TodaysAppointmentFactory(
+        calendar=calendar,
+        patient=nf_patient(mrn="S-OLD-2"),
         status=Status.CONFIRMED,
-        start=yesterday_evening - datetime.timedelta(hours=2),
+        starts_at=yesterday_evening - datetime.timedelta(hours=2),
     )
     client.force_login(nurse)
     sections = {
@@ -514,6 +507,85 @@ def test_it_keeps_a_patient_in_recovery_on_the_board_past_midnight(client, calen
 
 
 def nf_patient(mrn="S-OLD-1"):
-    return Patient.objects.create(
+    return PatientFactory(
         mrn=mrn, first_name="Late", last_name="Evening", date_of_birth=datetime.date(1970, 1, 1)
     )
+
+
+# --- The round form keeps a draft in the browser -------------------------------------
+
+
+def number(page, label):
+    return page.get_by_role("spinbutton", name=re.compile(f"^{re.escape(label)}"))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_keeps_a_half_typed_round_until_it_is_saved(open_page, recovering, nurse):
+    form_url = reverse("nursing_round_new", args=[recovering.pk])
+
+    page = open_page(TABLET)
+    login(page, nurse)
+
+    page.goto(form_url)
+    expect(page.locator("#round-draft")).to_be_hidden()
+    number(page, "Respiration rate").fill("18")
+    number(page, "SpO₂").fill("95")
+    page.locator("input[name=on_oxygen][value=True] + label").click()
+    page.locator("input[name=consciousness][value=C] + label").click()
+
+    # The tablet sleeps and the page is loaded afresh: the entries come back.
+    page.goto(reverse("nursing_board"))
+    page.goto(form_url)
+    expect(page.locator("#round-draft")).to_be_visible()
+    expect(page.locator("#round-draft")).to_contain_text("not saved yet")
+    expect(number(page, "Respiration rate")).to_have_value("18")
+    expect(number(page, "SpO₂")).to_have_value("95")
+    expect(page.locator("input[name=on_oxygen][value=True]")).to_be_checked()
+    expect(page.locator("input[name=consciousness][value=C]")).to_be_checked()
+
+    # A refused value keeps the draft, with the correction typed after it.
+    for label, value in (
+        ("Systolic BP", "128"),
+        ("Diastolic BP", "76"),
+        ("Pulse", "0"),
+        ("Temperature", "36.9"),
+        ("Pain", "2"),
+    ):
+        number(page, label).fill(value)
+    page.get_by_role("button", name="Save and sign").click()
+    expect(page.get_by_text("Nothing was saved")).to_be_visible()
+    number(page, "Pulse").fill("74")
+    page.goto(form_url)
+    expect(number(page, "Pulse")).to_have_value("74")
+    expect(number(page, "Respiration rate")).to_have_value("18")
+
+    # Saved: the next round starts empty.
+    page.get_by_role("button", name="Save and sign").click()
+    expect(page.get_by_test_id("escalation-banner")).to_be_visible()
+    page.goto(form_url)
+    expect(page.locator("#round-draft")).to_be_hidden()
+    expect(number(page, "Respiration rate")).to_have_value("")
+
+    # "Clear them" drops a draft and empties the form.
+    number(page, "Pulse").fill("90")
+    page.reload()
+    expect(number(page, "Pulse")).to_have_value("90")
+    page.get_by_role("button", name="Clear them").click()
+    expect(number(page, "Pulse")).to_have_value("")
+    page.reload()
+    expect(page.locator("#round-draft")).to_be_hidden()
+
+    # Logging out hands the tablet over: an unsaved draft does not stay behind.
+    number(page, "Pulse").fill("88")
+    drafts = "() => Object.keys(localStorage).filter(k => k.startsWith('nursing-round-draft:'))"
+    assert len(page.evaluate(drafts)) == 1
+    page.get_by_role("button", name="Menu").click()  # the navigation folds on a tablet
+    page.locator("#nav.show").wait_for()  # opened, not still sliding open
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert page.evaluate(drafts) == []
+
+    saved = ObservationRound.objects.get()
+    assert (saved.respiration_rate, saved.spo2, saved.on_oxygen, saved.pulse) == (18, 95, True, 74)
+    assert (saved.consciousness, saved.news2_risk) == ("C", "medium")

@@ -15,15 +15,14 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from followup.dispatch import invitation_send
 from followup.models import Invitation, Response
 from followup.scoring import ODI_SECTIONS, RED_FLAGS
 from followup.tokens import make_token
-from tests.browser import launch
-from tests.conftest import PASSWORD
-from tests.survey_fixtures import make_invitation
+from tests.browser import DESKTOP, PHONE, login
+from tests.factories import SentSurveyFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -31,23 +30,10 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
 
 @pytest.fixture
 def served(live_server, settings):
     settings.SITE_URL = live_server.url
-    # The live server speaks plain http.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
     return live_server
 
 
@@ -66,10 +52,10 @@ def survey_link_from_email(message, base_url) -> str:
     return found.group(0)
 
 
-def test_it_walks_the_patient_journey_on_a_phone(served, browser, book, nurse):
+def test_it_walks_the_patient_journey_on_a_phone(served, open_page, book, nurse):
     appointment = book(9, 0)
-    invitation = make_invitation(
-        appointment,
+    invitation = SentSurveyFactory(
+        appointment=appointment,
         status=Invitation.Status.QUEUED,
         due_at=timezone.now(),
         sent_at=None,
@@ -82,8 +68,8 @@ def test_it_walks_the_patient_journey_on_a_phone(served, browser, book, nurse):
     survey_link = survey_link_from_email(email, served.url)
     token = survey_link.rstrip("/").rsplit("/", 1)[-1]
 
-    phone = browser.new_context(**PHONE, locale="da-DK")
-    page = phone.new_page()
+    page = open_page(PHONE, locale="da-DK")
+    phone = page.context
 
     # The link opens the survey, with the token gone from the address bar.
     page.goto(survey_link)
@@ -144,12 +130,9 @@ def test_it_walks_the_patient_journey_on_a_phone(served, browser, book, nurse):
     phone.close()
 
     # The nurse finds the response and its scores on the worklist.
-    desk = browser.new_context(viewport={"width": 1280, "height": 900})
-    staff = desk.new_page()
-    staff.goto(served.url + reverse("login"))
-    staff.fill("#id_username", nurse.username)
-    staff.fill("#id_password", PASSWORD)
-    staff.click("button[type=submit]")
+    staff = open_page(DESKTOP)
+    desk = staff.context
+    login(staff, nurse)
     staff.goto(served.url + reverse("response_list"))
     row = staff.locator("tbody tr", has_text="Jensen")
     expect(row).to_contain_text("20.0")  # ODI: every section 1 of 5

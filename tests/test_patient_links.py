@@ -10,10 +10,13 @@ from followup.models import Invitation, RescheduleRequest
 from followup.tokens import make_token
 from scheduling.models import AppointmentEvent, Status
 from scheduling.services import appointment_cancel, appointment_transition
-from tests import survey_fixtures
-from tests.survey_fixtures import link
+from tests.factories import link
 
-appointment = survey_fixtures.appointment
+
+@pytest.fixture
+def appointment(book):
+    """Karen's transforaminal ESI, booked for next Monday at 09:00."""
+    return book(9, 0)
 
 
 def reminder_of(appointment) -> Invitation:

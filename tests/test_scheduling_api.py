@@ -9,11 +9,8 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from scheduling.models import Appointment, Status
-from tests import board_fixtures
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from tests.factories import local
 
-fill_day = board_fixtures.fill_day  # the crowded-day fixture, for this module's tests
 LIST = "/api/v1/appointments/"
 SLOTS = "/api/v1/slots/"
 # Warnings name the view, or for choice sets the enum or field name.
@@ -98,7 +95,9 @@ def test_it_explains_a_bad_filter(api, front_desk):
     assert set(response.data) == {"date_from", "status"}
 
 
-def test_it_lists_in_a_constant_number_of_queries(client, front_desk, fill_day):
+def test_it_lists_in_a_constant_number_of_queries(
+    client, front_desk, fill_day, assert_query_count_flat
+):
     client.force_login(front_desk)
     assert_query_count_flat(client, LIST, fill_day)
 
@@ -137,11 +136,9 @@ def test_it_refuses_a_booking_with_reasons_and_alternatives(api, front_desk, cal
     response = as_user(api, front_desk).post(LIST, body, format="json")
     assert response.status_code == 409
     assert response.data["detail"].startswith("Refused: Outside opening hours")
-    assert response.data["refusals"][0] == {
-        "code": "outside_opening_hours",
-        "message": response.data["refusals"][0]["message"],
-        "resource": "Test Spine Centre",
-    }
+    first = response.data["reasons"][0]
+    assert first == {"code": "outside_opening_hours", "message": first["message"]}
+    assert "Test Spine Centre is open" in first["message"]
     alternatives = response.data["alternatives"]
     assert alternatives
     assert set(alternatives[0]) >= {
@@ -161,7 +158,7 @@ def test_it_refuses_a_double_booking(api, front_desk, book, calendar, other_pati
     body = booking(calendar, other_patient, starts_at=f"{calendar['monday']}T09:15:00")
     response = as_user(api, front_desk).post(LIST, body, format="json")
     assert response.status_code == 409
-    codes = {refusal["code"] for refusal in response.data["refusals"]}
+    codes = {reason["code"] for reason in response.data["reasons"]}
     assert {"room_taken", "physician_taken"} <= codes
 
 
@@ -217,7 +214,7 @@ def test_it_refuses_a_reschedule_into_a_taken_time(api, front_desk, book, calend
         detail(appointment, "reschedule"), {"starts_at": f"{calendar['monday']}T11:15:00"}
     )
     assert response.status_code == 409
-    assert "room_taken" in {r["code"] for r in response.data["refusals"]}
+    assert "room_taken" in {r["code"] for r in response.data["reasons"]}
     appointment.refresh_from_db()
     assert appointment.starts_at == local(calendar["monday"], 9)
 
@@ -247,8 +244,11 @@ def test_it_moves_through_legal_statuses_and_refuses_illegal_ones(api, nurse, bo
     assert response.data["status"] == Status.CHECKED_IN
     response = api.post(detail(appointment, "transition"), {"to": "checked_in"})
     assert response.status_code == 409
+    message = "An appointment that is checked in cannot become checked in."
     assert response.data == {
-        "detail": "An appointment that is checked in cannot become checked in."
+        "detail": message,
+        "reasons": [{"code": "illegal_transition", "message": message}],
+        "alternatives": [],
     }
 
 
@@ -362,7 +362,7 @@ def test_it_documents_the_endpoints_without_warnings(db):
     create = paths["/api/v1/appointments/"]["post"]["responses"]
     assert {"201", "400", "409"} <= set(create)
     refused = create["409"]["content"]["application/json"]["schema"]["$ref"]
-    assert refused.endswith("/BookingRefused")
+    assert refused.endswith("/Refusal")
     assert "409" in paths["/api/v1/appointments/{id}/transition/"]["post"]["responses"]
     list_params = {p["name"] for p in paths["/api/v1/appointments/"]["get"]["parameters"]}
     assert {"date_from", "date_to", "site", "physician", "procedure_type", "status"} <= (

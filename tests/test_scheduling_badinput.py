@@ -10,10 +10,10 @@ import html
 import pytest
 from django.urls import reverse
 
+from scheduling.dates import OUT_OF_RANGE
 from scheduling.models import Appointment, PhysicianSession, Unavailability, WaitlistEntry
 from scheduling.services import BookingRefused, appointment_book, appointment_reschedule
-from scheduling.validators import OUT_OF_RANGE
-from tests.conftest import local
+from tests.factories import local
 
 ROLES = ["front_desk", "nurse", "physician", "manager"]
 FAR_OFF = ["9999-12-31", "0001-01-01", "2100-01-01", "1999-12-31"]
@@ -288,11 +288,11 @@ def test_it_refuses_a_far_off_start_in_the_booking_services(ctx, front_desk):
             laterality="left",
             levels="L4-L5",
         )
-    assert [r.code for r in refused.value.refusals] == ["date_out_of_range"]
+    assert [r.code for r in refused.value.reasons] == ["date_out_of_range"]
     assert refused.value.messages == [OUT_OF_RANGE]
     with pytest.raises(BookingRefused) as refused:
         appointment_reschedule(actor=front_desk, appointment=ctx["appointment"], starts_at=far)
-    assert [r.code for r in refused.value.refusals] == ["date_out_of_range"]
+    assert [r.code for r in refused.value.reasons] == ["date_out_of_range"]
 
 
 # --- spinal levels ------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_it_refuses_too_many_levels_in_the_booking_service(ctx, front_desk):
             levels=TEN_LEVELS,
             offer_alternatives=False,
         )
-    assert [r.code for r in refused.value.refusals] == ["levels_too_long"]
+    assert [r.code for r in refused.value.reasons] == ["levels_too_long"]
 
 
 def test_it_books_as_many_levels_as_fit_once_normalised(client, ctx):

@@ -4,6 +4,9 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from knox.models import AuthToken
+from rest_framework.test import APIClient
 
 from clinic.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD
 from clinic.models import (
@@ -17,6 +20,7 @@ from clinic.models import (
     StaffProfile,
 )
 from clinic.roles import Role, group_name
+from tests.factories import StaffFactory
 
 User = get_user_model()
 
@@ -85,7 +89,8 @@ def test_it_gives_every_demo_user_a_demo_profile_and_one_role(debug_on):
     manager = members(Role.MANAGER).get()
     assert manager.is_staff and not manager.is_superuser
     admin = User.objects.get(username="admin")
-    assert admin.is_staff and admin.is_superuser
+    # An admin by role: a superuser would pass as a clinician (issue 10).
+    assert admin.is_staff and not admin.is_superuser
     assert admin.groups.filter(name=group_name(Role.ADMIN)).exists()
     assert not members(Role.NURSE).filter(is_staff=True).exists()
 
@@ -201,3 +206,78 @@ def test_it_leaves_a_real_account_of_the_same_name_alone(debug_on):
     assert not real.is_superuser
     assert not real.groups.exists()
     assert not StaffProfile.objects.filter(user=real).exists()
+
+
+# --- Demo logins never work in production mode -----------------------------------------
+
+
+@pytest.fixture
+def demo_nurse(db):
+    user = StaffFactory(username="nurse.demo", role=Role.NURSE)
+    StaffProfile.objects.filter(user=user).update(is_demo=True)
+    return user
+
+
+def test_it_refuses_a_demo_users_api_token_in_production(settings, demo_nurse):
+    settings.DEMO_LOGINS_ALLOWED = True
+    _, token = AuthToken.objects.create(user=demo_nurse)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/patients/").status_code == 200
+
+    settings.DEMO_LOGINS_ALLOWED = False
+
+    assert api.get("/api/v1/patients/").status_code == 401
+
+
+def test_it_ends_a_demo_users_session_in_production(client, settings, demo_nurse):
+    settings.DEMO_LOGINS_ALLOWED = True
+    client.force_login(demo_nurse)
+    assert client.get(reverse("patient_list")).status_code == 200
+
+    settings.DEMO_LOGINS_ALLOWED = False
+
+    assert client.get(reverse("patient_list")).url.startswith(reverse("login"))
+
+
+def test_it_refuses_a_demo_password_on_the_login_page_and_token_endpoint(
+    client, settings, demo_nurse
+):
+    settings.DEMO_LOGINS_ALLOWED = False
+    credentials = {"username": "nurse.demo", "password": "correct-horse-battery"}
+    response = client.post(reverse("login"), credentials)
+    assert response.status_code == 200
+    assert not response.wsgi_request.user.is_authenticated
+    assert client.post("/api/v1/auth/token/", credentials).status_code == 400
+
+
+# --- seed_demo: a second run changes nothing in any app ---------------------------------
+
+
+def every_row_count():
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    models = [
+        model
+        for label in ["clinic", "scheduling", "followup", "auth"]
+        for model in apps.get_app_config(label).get_models()
+    ]
+    models += [User.groups.through, StaffProfile.credentials.through]
+    return {model._meta.label: model._default_manager.count() for model in models}
+
+
+@pytest.mark.django_db
+def test_it_adds_nothing_in_any_app_when_seed_demo_runs_again(settings):
+    import io
+
+    from django.core.management import call_command
+
+    settings.DEMO_LOGINS_ALLOWED = True
+    call_command("seed_demo", "--patients", "40", stdout=io.StringIO())
+    before = every_row_count()
+    assert before["scheduling.Appointment"] > 0
+
+    call_command("seed_demo", "--patients", "40", stdout=io.StringIO())
+
+    assert every_row_count() == before

@@ -147,3 +147,80 @@ def test_it_defaults_to_sqlite_with_immediate_transactions_and_a_filesystem_brok
         "filesystem://",
         "Europe/Copenhagen",
     ]
+
+
+# --- Settings refuse bad values with a clear message ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be true or false"),
+        ({"DATABASE_URL": "mysql://root@localhost/clinic"}, "DATABASE_URL must start with"),
+        ({"REDIS_URL": "amqp://localhost//"}, "REDIS_URL must start with"),
+        ({"TIME_ZONE": "Europe/Aarhus"}, "TIME_ZONE must be an IANA time zone"),
+        ({"SITE_URL": "clinic.example.org"}, "SITE_URL must start with"),
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL must be one of"),
+        ({"DEFAULT_FROM_EMAIL": "clinic@"}, "DEFAULT_FROM_EMAIL must be an email address"),
+        ({"EMAIL_URL": "smtp://mail.example.org:smtp"}, "EMAIL_URL has a bad port"),
+        (
+            {"EMAIL_URL": "smtp://a.example", "EMAIL_HOST": "b.example"},
+            "Set EMAIL_URL or EMAIL_HOST, not both",
+        ),
+        ({"EMAIL_HOST": "mail.example.org", "EMAIL_PORT": "x"}, "EMAIL_PORT must be a whole"),
+        ({"SESSION_COOKIE_AGE": "10"}, "SESSION_COOKIE_AGE must be at least 60"),
+        ({"FOLLOWUP_REMINDER_LOCAL_TIME": "25:00"}, "FOLLOWUP_REMINDER_LOCAL_TIME must be"),
+        ({"FOLLOWUP_DIARY_OFFSETS_MINUTES": "30,soon"}, "FOLLOWUP_DIARY_OFFSETS_MINUTES must"),
+        (
+            {"FOLLOWUP_STUCK_AFTER_MINUTES": "1", "FOLLOWUP_SEND_TIME_LIMIT": "120"},
+            "FOLLOWUP_STUCK_AFTER_MINUTES must be longer",
+        ),
+    ],
+)
+def test_it_stops_start_up_on_a_bad_setting_with_its_name(environ, message):
+    result = run_manage("check", **environ)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value", ["clinic@example.org", "Spine Clinic <clinic@example.org>", "<clinic@example.org>"]
+)
+def test_it_accepts_a_from_address_with_a_display_name(monkeypatch, value):
+    monkeypatch.setenv("DEFAULT_FROM_EMAIL", value)
+    assert env.env_email("DEFAULT_FROM_EMAIL", "") == value
+
+
+@pytest.mark.parametrize("value", ["on call", "@example.org", "Clinic clinic@example.org"])
+def test_it_rejects_what_is_not_an_address(monkeypatch, value):
+    monkeypatch.setenv("DEFAULT_FROM_EMAIL", value)
+    with pytest.raises(ImproperlyConfigured, match="must be an email address"):
+        env.env_email("DEFAULT_FROM_EMAIL", "")
+
+
+def test_it_configures_smtp_from_host_and_port_instead_of_a_url():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER,"
+        " s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)"
+    )
+    result = run_manage(
+        "shell",
+        "-c",
+        code,
+        EMAIL_HOST="mail.example.org",
+        EMAIL_PORT="587",
+        EMAIL_HOST_USER="mailer",
+        EMAIL_HOST_PASSWORD="p@ss",
+        EMAIL_USE_TLS="true",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-7:] == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.org",
+        "587",
+        "mailer",
+        "p@ss",
+        "True",
+        "False",
+    ]

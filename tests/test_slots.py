@@ -10,13 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from clinic.models import Patient, ProcedureType, Room
+from clinic.models import ProcedureType, Room
 from clinic.roles import Role
 from scheduling import rules
 from scheduling.models import PhysicianSession, Unavailability
 from scheduling.services import BookingRefused, appointment_book, appointment_cancel
 from scheduling.slots import find_slots
-from tests.conftest import local, make_staff
+from tests.factories import PatientFactory, RoomFactory, StaffFactory, local
 
 UTC = datetime.UTC
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -36,7 +36,9 @@ def day_slots(calendar, day=None, **kwargs):
 
 @pytest.fixture
 def second_physician(calendar):
-    doctor = make_staff("dr.second", Role.PHYSICIAN, first_name="Sara", last_name="Vang")
+    doctor = StaffFactory(
+        username="dr.second", role=Role.PHYSICIAN, first_name="Sara", last_name="Vang"
+    )
     doctor.staff_profile.credentials.add(calendar["tfesi"])
     for weekday in range(5):
         PhysicianSession.objects.create(
@@ -52,9 +54,7 @@ def second_physician(calendar):
 
 @pytest.fixture
 def second_room(calendar):
-    return Room.objects.create(
-        site=calendar["site"], name="Fluoro room 2", capabilities=["fluoroscopy"]
-    )
+    return RoomFactory(site=calendar["site"], name="Fluoro room 2", capabilities=["fluoroscopy"])
 
 
 def test_it_offers_every_quarter_hour_of_an_empty_day_that_fits(calendar):
@@ -134,7 +134,7 @@ def test_it_offers_nothing_when_the_only_recovery_bay_is_full(
     assert {"08:30", "09:30"} <= set(offered)
     assert not {"08:45", "09:00", "09:15"} & set(offered)
 
-    Room.objects.create(site=calendar["site"], name="Bay 2", kind=Room.Kind.RECOVERY)
+    RoomFactory(site=calendar["site"], name="Bay 2", kind=Room.Kind.RECOVERY)
     slots = {starts([slot])[0]: slot for slot in day_slots(calendar)}
     assert slots["09:00"].room == second_room
     assert slots["09:00"].physician == second_physician
@@ -164,7 +164,7 @@ def test_it_respects_a_sessions_validity_dates(calendar):
 def test_it_skips_times_the_patient_is_busy_elsewhere(
     calendar, book, patient, other_patient, second_physician, second_room
 ):
-    Room.objects.create(site=calendar["site"], name="Bay 2", kind=Room.Kind.RECOVERY)
+    RoomFactory(site=calendar["site"], name="Bay 2", kind=Room.Kind.RECOVERY)
     book(9, 0)
     for_patient = starts(day_slots(calendar, patient=patient))
     for_other = starts(day_slots(calendar, patient=other_patient))
@@ -313,7 +313,7 @@ def test_it_agrees_with_the_booking_rules_on_a_random_calendar(
     rng = random.Random(seed)
     site, monday = calendar["site"], calendar["monday"]
     tuesday = monday + ONE_DAY
-    Room.objects.create(site=site, name="Bay 2", kind=Room.Kind.RECOVERY)
+    RoomFactory(site=site, name="Bay 2", kind=Room.Kind.RECOVERY)
     second_physician.sessions.filter(weekday=0).update(
         starts=datetime.time(10), ends=datetime.time(14)
     )
@@ -321,7 +321,7 @@ def test_it_agrees_with_the_booking_rules_on_a_random_calendar(
     for doctor in (calendar["physician"], second_physician):
         doctor.staff_profile.credentials.add(caudal)
     patients = [patient, other_patient] + [
-        Patient.objects.create(
+        PatientFactory(
             mrn=f"RND-{n}",
             first_name="Random",
             last_name=str(n),

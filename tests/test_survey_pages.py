@@ -13,13 +13,20 @@ from followup.models import Alert, InstrumentWording, Invitation, Response
 from followup.scoring import NDI_SECTIONS
 from followup.tokens import make_token
 from followup.views_public import SESSION_KEY
-from tests import survey_fixtures
-from tests.survey_fixtures import answers_post, link, make_invitation
-
-appointment = survey_fixtures.appointment
-invitation = survey_fixtures.invitation
+from tests.factories import SentSurveyFactory, answers_post, link
 
 CLINIC_PHONE = "+45 70 00 00 00"
+
+
+@pytest.fixture
+def appointment(book):
+    """Karen's transforaminal ESI, booked for next Monday at 09:00."""
+    return book(9, 0)
+
+
+@pytest.fixture
+def invitation(appointment):
+    return SentSurveyFactory(appointment=appointment)
 
 
 def open_survey(client, invitation):
@@ -97,8 +104,8 @@ def test_it_explains_an_expired_link(client, invitation, settings):
 
 
 def test_it_explains_a_closed_survey_in_the_patients_language(client, appointment):
-    invitation = make_invitation(
-        appointment, expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    invitation = SentSurveyFactory(
+        appointment=appointment, expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
     response = client.get(link(invitation))
     assert response.status_code == 410
@@ -107,7 +114,7 @@ def test_it_explains_a_closed_survey_in_the_patients_language(client, appointmen
 
 
 def test_it_explains_a_cancelled_survey(client, appointment):
-    invitation = make_invitation(appointment, status=Invitation.Status.CANCELLED)
+    invitation = SentSurveyFactory(appointment=appointment, status=Invitation.Status.CANCELLED)
     response = client.get(link(invitation))
     assert response.status_code == 410
     assert "ikke længere aktivt" in response.content.decode()
@@ -238,7 +245,7 @@ def test_it_speaks_danish_to_a_danish_patient(client, invitation):
 
 
 def test_it_speaks_english_to_an_english_patient(client, book, other_patient):
-    invitation = make_invitation(book(11, 0, who=other_patient))
+    invitation = SentSurveyFactory(appointment=book(11, 0, who=other_patient))
     open_survey(client, invitation)
     response = client.get(reverse("survey"), HTTP_ACCEPT_LANGUAGE="da")
     body = response.content.decode()
@@ -260,7 +267,7 @@ def test_it_shows_progress_and_parts(client, invitation):
 
 def test_it_asks_the_neck_questionnaire_after_cervical_treatment(client, book, calendar):
     appointment = book(13, 0, levels="C5-C6")
-    invitation = make_invitation(appointment)
+    invitation = SentSurveyFactory(appointment=appointment)
     open_survey(client, invitation)
     body = client.get(reverse("survey")).content.decode()
     assert f'name="ndi__{NDI_SECTIONS[3][0]}"' in body
@@ -294,7 +301,7 @@ def test_it_tells_the_patient_to_call_after_a_red_flag(client, invitation):
 
 
 def test_it_tells_an_english_patient_to_call_when_much_worse(client, book, other_patient):
-    invitation = make_invitation(book(11, 0, who=other_patient))
+    invitation = SentSurveyFactory(appointment=book(11, 0, who=other_patient))
     open_survey(client, invitation)
     client.post(reverse("survey"), answers_post(pgic="7"))
     body = client.get(reverse("survey_thanks")).content.decode()
@@ -320,7 +327,7 @@ def test_it_sends_the_thanks_page_back_to_an_unanswered_survey(client, invitatio
 def test_it_asks_about_the_time_before_treatment_in_a_baseline_survey(client, appointment):
     baseline = Invitation.objects.filter(
         appointment=appointment, kind=Invitation.Kind.BASELINE
-    ).first() or make_invitation(appointment, kind=Invitation.Kind.BASELINE)
+    ).first() or SentSurveyFactory(appointment=appointment, kind=Invitation.Kind.BASELINE)
     Invitation.objects.filter(pk=baseline.pk).update(
         status=Invitation.Status.SENT, instruments=["nrs", "disability"], expires_at=None
     )
@@ -338,3 +345,59 @@ def test_it_refuses_a_survey_link_to_an_appointment_reminder(client, appointment
     response = client.get(link(reminder))
     assert response.status_code == 400
     assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize("url_name", ["survey", "survey_draft"])
+def test_it_keeps_a_draft_without_a_tampered_value_instead_of_failing(client, invitation, url_name):
+    client.get(link(invitation))
+    # PostgreSQL's jsonb refuses a NUL character; the draft must not try to store one.
+    data = {"nrs_current": "7", "nrs_average": "4\x00", "pgic": "99", "relief": "30"}
+    response = client.post(reverse(url_name), data)
+    assert response.status_code == 200
+    invitation.refresh_from_db()
+    assert invitation.draft == {"nrs_current": "7", "relief": "30"}
+    assert not Response.objects.exists()
+
+
+def test_it_records_answers_against_the_survey_the_page_was_shown_for(client, appointment):
+    first = SentSurveyFactory(appointment=appointment)
+    second = SentSurveyFactory(appointment=appointment)
+    # The patient opens the first email's link, then the second one in another tab ...
+    client.get(link(first))
+    first_page = client.get(reverse("survey")).content.decode()
+    assert f'name="invitation" value="{first.pk}"' in first_page
+    client.get(link(second))
+    # ... and sends the first tab's answers: they belong to the first survey.
+    response = client.post(
+        reverse("survey"), answers_post(invitation=str(first.pk), nrs_current="8")
+    )
+    assert response.status_code == 302
+    assert Response.objects.get().invitation_id == first.pk
+    second.refresh_from_db()
+    assert second.status == Invitation.Status.SENT and second.draft == {}
+    thanks = client.get(response.url)
+    assert thanks.status_code == 200 and "Tak for dine svar" in thanks.content.decode()
+    # The second tab still works (also after a reload), and saves to the second survey.
+    reloaded = client.get(reverse("survey")).content.decode()
+    assert f'name="invitation" value="{second.pk}"' in reloaded
+    saved = client.post(reverse("survey_draft"), {"invitation": str(second.pk), "pgic": "3"})
+    assert saved.status_code == 200
+    second.refresh_from_db()
+    assert second.draft == {"pgic": "3"}
+    answered = client.post(reverse("survey"), answers_post(invitation=str(second.pk)))
+    assert answered.status_code == 302
+    assert Response.objects.filter(invitation=second).exists()
+
+
+def test_it_refuses_a_post_naming_a_survey_this_browser_did_not_open(client, appointment):
+    mine = SentSurveyFactory(appointment=appointment)
+    someone_elses = SentSurveyFactory(appointment=appointment)
+    client.get(link(mine))
+    for posted in (str(someone_elses.pk), "x", "²"):
+        response = client.post(reverse("survey"), answers_post(invitation=posted))
+        assert response.status_code == 400
+        draft = client.post(reverse("survey_draft"), {"invitation": posted, "pgic": "3"})
+        assert draft.status_code == 409
+    assert not Response.objects.exists()
+    someone_elses.refresh_from_db()
+    assert someone_elses.draft == {}

@@ -27,6 +27,7 @@ PUBLIC = {
     "appointment_reschedule_request",
     "unsubscribe",
     "physician_feed",
+    "fhir_metadata",
 }
 ROUTE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 REGEX_ARGUMENT = re.compile(r"\(\?P<\w+>[^)]*\)")
@@ -68,7 +69,7 @@ def test_it_refuses_anonymous_visitors_everywhere_but_the_public_links(
     client, db, name, path, method
 ):
     response = getattr(client, method)(path)
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/fhir/")):
         assert response.status_code in (401, 403, 405), (name, response.status_code)
     elif response.status_code == 405:
         pass  # wrong method, refused before anything is read

@@ -6,10 +6,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.urls import reverse
 
-from clinic.models import Patient, ProcedureType, Site
+from clinic.models import AuditEvent, ProcedureType
 from scheduling.models import Appointment, Status, WaitlistEntry
-from tests.conftest import local
-from tests.helpers import assert_query_count_flat
+from tests.factories import PatientFactory, SiteFactory, local
 
 
 def waiting(patient, calendar, **fields):
@@ -23,7 +22,7 @@ def waiting(patient, calendar, **fields):
 
 
 def new_patient(mrn, last_name="Waiting"):
-    return Patient.objects.create(
+    return PatientFactory(
         mrn=mrn, first_name="Wendy", last_name=last_name, date_of_birth=datetime.date(1980, 5, 5)
     )
 
@@ -38,6 +37,21 @@ def entry_data(calendar, who, **overrides):
         "latest": (calendar["monday"] + datetime.timedelta(days=14)).isoformat(),
         "part_of_day": "morning",
         "notes": "Can come at short notice",
+    } | overrides
+
+
+def booking_for(calendar, who, entry, **overrides):
+    """The booking form's POST for `who` on Monday 09:00, offered from waitlist `entry`."""
+    return {
+        "patient": who.pk,
+        "procedure_type": calendar["tfesi"].pk,
+        "physician": calendar["physician"].pk,
+        "room": calendar["fluoro"].pk,
+        "date": calendar["monday"].isoformat(),
+        "time": "09:00",
+        "laterality": "left",
+        "levels": "L4-L5",
+        "waitlist": entry.pk,
     } | overrides
 
 
@@ -110,7 +124,7 @@ def test_it_lists_waiting_entries_with_filters_and_csv(client, front_desk, calen
 
 
 def test_it_lists_the_waitlist_in_the_same_number_of_queries_for_many_entries(
-    client, front_desk, calendar
+    client, front_desk, calendar, assert_query_count_flat
 ):
     made = []
 
@@ -162,7 +176,7 @@ def test_it_shows_matching_waiting_patients_after_a_cancel_and_books_one_in_one_
             earliest=calendar["monday"] + datetime.timedelta(days=1),
         ),
         waiting(new_patient("W-PM"), calendar, part_of_day="afternoon"),
-        waiting(new_patient("W-SITE"), calendar, site=Site.objects.create(name="Elsewhere")),
+        waiting(new_patient("W-SITE"), calendar, site=SiteFactory(name="Elsewhere")),
         waiting(new_patient("W-GONE"), calendar, state=WaitlistEntry.State.REMOVED),
         waiting(patient, calendar),  # the patient who cancelled
     ]
@@ -212,17 +226,7 @@ def test_it_leaves_the_entry_waiting_when_the_offered_booking_is_refused(
     book(9, 0)
     entry = waiting(other_patient, calendar)
     client.force_login(front_desk)
-    data = {
-        "patient": other_patient.pk,
-        "procedure_type": calendar["tfesi"].pk,
-        "physician": calendar["physician"].pk,
-        "room": calendar["fluoro"].pk,
-        "date": calendar["monday"].isoformat(),
-        "time": "09:00",
-        "laterality": "right",
-        "levels": "L5-S1",
-        "waitlist": entry.pk,
-    }
+    data = booking_for(calendar, other_patient, entry, laterality="right", levels="L5-S1")
     response = client.post(reverse("appointment_book"), data)
     assert "Fluoro room is already booked from" in response.content.decode()
     # The alternatives keep the waitlist entry, so booking one still marks it.
@@ -236,17 +240,7 @@ def test_it_does_not_mark_an_entry_of_another_patient(
 ):
     entry = waiting(other_patient, calendar)
     client.force_login(front_desk)
-    data = {
-        "patient": patient.pk,
-        "procedure_type": calendar["tfesi"].pk,
-        "physician": calendar["physician"].pk,
-        "room": calendar["fluoro"].pk,
-        "date": calendar["monday"].isoformat(),
-        "time": "09:00",
-        "laterality": "left",
-        "levels": "L4-L5",
-        "waitlist": entry.pk,
-    }
+    data = booking_for(calendar, patient, entry)
     assert client.post(reverse("appointment_book"), data).status_code == 302
     entry.refresh_from_db()
     assert entry.state == WaitlistEntry.State.WAITING
@@ -261,3 +255,16 @@ def test_it_offers_no_waiting_patients_for_an_appointment_that_still_holds_its_t
     response = client.get(appointment.get_absolute_url())
     assert response.context["offers"] == []
     assert appointment.status == Status.BOOKED
+
+
+def test_it_audits_the_waitlist_export(client, front_desk, calendar, patient):
+    client.force_login(front_desk)
+    client.get(reverse("waitlist"))
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+
+    response = client.get(reverse("waitlist"), {"_export": "csv"})
+
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert event.user == front_desk
+    assert event.detail == "waitlist"

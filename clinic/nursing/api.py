@@ -1,23 +1,29 @@
 """JSON API twins of the perioperative record, with the same rules as the pages.
 
-Refusals by a rule answer 409 with `detail` and `reasons`; invalid values answer 400
-naming the field.
+Refusals by a rule answer 409 in the one shape of clinic.api_errors; invalid values
+answer 400 naming the field.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic.api_permissions import ClinicalMethodPermissions
+from clinic.api_support import (
+    DATETIME_MAPPING,
+    NUL_MESSAGE,
+    UserField,
+    body_object,
+    contains_nul,
+    no_nul,
+)
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.nursing import rules, services
 from clinic.nursing.forms import physicians
-from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import (
     Amendment,
     ChecklistAnswer,
@@ -29,92 +35,11 @@ from clinic.nursing.models import (
     TimeOutConfirmation,
 )
 from scheduling.models import Appointment, Status
-from scheduling.services import TransitionRefused
-
-
-class MethodPermissions(BasePermission):
-    """The view's `permissions` map: HTTP method -> Django permissions needed."""
-
-    def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
-            return False
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        needed = view.permissions.get(method)
-        # A method the view does not have is left to answer 405.
-        return needed is None or request.user.has_perms(needed)
-
-
-def refused(exc) -> Response:
-    if isinstance(exc, HardStopRefused):
-        body = {"detail": exc.heading, "reasons": exc.failures}
-    elif isinstance(exc, services.NursingRefused):
-        body = {"detail": exc.messages[0], "reasons": exc.messages}
-    else:
-        body = {"detail": str(exc), "reasons": [str(exc)]}
-    return Response(body, status=status.HTTP_409_CONFLICT)
 
 
 def invalid(exc: DjangoValidationError) -> Response:
     body = exc.message_dict if hasattr(exc, "error_dict") else {"value": exc.messages}
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
-
-
-class NursingRefusalSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    reasons = serializers.ListField(child=serializers.CharField())
-
-
-REFUSED = {409: NursingRefusalSerializer}
-NUL_MESSAGE = "Null characters are not allowed."
-
-
-def contains_nul(value) -> bool:
-    """Whether a JSON value holds a NUL character anywhere (PostgreSQL refuses it: a 500)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
-
-
-def body_object(request):
-    """The request body as an object; a JSON list, string or number is refused with 400."""
-    if not isinstance(request.data, dict):
-        raise serializers.ValidationError(
-            {"non_field_errors": ["Send the fields as a JSON object."]}
-        )
-    return request.data
-
-
-def no_nul(value) -> None:
-    if contains_nul(value):
-        raise serializers.ValidationError(NUL_MESSAGE)
-
-
-class SafeDateTimeField(serializers.DateTimeField):
-    """DRF's field, except that a naive time near year 1 or 9999 answers 400, not 500."""
-
-    def enforce_timezone(self, value):
-        try:
-            return super().enforce_timezone(value)
-        except OverflowError:
-            self.fail("overflow")
-
-
-DATETIME_MAPPING = {
-    **serializers.ModelSerializer.serializer_field_mapping,
-    models.DateTimeField: SafeDateTimeField,
-}
-
-
-@extend_schema_field(
-    {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
-)
-class UserField(serializers.RelatedField):
-    def to_representation(self, value):
-        return {"id": value.pk, "name": value.get_full_name() or value.get_username()}
 
 
 class AmendmentSerializer(serializers.ModelSerializer):
@@ -225,10 +150,10 @@ class ChecklistView(APIView):
     """The checklist of an appointment: GET reads it with what still blocks the start;
     POST signs answers given as {"answers": [{"item": code, "value": ...}]}."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {
-        "GET": ["clinic.view_checklistanswer"],
-        "POST": ["clinic.add_checklistanswer"],
+        "GET": ["nursing.view_checklistanswer"],
+        "POST": ["nursing.add_checklistanswer"],
     }
 
     @extend_schema(responses=ChecklistBodySerializer)
@@ -237,7 +162,7 @@ class ChecklistView(APIView):
         _audit_view(request, appointment, "checklist")
         return Response(checklist_body(appointment))
 
-    @extend_schema(request=AnswersInSerializer, responses={201: ChecklistBodySerializer, **REFUSED})
+    @extend_schema(request=AnswersInSerializer, responses={201: ChecklistBodySerializer})
     def post(self, request, pk):
         appointment = _appointment(pk)
         payload = AnswersInSerializer(data=request.data)
@@ -261,8 +186,6 @@ class ChecklistView(APIView):
             )
         except DjangoValidationError as exc:
             return Response({"answers": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-        except services.NursingRefused as exc:
-            return refused(exc)
         return Response(checklist_body(appointment), status=status.HTTP_201_CREATED)
 
 
@@ -274,10 +197,10 @@ class AmendInSerializer(serializers.Serializer):
 class AnswerAmendView(APIView):
     """Amend a signed checklist answer: {"value": ..., "reason": "..."}."""
 
-    permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.change_checklistanswer"]}
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"POST": ["nursing.change_checklistanswer"]}
 
-    @extend_schema(request=AmendInSerializer, responses={200: ChecklistAnswerSerializer, **REFUSED})
+    @extend_schema(request=AmendInSerializer, responses={200: ChecklistAnswerSerializer})
     def post(self, request, pk):
         answer = get_object_or_404(ChecklistAnswer.objects.select_related("item"), pk=pk)
         payload = AmendInSerializer(data=request.data)
@@ -291,32 +214,27 @@ class AnswerAmendView(APIView):
             )
         except DjangoValidationError as exc:
             return invalid(exc)
-        except services.NursingRefused as exc:
-            return refused(exc)
         return Response(ChecklistAnswerSerializer(answer).data)
 
 
 class TimeOutView(APIView):
     """Confirm the time-out as the calling user: {"role": "nurse" | "physician"}."""
 
-    permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.add_timeoutconfirmation"]}
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"POST": ["nursing.add_timeoutconfirmation"]}
 
     @extend_schema(
         request=inline_serializer(
             "TimeOutIn", {"role": serializers.ChoiceField(TimeOutConfirmation.Role.choices)}
         ),
-        responses={201: ChecklistBodySerializer, **REFUSED},
+        responses={201: ChecklistBodySerializer},
     )
     def post(self, request, pk):
         appointment = _appointment(pk)
         role = body_object(request).get("role")
         if role not in TimeOutConfirmation.Role.values:
             return Response({"role": ["Choose nurse or physician."]}, status=400)
-        try:
-            services.time_out_confirm(actor=request.user, appointment=appointment, role=role)
-        except services.NursingRefused as exc:
-            return refused(exc)
+        services.time_out_confirm(actor=request.user, appointment=appointment, role=role)
         return Response(checklist_body(appointment), status=status.HTTP_201_CREATED)
 
 
@@ -366,10 +284,10 @@ class RoundListView(APIView):
     """Observation rounds of an appointment; POST records one and answers with its NEWS2
     (RCP 2017) and whether the physician must be called."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {
-        "GET": ["clinic.view_observationround"],
-        "POST": ["clinic.add_observationround"],
+        "GET": ["nursing.view_observationround"],
+        "POST": ["nursing.add_observationround"],
     }
 
     @extend_schema(responses=ObservationRoundSerializer(many=True))
@@ -381,9 +299,7 @@ class RoundListView(APIView):
         )
         return Response(ObservationRoundSerializer(rounds, many=True).data)
 
-    @extend_schema(
-        request=ObservationRoundSerializer, responses={201: ObservationRoundSerializer, **REFUSED}
-    )
+    @extend_schema(request=ObservationRoundSerializer, responses={201: ObservationRoundSerializer})
     def post(self, request, pk):
         appointment = _appointment(pk)
         serializer = ObservationRoundSerializer(data=request.data)
@@ -394,8 +310,6 @@ class RoundListView(APIView):
             )
         except DjangoValidationError as exc:
             return invalid(exc)
-        except services.NursingRefused as exc:
-            return refused(exc)
         return Response(ObservationRoundSerializer(round_).data, status=status.HTTP_201_CREATED)
 
 
@@ -408,12 +322,10 @@ class RoundAmendInSerializer(serializers.Serializer):
 class RoundAmendView(APIView):
     """Amend one value of a signed round: {"field", "value", "reason"}; NEWS2 is scored again."""
 
-    permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.change_observationround"]}
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"POST": ["nursing.change_observationround"]}
 
-    @extend_schema(
-        request=RoundAmendInSerializer, responses={200: ObservationRoundSerializer, **REFUSED}
-    )
+    @extend_schema(request=RoundAmendInSerializer, responses={200: ObservationRoundSerializer})
     def post(self, request, pk):
         round_ = get_object_or_404(ObservationRound, pk=pk)
         payload = RoundAmendInSerializer(data=request.data)
@@ -422,28 +334,23 @@ class RoundAmendView(APIView):
             services.round_amend(actor=request.user, round_=round_, **payload.validated_data)
         except DjangoValidationError as exc:
             return invalid(exc)
-        except services.NursingRefused as exc:
-            return refused(exc)
         return Response(ObservationRoundSerializer(round_).data)
 
 
 class EscalationView(APIView):
     """Record who was called about a round in an escalation band."""
 
-    permission_classes = [MethodPermissions]
-    permissions = {"POST": ["clinic.add_escalation"]}
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"POST": ["nursing.add_escalation"]}
 
-    @extend_schema(request=EscalationSerializer, responses={201: EscalationSerializer, **REFUSED})
+    @extend_schema(request=EscalationSerializer, responses={201: EscalationSerializer})
     def post(self, request, pk):
         round_ = get_object_or_404(ObservationRound, pk=pk)
         serializer = EscalationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            escalation = services.escalation_record(
-                actor=request.user, round_=round_, **serializer.validated_data
-            )
-        except services.NursingRefused as exc:
-            return refused(exc)
+        escalation = services.escalation_record(
+            actor=request.user, round_=round_, **serializer.validated_data
+        )
         return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
 
 
@@ -473,10 +380,10 @@ class AssessmentListView(APIView):
     {"scores": {item code: 0|1|2}} (Modified Aldrete, Aldrete 1995; Modified PADSS,
     Chung 1995)."""
 
-    permission_classes = [MethodPermissions]
+    permission_classes = [ClinicalMethodPermissions]
     permissions = {
-        "GET": ["clinic.view_dischargeassessment"],
-        "POST": ["clinic.add_dischargeassessment"],
+        "GET": ["nursing.view_dischargeassessment"],
+        "POST": ["nursing.add_dischargeassessment"],
     }
 
     @extend_schema(responses=DischargeAssessmentSerializer(many=True))
@@ -490,7 +397,7 @@ class AssessmentListView(APIView):
 
     @extend_schema(
         request=DischargeAssessmentSerializer,
-        responses={201: DischargeAssessmentSerializer, **REFUSED},
+        responses={201: DischargeAssessmentSerializer},
     )
     def post(self, request, pk):
         appointment = _appointment(pk)
@@ -503,8 +410,6 @@ class AssessmentListView(APIView):
             )
         except DjangoValidationError as exc:
             return invalid(exc)
-        except services.NursingRefused as exc:
-            return refused(exc)
         return Response(
             DischargeAssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED
         )
@@ -529,8 +434,8 @@ class DischargeView(APIView):
     """GET: what still blocks the discharge. POST {"override_reason": ""} discharges under
     the same criteria as the page (a physician may override with a reason)."""
 
-    permission_classes = [MethodPermissions]
-    permissions = {"GET": ["clinic.view_discharge"], "POST": ["clinic.add_discharge"]}
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"GET": ["nursing.view_discharge"], "POST": ["nursing.add_discharge"]}
 
     @extend_schema(
         responses=inline_serializer(
@@ -559,17 +464,14 @@ class DischargeView(APIView):
         request=inline_serializer(
             "DischargeIn", {"override_reason": serializers.CharField(required=False)}
         ),
-        responses={201: DischargeSerializer, **REFUSED},
+        responses={201: DischargeSerializer},
     )
     def post(self, request, pk):
         appointment = _appointment(pk)
         override_reason = str(body_object(request).get("override_reason", ""))
-        if "\x00" in override_reason:
+        if contains_nul(override_reason):
             return Response({"override_reason": [NUL_MESSAGE]}, status=400)
-        try:
-            given = services.patient_discharge(
-                actor=request.user, appointment=appointment, override_reason=override_reason
-            )
-        except TransitionRefused as exc:
-            return refused(exc)
+        given = services.patient_discharge(
+            actor=request.user, appointment=appointment, override_reason=override_reason
+        )
         return Response(DischargeSerializer(given).data, status=status.HTTP_201_CREATED)

@@ -5,7 +5,8 @@ checklist, time-out, rounds, discharge score and discharge. Today's appointments
 site are spread over every state of the recovery board; when a site has too few today
 (a weekend, or late in the evening), demo appointments are added near the current time,
 or earlier that day when the day is nearly over (never tomorrow).
-An appointment that already has a record is never touched again.
+An appointment that already has a record is never touched again. Later areas' demos may
+add completed appointments; `seed_late` gives them their record.
 """
 
 import datetime
@@ -17,11 +18,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.management.commands.seed_demo import MRN_PREFIX, Seeded
-from clinic.models import ChecklistItem, Patient, ProcedureType, Room, Site
+from clinic.models import Patient, ProcedureType, Room, Site
 from clinic.nursing import rules
 from clinic.nursing.models import (
     AnticoagulantHold,
     ChecklistAnswer,
+    ChecklistItem,
     Discharge,
     DischargeAssessment,
     Escalation,
@@ -429,3 +431,9 @@ def seed() -> dict[str, Seeded]:
     past = seed_past(recorder, now, done)
     recorder.save()
     return {"nursing records": past, "recovery board": board}
+
+
+def seed_late() -> dict[str, Seeded]:
+    """Records for the completed appointments that demos of later areas added (the
+    follow-up demo's earlier procedures); a second run adds none."""
+    return {"nursing records": seed()["nursing records"]}

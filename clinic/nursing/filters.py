@@ -3,9 +3,9 @@
 import django_filters
 from django.db.models import Q
 
-from clinic.filters import FilterForm
 from clinic.models import ProcedureType
 from clinic.nursing.models import AnticoagulantHold, ChecklistItem
+from clinic.ui import FilterForm
 
 
 class ChecklistItemFilter(django_filters.FilterSet):

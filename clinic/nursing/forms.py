@@ -5,9 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from clinic import discharge_scores
-from clinic.forms import StyledFormMixin
-from clinic.nursing import rules
+from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
     AnticoagulantHold,
     ChecklistItem,
@@ -15,6 +13,7 @@ from clinic.nursing.models import (
     ProcedureProtocol,
 )
 from clinic.nursing.services import ROUND_AMENDABLE
+from clinic.ui import StyledFormMixin
 
 Kind = ChecklistItem.Kind
 YES_NO_LABELS = {"yes": "Yes", "no": "No", "na": "n.a."}

@@ -9,41 +9,41 @@ from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.nursing import rules
 from clinic.nursing.models import HardStopOverride
+from clinic.roles import clinical_role_allows
 from scheduling.models import Status
 from scheduling.services import TransitionRefused, register_transition_guard
 
-OVERRIDE_PERMISSION = "clinic.override_hard_stop"
+OVERRIDE_PERMISSION = "nursing.override_hard_stop"
 # Who may make each of the nurse's status changes.
 RECORDER_PERMISSIONS = {
-    Status.IN_PROCEDURE: ("clinic.add_checklistanswer", "start a procedure"),
-    Status.IN_RECOVERY: ("clinic.add_observationround", "move a patient to recovery"),
-    Status.DISCHARGED: ("clinic.add_discharge", "discharge a patient"),
+    Status.IN_PROCEDURE: ("nursing.add_checklistanswer", "start a procedure"),
+    Status.IN_RECOVERY: ("nursing.add_observationround", "move a patient to recovery"),
+    Status.DISCHARGED: ("nursing.add_discharge", "discharge a patient"),
 }
 
 
 class HardStopRefused(TransitionRefused):
-    """A status change refused by safety checks; `failures` lists each one."""
-
-    def __init__(self, heading: str, failures: list[str]):
-        self.heading = heading
-        self.failures = failures
-        super().__init__(f"{heading} {' '.join(failures)}")
+    """A status change refused by safety checks: `detail` is the heading, and each failed
+    check is a reason under `code`."""
 
 
 def _require_recorder(actor, to: str) -> None:
     permission, action = RECORDER_PERMISSIONS[to]
-    if actor is not None and not actor.has_perm(permission):
-        raise TransitionRefused(f"Only a nurse or a physician can {action}.")
+    # A nurse or physician by role: a superuser without one is no clinician.
+    if actor is not None and not clinical_role_allows(actor, permission):
+        raise TransitionRefused(f"Only a nurse or a physician can {action}.", code="recorder_only")
 
 
-def _pass_or_override(appointment, actor, override_reason, failures, *, to, heading) -> None:
+def _pass_or_override(appointment, actor, override_reason, failures, *, to, heading, code) -> None:
     if not failures:
         return
     reason = (override_reason or "").strip()
     if not reason:
-        raise HardStopRefused(heading, failures)
-    if actor is None or not actor.has_perm(OVERRIDE_PERMISSION):
-        raise HardStopRefused(f"{heading} Only a physician can override a hard stop.", failures)
+        raise HardStopRefused(failures, code=code, detail=heading)
+    if not clinical_role_allows(actor, OVERRIDE_PERMISSION):
+        raise HardStopRefused(
+            failures, code=code, detail=f"{heading} Only a physician can override a hard stop."
+        )
     override = HardStopOverride.objects.create(
         appointment=appointment,
         to_status=to,
@@ -72,6 +72,7 @@ def hard_stops_before_start(appointment, actor, override_reason) -> None:
         rules.start_blockers(appointment),
         to=Status.IN_PROCEDURE,
         heading="The procedure cannot start yet.",
+        code="start_blocked",
     )
 
 
@@ -92,4 +93,5 @@ def discharge_criteria(appointment, actor, override_reason) -> None:
         rules.discharge_blockers(appointment),
         to=Status.DISCHARGED,
         heading="The patient cannot be discharged yet.",
+        code="discharge_blocked",
     )

@@ -4,6 +4,9 @@ Clinical content and its sources are listed in clinic/nursing/CLINICAL_CONTENT.m
 Protocol rows (checklist items, anticoagulant holds, observation schedules, discharge
 scales and instructions) are clinic data a manager edits; the record rows are signed by
 the user who entered them and afterwards change only through an Amendment.
+
+Until issue 9 these models belonged to the clinic app: their tables (and history tables)
+keep the names they had then, clinic_<model>, so no data had to move.
 """
 
 import datetime
@@ -17,23 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from clinic import discharge_scores, news2
 from clinic.models import Medication, Patient, ProcedureType
-
-__all__ = [
-    "AnticoagulantHold",
-    "Amendment",
-    "ChecklistAnswer",
-    "ChecklistItem",
-    "Discharge",
-    "DischargeAssessment",
-    "Escalation",
-    "HardStopOverride",
-    "ObservationRound",
-    "Phase",
-    "ProcedureProtocol",
-    "TimeOutConfirmation",
-]
+from clinic.nursing import discharge_scores, news2
 
 ANTITHROMBOTIC_CHOICES = [
     (value, label)
@@ -42,6 +30,28 @@ ANTITHROMBOTIC_CHOICES = [
 ]
 # Women of these ages are asked about pregnancy before fluoroscopy.
 CHILDBEARING_AGES = range(12, 56)
+
+
+class NursingHistory(HistoricalRecords):
+    """History of a nursing model, in the tables it had while nursing was part of the clinic
+    app: `table_name` names the main one, and the history of a many-to-many field keeps
+    clinic_historical<model>_<field> (simple-history cannot name that one itself)."""
+
+    def create_history_model(self, model, inherited):
+        return self._in_models_module(super().create_history_model(model, inherited))
+
+    def create_history_m2m_model(self, model, through_model):
+        return self._in_models_module(super().create_history_m2m_model(model, through_model))
+
+    def get_meta_options_m2m(self, through_model):
+        name = self.get_history_model_name(through_model)
+        return {**super().get_meta_options_m2m(through_model), "db_table": f"clinic_{name.lower()}"}
+
+    def _in_models_module(self, history_model):
+        # simple-history names the app's package (clinic.nursing) as the module when the app
+        # label differs from it; the class is defined here.
+        history_model.__module__ = self.module
+        return history_model
 
 
 class Phase(models.TextChoices):
@@ -110,9 +120,12 @@ class ChecklistItem(models.Model):
     help_text = models.CharField(max_length=300, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
-    history = HistoricalRecords(m2m_fields=[procedure_types])
+    history = NursingHistory(
+        table_name="clinic_historicalchecklistitem", m2m_fields=[procedure_types]
+    )
 
     class Meta:
+        db_table = "clinic_checklistitem"
         ordering = ["order", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -223,9 +236,10 @@ class AnticoagulantHold(models.Model):
     source = models.CharField(
         max_length=255, blank=True, default="ASRA Pain Medicine 2018 (Narouze et al.)"
     )
-    history = HistoricalRecords()
+    history = NursingHistory(table_name="clinic_historicalanticoagulanthold")
 
     class Meta:
+        db_table = "clinic_anticoagulanthold"
         ordering = ["agent", "bleeding_risk"]
         constraints = [
             models.UniqueConstraint(
@@ -270,9 +284,10 @@ class ProcedureProtocol(models.Model):
     )
     instructions_en = models.TextField("discharge instructions (English)", blank=True)
     instructions_da = models.TextField("discharge instructions (Danish)", blank=True)
-    history = HistoricalRecords()
+    history = NursingHistory(table_name="clinic_historicalprocedureprotocol")
 
     class Meta:
+        db_table = "clinic_procedureprotocol"
         ordering = ["procedure_type__name"]
         constraints = [
             models.CheckConstraint(
@@ -338,6 +353,7 @@ class ChecklistAnswer(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "clinic_checklistanswer"
         ordering = ["item__order", "item_id"]
         permissions = [
             ("override_hard_stop", "Can override a hard stop with a reason"),
@@ -445,6 +461,7 @@ class TimeOutConfirmation(models.Model):
     signed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "clinic_timeoutconfirmation"
         ordering = ["signed_at"]
         permissions = [
             ("sign_time_out_as_physician", "Can confirm a time-out as the physician"),
@@ -472,6 +489,7 @@ class HardStopOverride(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "clinic_hardstopoverride"
         ordering = ["at"]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="hard_stop_override_has_reason")
@@ -614,6 +632,7 @@ class ObservationRound(SignedRecord):
     ]
 
     class Meta:
+        db_table = "clinic_observationround"
         ordering = ["taken_at", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -652,7 +671,7 @@ class ObservationRound(SignedRecord):
         )
 
     def score(self) -> None:
-        """Store the NEWS2 of these observations (RCP 2017, chart 1; see clinic.news2)."""
+        """Store the NEWS2 of these observations (RCP 2017, chart 1; see clinic.nursing.news2)."""
         result = news2.news2(self.observations())
         self.news2_total = result.total
         self.news2_risk = result.risk
@@ -723,6 +742,7 @@ class Escalation(models.Model):
     )
 
     class Meta:
+        db_table = "clinic_escalation"
         ordering = ["called_at"]
         constraints = [
             models.CheckConstraint(
@@ -743,7 +763,7 @@ class Escalation(models.Model):
 
 class DischargeAssessment(SignedRecord):
     """A discharge score (Modified Aldrete or Modified PADSS), scored from the nurse's
-    entries; see clinic.discharge_scores for the sources."""
+    entries; see clinic.nursing.discharge_scores for the sources."""
 
     appointment = models.ForeignKey(
         "scheduling.Appointment", on_delete=models.CASCADE, related_name="discharge_assessments"
@@ -754,6 +774,7 @@ class DischargeAssessment(SignedRecord):
     threshold = models.PositiveSmallIntegerField(validators=[MaxValueValidator(10)])
 
     class Meta:
+        db_table = "clinic_dischargeassessment"
         ordering = ["signed_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(total__lte=10), name="discharge_total_0_10"),
@@ -797,6 +818,7 @@ class Discharge(models.Model):
     instructions_language = models.CharField(max_length=2, choices=Patient.Language.choices)
 
     class Meta:
+        db_table = "clinic_discharge"
         ordering = ["-discharged_at"]
 
     def __str__(self):
@@ -831,6 +853,7 @@ class Amendment(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "clinic_amendment"
         ordering = ["at", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -846,7 +869,3 @@ class Amendment(models.Model):
 
     def __str__(self):
         return f"{self.field}: {self.old_value} → {self.new_value}"
-
-
-# Safety rules on status changes: imported here so they hold from startup for every caller.
-import clinic.nursing.guards  # noqa: E402,F401

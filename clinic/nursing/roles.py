@@ -18,16 +18,16 @@ RECORD_MODELS = [
     "amendment",
     "hardstopoverride",
 ]
-PROTOCOL_READ = [f"clinic.view_{model}" for model in PROTOCOL_MODELS]
+PROTOCOL_READ = [f"nursing.view_{model}" for model in PROTOCOL_MODELS]
 PROTOCOL_WRITE = [
     *PROTOCOL_READ,
-    *(f"clinic.{verb}_{model}" for model in PROTOCOL_MODELS for verb in ("add", "change")),
+    *(f"nursing.{verb}_{model}" for model in PROTOCOL_MODELS for verb in ("add", "change")),
 ]
-RECORD_READ = [f"clinic.view_{model}" for model in RECORD_MODELS]
+RECORD_READ = [f"nursing.view_{model}" for model in RECORD_MODELS]
 RECORD_WRITE = [
     *RECORD_READ,
     *(
-        f"clinic.add_{model}"
+        f"nursing.add_{model}"
         for model in (
             "checklistanswer",
             "timeoutconfirmation",
@@ -38,9 +38,9 @@ RECORD_WRITE = [
         )
     ),
     # Amending a signed record.
-    "clinic.change_checklistanswer",
-    "clinic.change_observationround",
-    "clinic.change_dischargeassessment",
+    "nursing.change_checklistanswer",
+    "nursing.change_observationround",
+    "nursing.change_dischargeassessment",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -49,8 +49,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PHYSICIAN: [
         *RECORD_WRITE,
         *PROTOCOL_READ,
-        "clinic.override_hard_stop",
-        "clinic.sign_time_out_as_physician",
+        "nursing.override_hard_stop",
+        "nursing.sign_time_out_as_physician",
     ],
     Role.MANAGER: [*RECORD_READ, *PROTOCOL_WRITE],
     Role.ADMIN: [*RECORD_READ, *PROTOCOL_WRITE],

@@ -2,8 +2,8 @@
 
 What must be true before a procedure starts (WHO Surgical Safety Checklist; Joint
 Commission Universal Protocol) and before a patient goes home (discharge score per
-clinic.discharge_scores, sign-out complete, last NEWS2 not in an escalation band per
-clinic.news2). Each rule returns the reasons it fails, in words a nurse understands.
+clinic.nursing.discharge_scores, sign-out complete, last NEWS2 not in an escalation band per
+clinic.nursing.news2). Each rule returns the reasons it fails, in words a nurse understands.
 """
 
 import datetime

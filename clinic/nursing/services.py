@@ -10,10 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic import discharge_scores
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
-from clinic.nursing import rules
+from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
     Amendment,
     ChecklistAnswer,
@@ -24,10 +23,12 @@ from clinic.nursing.models import (
     Phase,
     TimeOutConfirmation,
 )
+from clinic.refusals import Refused
+from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_transition
 
-PHYSICIAN_SIGNATURE = "clinic.sign_time_out_as_physician"
+PHYSICIAN_SIGNATURE = "nursing.sign_time_out_as_physician"
 # The checklist is filled in from booking until the patient leaves recovery.
 CHECKLIST_STATUSES = (
     Status.BOOKED,
@@ -37,13 +38,19 @@ CHECKLIST_STATUSES = (
     Status.IN_RECOVERY,
 )
 
+NO_REASON = "Give the reason for the amendment."
 
-class NursingRefused(Exception):
+
+class NursingRefused(Refused):
     """A write the record's rules do not allow; `messages` say why."""
 
-    def __init__(self, messages: list[str] | str):
-        self.messages = [messages] if isinstance(messages, str) else list(messages)
-        super().__init__(" ".join(self.messages))
+    code = "nursing_refused"
+
+
+def _require_clinician(actor, permission: str) -> None:
+    """Every write here is a clinical act: a nurse's or physician's, never a superuser's."""
+    if not clinical_role_allows(actor, permission):
+        raise NursingRefused(CLINICIAN_ONLY, code="clinician_only")
 
 
 def _audit(actor, action, obj, appointment, detail):
@@ -52,6 +59,37 @@ def _audit(actor, action, obj, appointment, detail):
 
 def _text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+# Which Amendment field links to each kind of signed record.
+AMENDED_RECORDS = {
+    ChecklistAnswer: "answer",
+    ObservationRound: "round",
+    DischargeAssessment: "assessment",
+}
+
+
+def _amendment_record(*, actor, record, field, old, new, reason, detail, rescored=None):
+    """Keep the change to a signed record (old and new value, who, when, why) and audit it.
+
+    `rescored` is (score, old, new) when the change moved the record's score: kept too,
+    when it differs, as scored again because of the change.
+    """
+    link = {AMENDED_RECORDS[type(record)]: record}
+    Amendment.objects.create(
+        **link, field=field, old_value=old, new_value=new, reason=reason, by=actor
+    )
+    if rescored and rescored[1] != rescored[2]:
+        score, old_score, new_score = rescored
+        Amendment.objects.create(
+            **link,
+            field=score,
+            old_value=old_score,
+            new_value=new_score,
+            reason=f"Scored again after amending {field}.",
+            by=actor,
+        )
+    _audit(actor, AuditEvent.Action.CHANGE, record, record.appointment, detail)
 
 
 # --- Checklist -----------------------------------------------------------------------
@@ -64,7 +102,8 @@ def _require_open_checklist(appointment):
     if current.status not in CHECKLIST_STATUSES:
         raise NursingRefused(
             f"The checklist of a {current.get_status_display().lower()} appointment is "
-            "closed; amend a signed answer instead."
+            "closed; amend a signed answer instead.",
+            code="checklist_closed",
         )
 
 
@@ -75,6 +114,7 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
     Values are validated here (ValidationError names the item). A signed answer is never
     overwritten: it raises NursingRefused pointing to an amendment.
     """
+    _require_clinician(actor, "nursing.add_checklistanswer")
     _require_open_checklist(appointment)
     now = timezone.now()
     clean = {
@@ -89,7 +129,8 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
     signed = [item.label for item in clean if item.pk in existing and existing[item.pk].is_signed]
     if signed:
         raise NursingRefused(
-            f"Already signed: {', '.join(signed)}. Amend a signed answer, giving a reason."
+            f"Already signed: {', '.join(signed)}. Amend a signed answer, giving a reason.",
+            code="already_signed",
         )
     saved = []
     for item, value in clean.items():
@@ -104,7 +145,8 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
                 answer.save()
         except IntegrityError:
             raise NursingRefused(
-                f"{item.label} was just answered on another device; reload the page."
+                f"{item.label} was just answered on another device; reload the page.",
+                code="answered_meanwhile",
             ) from None
         saved.append(answer)
     if sign and saved:
@@ -121,6 +163,7 @@ def checklist_save(*, actor, appointment, values: dict, sign: bool = False) -> l
 @transaction.atomic
 def checklist_sign(*, actor, appointment, phase: str) -> int:
     """Sign every draft answer of a phase; returns how many were signed."""
+    _require_clinician(actor, "nursing.add_checklistanswer")
     _require_open_checklist(appointment)
     count = ChecklistAnswer.objects.filter(
         appointment=appointment, item__phase=phase, signed_at__isnull=True
@@ -139,31 +182,28 @@ def checklist_sign(*, actor, appointment, phase: str) -> int:
 @transaction.atomic
 def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> ChecklistAnswer:
     """Change a signed answer, keeping the old value, the new one, who, when and why."""
+    _require_clinician(actor, "nursing.change_checklistanswer")
     reason = reason.strip()
     if not reason:
-        raise NursingRefused("Give the reason for the amendment.")
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
     if not answer.is_signed:
-        raise NursingRefused("This answer is a draft: change it on the checklist.")
+        raise NursingRefused(
+            "This answer is a draft: change it on the checklist.", code="answer_is_draft"
+        )
     new = rules.validate_answer(answer.item, value, answer.appointment)
     if new == answer.value:
-        raise NursingRefused("The new answer is the same as the signed one.")
+        raise NursingRefused("The new answer is the same as the signed one.", code="unchanged")
     old_display = answer.display_value
-    Amendment.objects.create(
-        answer=answer,
-        field=answer.item.label,
-        old_value=old_display,
-        new_value=answer.item.display_value(new),
-        reason=reason,
-        by=actor,
-    )
     answer.value = new
     answer.save(update_fields=["value"])
-    _audit(
-        actor,
-        AuditEvent.Action.CHANGE,
-        answer,
-        answer.appointment,
-        f"amended {answer.item.code}: {reason}",
+    _amendment_record(
+        actor=actor,
+        record=answer,
+        field=answer.item.label,
+        old=old_display,
+        new=answer.display_value,
+        reason=reason,
+        detail=f"amended {answer.item.code}: {reason}",
     )
     return answer
 
@@ -171,32 +211,47 @@ def answer_amend(*, actor, answer: ChecklistAnswer, value, reason: str) -> Check
 @transaction.atomic
 def time_out_confirm(*, actor, appointment, role: str) -> TimeOutConfirmation:
     """Sign the time-out as nurse or physician once every time-out item is signed."""
+    _require_clinician(actor, "nursing.add_timeoutconfirmation")
     if appointment.status != Status.CHECKED_IN:
-        raise NursingRefused("The time-out is confirmed just before the procedure starts.")
+        raise NursingRefused(
+            "The time-out is confirmed just before the procedure starts.", code="time_out_not_due"
+        )
     state = rules.checklist_state(appointment)
     missing = state.incomplete([Phase.TIME_OUT])
     if missing:
-        raise NursingRefused(["Answer and sign the time-out first.", *missing])
-    if role == TimeOutConfirmation.Role.PHYSICIAN and not actor.has_perm(PHYSICIAN_SIGNATURE):
-        raise NursingRefused(f"{actor.get_full_name() or actor} is not a physician.")
-    if role == TimeOutConfirmation.Role.NURSE and actor.has_perm(PHYSICIAN_SIGNATURE):
-        raise NursingRefused("The nurse's confirmation must come from a nurse.")
+        raise NursingRefused(
+            ["Answer and sign the time-out first.", *missing], code="time_out_incomplete"
+        )
+    if role == TimeOutConfirmation.Role.PHYSICIAN and not clinical_role_allows(
+        actor, PHYSICIAN_SIGNATURE
+    ):
+        raise NursingRefused(
+            f"{actor.get_full_name() or actor} is not a physician.", code="not_a_physician"
+        )
+    if role == TimeOutConfirmation.Role.NURSE and clinical_role_allows(actor, PHYSICIAN_SIGNATURE):
+        raise NursingRefused("The nurse's confirmation must come from a nurse.", code="not_a_nurse")
     other = state.signatures.get(
         TimeOutConfirmation.Role.NURSE
         if role == TimeOutConfirmation.Role.PHYSICIAN
         else TimeOutConfirmation.Role.PHYSICIAN
     )
     if other is not None and other.signed_by_id == actor.pk:
-        raise NursingRefused("Nurse and physician must be two different people.")
+        raise NursingRefused(
+            "Nurse and physician must be two different people.", code="same_signer"
+        )
     if role in state.signatures:
-        raise NursingRefused(f"The time-out is already confirmed by the {role}.")
+        raise NursingRefused(
+            f"The time-out is already confirmed by the {role}.", code="already_confirmed"
+        )
     try:
         with transaction.atomic():
             confirmation = TimeOutConfirmation.objects.create(
                 appointment=appointment, role=role, signed_by=actor
             )
     except IntegrityError:
-        raise NursingRefused(f"The time-out is already confirmed by the {role}.") from None
+        raise NursingRefused(
+            f"The time-out is already confirmed by the {role}.", code="already_confirmed"
+        ) from None
     _audit(
         actor,
         AuditEvent.Action.CREATE,
@@ -244,10 +299,12 @@ def round_record(*, actor, appointment, data: dict) -> ObservationRound:
 
     Impossible values raise ValidationError per field; unusual ones are kept and shown.
     """
+    _require_clinician(actor, "nursing.add_observationround")
     if appointment.status != Status.IN_RECOVERY:
         raise NursingRefused(
             "Observation rounds are recorded while the patient is in recovery; this patient "
-            f"is {appointment.get_status_display().lower()}."
+            f"is {appointment.get_status_display().lower()}.",
+            code="not_in_recovery",
         )
     round_ = ObservationRound(appointment=appointment, signed_by=actor, **data)
     round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
@@ -300,11 +357,12 @@ def _round_time(round_: ObservationRound, typed):
 @transaction.atomic
 def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: str):
     """Amend one value of a signed round; NEWS2 is scored again and the change kept."""
+    _require_clinician(actor, "nursing.change_observationround")
     reason = reason.strip()
     if not reason:
-        raise NursingRefused("Give the reason for the amendment.")
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
     if field not in ROUND_AMENDABLE:
-        raise NursingRefused(f"{field} cannot be amended.")
+        raise NursingRefused(f"{field} cannot be amended.", code="not_amendable")
     model_field = ObservationRound._meta.get_field(field)
     try:
         new = model_field.to_python(value)
@@ -314,32 +372,25 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
         new = _round_time(round_, new)
     old = getattr(round_, field)
     if new == old:
-        raise NursingRefused("The new value is the same as the signed one.")
+        raise NursingRefused("The new value is the same as the signed one.", code="unchanged")
     old_total, old_risk = round_.news2_total, round_.news2_risk
     setattr(round_, field, new)
     round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
     round_.score()
     round_.save()
-    label = str(model_field.verbose_name)
-    Amendment.objects.create(
-        round=round_,
-        field=label,
-        old_value=_text(old),
-        new_value=_text(new),
+    _amendment_record(
+        actor=actor,
+        record=round_,
+        field=str(model_field.verbose_name),
+        old=_text(old),
+        new=_text(new),
         reason=reason,
-        by=actor,
-    )
-    if round_.news2_total != old_total or round_.news2_risk != old_risk:
-        Amendment.objects.create(
-            round=round_,
-            field="NEWS2",
-            old_value=f"{old_total} ({old_risk})",
-            new_value=f"{round_.news2_total} ({round_.news2_risk})",
-            reason=f"Scored again after amending {label}.",
-            by=actor,
-        )
-    _audit(
-        actor, AuditEvent.Action.CHANGE, round_, round_.appointment, f"amended {field}: {reason}"
+        detail=f"amended {field}: {reason}",
+        rescored=(
+            "NEWS2",
+            f"{old_total} ({old_risk})",
+            f"{round_.news2_total} ({round_.news2_risk})",
+        ),
     )
     return round_
 
@@ -349,10 +400,13 @@ def escalation_record(
     *, actor, round_: ObservationRound, physician=None, called_whom="", called_at=None, note=""
 ) -> Escalation:
     """Record who the nurse called about a round in an escalation band."""
+    _require_clinician(actor, "nursing.add_escalation")
     if not round_.needs_escalation:
-        raise NursingRefused("This round is in the low-risk band: no escalation is due.")
+        raise NursingRefused(
+            "This round is in the low-risk band: no escalation is due.", code="no_escalation_due"
+        )
     if physician is None and not called_whom.strip():
-        raise NursingRefused("Say who was called.")
+        raise NursingRefused("Say who was called.", code="called_whom_missing")
     escalation = Escalation.objects.create(
         round=round_,
         physician=physician,
@@ -377,8 +431,12 @@ def escalation_record(
 @transaction.atomic
 def assessment_record(*, actor, appointment, scores: dict) -> DischargeAssessment:
     """Score the protocol's discharge scale from the nurse's entries, signed by `actor`."""
+    _require_clinician(actor, "nursing.add_dischargeassessment")
     if appointment.status != Status.IN_RECOVERY:
-        raise NursingRefused("A discharge score is recorded while the patient is in recovery.")
+        raise NursingRefused(
+            "A discharge score is recorded while the patient is in recovery.",
+            code="not_in_recovery",
+        )
     protocol = rules.protocol_for(appointment.procedure_type)
     assessment = DischargeAssessment(
         appointment=appointment,
@@ -406,16 +464,17 @@ def assessment_record(*, actor, appointment, scores: dict) -> DischargeAssessmen
 def assessment_amend(
     *, actor, assessment: DischargeAssessment, item: str, value: int, reason: str
 ) -> DischargeAssessment:
+    _require_clinician(actor, "nursing.change_dischargeassessment")
     reason = reason.strip()
     if not reason:
-        raise NursingRefused("Give the reason for the amendment.")
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
     scale = discharge_scores.DISCHARGE_SCALES[assessment.scale]
     titles = {i.code: i.title for i in scale.items}
     if item not in titles:
-        raise NursingRefused(f"{item} is not an item of the {scale.name}.")
+        raise NursingRefused(f"{item} is not an item of the {scale.name}.", code="unknown_item")
     old = assessment.scores.get(item)
     if old == value:
-        raise NursingRefused("The new score is the same as the signed one.")
+        raise NursingRefused("The new score is the same as the signed one.", code="unchanged")
     old_total = assessment.total
     assessment.scores = {**assessment.scores, item: value}
     try:
@@ -423,29 +482,15 @@ def assessment_amend(
     except ValueError as exc:
         raise ValidationError({"value": str(exc)}) from None
     assessment.save(update_fields=["scores", "total"])
-    Amendment.objects.create(
-        assessment=assessment,
+    _amendment_record(
+        actor=actor,
+        record=assessment,
         field=titles[item],
-        old_value=str(old),
-        new_value=str(value),
+        old=str(old),
+        new=str(value),
         reason=reason,
-        by=actor,
-    )
-    if assessment.total != old_total:
-        Amendment.objects.create(
-            assessment=assessment,
-            field="Total",
-            old_value=str(old_total),
-            new_value=str(assessment.total),
-            reason=f"Scored again after amending {titles[item]}.",
-            by=actor,
-        )
-    _audit(
-        actor,
-        AuditEvent.Action.CHANGE,
-        assessment,
-        assessment.appointment,
-        f"amended discharge score {item}: {reason}",
+        detail=f"amended discharge score {item}: {reason}",
+        rescored=("Total", str(old_total), str(assessment.total)),
     )
     return assessment
 

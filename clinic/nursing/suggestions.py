@@ -9,7 +9,7 @@ observation round. The nurse's tap is what is scored.
 
 from dataclasses import dataclass
 
-from clinic import discharge_scores
+from clinic.nursing import discharge_scores
 from clinic.nursing.models import ChecklistAnswer
 
 BASELINE_SYSTOLIC = "baseline-systolic"

@@ -1,97 +1,74 @@
-from django.urls import path
+from django.urls import include, path
 
 from clinic.nursing import api, views
 
-urlpatterns = [
-    path("nursing/board/", views.board, name="nursing_board"),
-    path("nursing/appointments/<int:pk>/", views.record, name="nursing_record"),
-    path("nursing/appointments/<int:pk>/check-in/", views.check_in, name="nursing_check_in"),
-    path("nursing/appointments/<int:pk>/start/", views.start, name="nursing_start"),
-    path("nursing/appointments/<int:pk>/recovery/", views.end, name="nursing_end"),
+pages = [
+    path("board/", views.board, name="nursing_board"),
+    path("appointments/<int:pk>/", views.record, name="nursing_record"),
+    path("appointments/<int:pk>/check-in/", views.check_in, name="nursing_check_in"),
+    path("appointments/<int:pk>/start/", views.start, name="nursing_start"),
+    path("appointments/<int:pk>/recovery/", views.end, name="nursing_end"),
+    path("appointments/<int:pk>/checklist/<str:phase>/", views.checklist, name="nursing_checklist"),
     path(
-        "nursing/appointments/<int:pk>/checklist/<str:phase>/",
-        views.checklist,
-        name="nursing_checklist",
+        "appointments/<int:pk>/time-out/", views.time_out_confirm, name="nursing_time_out_confirm"
     ),
+    path("answers/<int:pk>/amend/", views.answer_amend, name="nursing_answer_amend"),
+    path("appointments/<int:pk>/rounds/new/", views.round_new, name="nursing_round_new"),
+    path("rounds/<int:pk>/amend/", views.round_amend, name="nursing_round_amend"),
+    path("rounds/<int:pk>/escalation/", views.escalation_new, name="nursing_escalation_new"),
+    path("appointments/<int:pk>/discharge/", views.discharge, name="nursing_discharge"),
+    path("assessments/<int:pk>/amend/", views.assessment_amend, name="nursing_assessment_amend"),
+    path("appointments/<int:pk>/instructions/", views.instructions, name="nursing_instructions"),
+    path("protocols/", views.protocol_list, name="nursing_protocol_list"),
+    path("protocols/<int:pk>/edit/", views.protocol_edit, name="nursing_protocol_edit"),
+    path("checklist-items/", views.checklist_item_list, name="nursing_checklist_item_list"),
     path(
-        "nursing/appointments/<int:pk>/time-out/",
-        views.time_out_confirm,
-        name="nursing_time_out_confirm",
-    ),
-    path("nursing/answers/<int:pk>/amend/", views.answer_amend, name="nursing_answer_amend"),
-    path("nursing/appointments/<int:pk>/rounds/new/", views.round_new, name="nursing_round_new"),
-    path("nursing/rounds/<int:pk>/amend/", views.round_amend, name="nursing_round_amend"),
-    path(
-        "nursing/rounds/<int:pk>/escalation/",
-        views.escalation_new,
-        name="nursing_escalation_new",
-    ),
-    path("nursing/appointments/<int:pk>/discharge/", views.discharge, name="nursing_discharge"),
-    path(
-        "nursing/assessments/<int:pk>/amend/",
-        views.assessment_amend,
-        name="nursing_assessment_amend",
-    ),
-    path(
-        "nursing/appointments/<int:pk>/instructions/",
-        views.instructions,
-        name="nursing_instructions",
-    ),
-    path("nursing/protocols/", views.protocol_list, name="nursing_protocol_list"),
-    path("nursing/protocols/<int:pk>/edit/", views.protocol_edit, name="nursing_protocol_edit"),
-    path("nursing/checklist-items/", views.checklist_item_list, name="nursing_checklist_item_list"),
-    path(
-        "nursing/checklist-items/new/",
+        "checklist-items/new/",
         views.checklist_item_create,
         name="nursing_checklist_item_create",
     ),
     path(
-        "nursing/checklist-items/<int:pk>/edit/",
+        "checklist-items/<int:pk>/edit/",
         views.checklist_item_edit,
         name="nursing_checklist_item_edit",
     ),
-    path("nursing/anticoagulant-holds/", views.hold_list, name="nursing_hold_list"),
-    path("nursing/anticoagulant-holds/new/", views.hold_create, name="nursing_hold_create"),
-    path("nursing/anticoagulant-holds/<int:pk>/edit/", views.hold_edit, name="nursing_hold_edit"),
-    # API
+    path("anticoagulant-holds/", views.hold_list, name="nursing_hold_list"),
+    path("anticoagulant-holds/new/", views.hold_create, name="nursing_hold_create"),
+    path("anticoagulant-holds/<int:pk>/edit/", views.hold_edit, name="nursing_hold_edit"),
+]
+
+api_views = [
     path(
-        "api/v1/nursing/appointments/<int:pk>/checklist/",
+        "appointments/<int:pk>/checklist/",
         api.ChecklistView.as_view(),
         name="api_nursing_checklist",
     ),
     path(
-        "api/v1/nursing/checklist-answers/<int:pk>/amend/",
+        "checklist-answers/<int:pk>/amend/",
         api.AnswerAmendView.as_view(),
         name="api_nursing_answer_amend",
     ),
+    path("appointments/<int:pk>/time-out/", api.TimeOutView.as_view(), name="api_nursing_time_out"),
+    path("appointments/<int:pk>/rounds/", api.RoundListView.as_view(), name="api_nursing_rounds"),
+    path("rounds/<int:pk>/amend/", api.RoundAmendView.as_view(), name="api_nursing_round_amend"),
     path(
-        "api/v1/nursing/appointments/<int:pk>/time-out/",
-        api.TimeOutView.as_view(),
-        name="api_nursing_time_out",
-    ),
-    path(
-        "api/v1/nursing/appointments/<int:pk>/rounds/",
-        api.RoundListView.as_view(),
-        name="api_nursing_rounds",
-    ),
-    path(
-        "api/v1/nursing/rounds/<int:pk>/amend/",
-        api.RoundAmendView.as_view(),
-        name="api_nursing_round_amend",
-    ),
-    path(
-        "api/v1/nursing/rounds/<int:pk>/escalations/",
+        "rounds/<int:pk>/escalations/",
         api.EscalationView.as_view(),
         name="api_nursing_escalations",
     ),
     path(
-        "api/v1/nursing/appointments/<int:pk>/discharge-assessments/",
+        "appointments/<int:pk>/discharge-assessments/",
         api.AssessmentListView.as_view(),
         name="api_nursing_assessments",
     ),
     path(
-        "api/v1/nursing/appointments/<int:pk>/discharge/",
+        "appointments/<int:pk>/discharge/",
         api.DischargeView.as_view(),
         name="api_nursing_discharge",
     ),
+]
+
+urlpatterns = [
+    path("nursing/", include(pages)),
+    path("api/v1/nursing/", include(api_views)),
 ]

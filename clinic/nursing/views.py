@@ -1,5 +1,7 @@
 """Pages of the perioperative record, made for a tablet: few taps, nothing lost."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -8,11 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from clinic import discharge_scores
 from clinic.audit import audit_record
-from clinic.decorators import permission_required
+from clinic.decorators import clinical_permission_required, permission_required
 from clinic.models import AuditEvent, ProcedureType, Site
-from clinic.nursing import forms, rules, selectors, services, suggestions
+from clinic.nursing import discharge_scores, forms, rules, selectors, services, suggestions
 from clinic.nursing.filters import AnticoagulantHoldFilter, ChecklistItemFilter, ProtocolFilter
 from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import (
@@ -25,7 +26,8 @@ from clinic.nursing.models import (
     TimeOutConfirmation,
 )
 from clinic.nursing.tables import AnticoagulantHoldTable, ChecklistItemTable, ProtocolTable
-from clinic.views import render_table
+from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
+from clinic.ui import render_table
 from scheduling.models import Appointment, Status
 from scheduling.services import TransitionRefused
 
@@ -62,7 +64,7 @@ def _audit_view(request, appointment, what):
 def _refusal(exc) -> dict:
     """Heading and list of a refused status change, for the alert on the record page."""
     if isinstance(exc, HardStopRefused):
-        return {"heading": exc.heading, "items": exc.failures}
+        return {"heading": exc.detail, "items": exc.messages}
     return {"heading": str(exc), "items": []}
 
 
@@ -95,15 +97,15 @@ def board(request):
 def _render_record(request, appointment, *, refusal=None, status=200, **extra):
     context = selectors.nursing_record(appointment)
     user = request.user
-    if user.has_perm("clinic.override_hard_stop"):
+    if clinical_role_allows(user, "nursing.override_hard_stop"):
         context["override_form"] = extra.pop("override_form", None) or forms.OverrideForm()
-    if context["escalation_due"] and user.has_perm("clinic.add_escalation"):
+    if context["escalation_due"] and clinical_role_allows(user, "nursing.add_escalation"):
         context["escalation_form"] = extra.pop("escalation_form", None) or forms.EscalationForm()
     context.update(refusal=refusal, **extra)
     return render(request, "nursing/record.html", context, status=status)
 
 
-@permission_required("clinic.view_checklistanswer")
+@permission_required("nursing.view_checklistanswer")
 def record(request, pk):
     appointment = _appointment(pk)
     _audit_view(request, appointment, "perioperative record")
@@ -120,13 +122,13 @@ def check_in(request, pk):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{appointment.patient.full_name} is checked in.")
-    if request.user.has_perm("clinic.view_checklistanswer"):
+    if request.user.has_perm("nursing.view_checklistanswer"):
         return redirect(_record_url(appointment))
     return redirect(f"{reverse('nursing_board')}?site={appointment.site_id}")
 
 
 @require_POST
-@permission_required("clinic.add_checklistanswer")
+@clinical_permission_required("nursing.add_checklistanswer")
 def start(request, pk):
     appointment = _appointment(pk)
     reason = request.POST.get("override_reason", "")
@@ -144,7 +146,7 @@ def start(request, pk):
 
 
 @require_POST
-@permission_required("clinic.add_observationround")
+@clinical_permission_required("nursing.add_observationround")
 def end(request, pk):
     appointment = _appointment(pk)
     try:
@@ -165,7 +167,7 @@ def _phase(value) -> Phase:
         raise Http404("No such checklist phase.") from None
 
 
-@permission_required("clinic.add_checklistanswer")
+@clinical_permission_required("nursing.add_checklistanswer")
 def checklist(request, pk, phase):
     appointment = _appointment(pk)
     phase = _phase(phase)
@@ -216,31 +218,34 @@ def checklist(request, pk, phase):
         "signed_rows": [(i, a) for i, a in rows if a and a.is_signed],
         "state": state,
         "holds": rules.hold_summary(appointment),
-        "is_physician": request.user.has_perm(services.PHYSICIAN_SIGNATURE),
+        "is_physician": clinical_role_allows(request.user, services.PHYSICIAN_SIGNATURE),
         "physician_form": forms.PhysicianSignatureForm(),
     }
     return render(request, "nursing/checklist.html", context)
 
 
 @require_POST
-@permission_required("clinic.add_timeoutconfirmation")
+@clinical_permission_required("nursing.add_timeoutconfirmation")
 def time_out_confirm(request, pk):
     appointment = _appointment(pk)
     role = request.POST.get("role")
     signer = request.user
     try:
-        if role == TimeOutConfirmation.Role.PHYSICIAN and not request.user.has_perm(
-            services.PHYSICIAN_SIGNATURE
+        if role == TimeOutConfirmation.Role.PHYSICIAN and not clinical_role_allows(
+            request.user, services.PHYSICIAN_SIGNATURE
         ):
             physician_form = forms.PhysicianSignatureForm(request.POST, request=request)
             if not physician_form.is_valid():
                 raise services.NursingRefused(
                     physician_form.non_field_errors()
-                    or ["Enter the physician's username and password."]
+                    or ["Enter the physician's username and password."],
+                    code="physician_signature_invalid",
                 )
             signer = physician_form.physician
         if role not in TimeOutConfirmation.Role.values:
-            raise services.NursingRefused("Choose who confirms the time-out.")
+            raise services.NursingRefused(
+                "Choose who confirms the time-out.", code="time_out_role_missing"
+            )
         services.time_out_confirm(actor=signer, appointment=appointment, role=role)
     except services.NursingRefused as exc:
         for message in exc.messages:
@@ -253,7 +258,7 @@ def time_out_confirm(request, pk):
     return redirect("nursing_checklist", appointment.pk, Phase.TIME_OUT.value)
 
 
-@permission_required("clinic.change_checklistanswer")
+@clinical_permission_required("nursing.change_checklistanswer")
 def answer_amend(request, pk):
     answer = get_object_or_404(
         ChecklistAnswer.objects.select_related("item", "appointment__patient"), pk=pk
@@ -295,7 +300,7 @@ def answer_amend(request, pk):
 # --- Observation rounds --------------------------------------------------------------
 
 
-@permission_required("clinic.add_observationround")
+@clinical_permission_required("nursing.add_observationround")
 def round_new(request, pk):
     appointment = _appointment(pk)
     previous = appointment.observation_rounds.order_by("-taken_at", "-pk").first()
@@ -326,7 +331,7 @@ def round_new(request, pk):
 
 
 @require_POST
-@permission_required("clinic.add_escalation")
+@clinical_permission_required("nursing.add_escalation")
 def escalation_new(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
@@ -348,7 +353,7 @@ def escalation_new(request, pk):
     return _render_record(request, appointment, escalation_form=form, status=400)
 
 
-@permission_required("clinic.change_observationround")
+@clinical_permission_required("nursing.change_observationround")
 def round_amend(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
@@ -380,7 +385,7 @@ def round_amend(request, pk):
 # --- Discharge -----------------------------------------------------------------------
 
 
-@permission_required("clinic.add_dischargeassessment")
+@clinical_permission_required("nursing.add_dischargeassessment")
 def discharge(request, pk):
     appointment = _appointment(pk)
     protocol = rules.protocol_for(appointment.procedure_type)
@@ -416,8 +421,8 @@ def discharge(request, pk):
                 )
             return redirect("nursing_discharge", appointment.pk)
     if action == "discharge" and discharge_form.is_valid():
-        if not request.user.has_perm("clinic.add_discharge"):
-            raise PermissionDenied
+        if not clinical_role_allows(request.user, "nursing.add_discharge"):
+            raise PermissionDenied(CLINICIAN_ONLY)
         try:
             services.patient_discharge(
                 actor=request.user,
@@ -443,12 +448,12 @@ def discharge(request, pk):
         else [],
         "latest": appointment.discharge_assessments.order_by("-signed_at", "-pk").first(),
         "refusal": refusal,
-        "can_override": request.user.has_perm("clinic.override_hard_stop"),
+        "can_override": clinical_role_allows(request.user, "nursing.override_hard_stop"),
     }
     return render(request, "nursing/discharge.html", context, status=409 if refusal else 200)
 
 
-@permission_required("clinic.change_dischargeassessment")
+@clinical_permission_required("nursing.change_dischargeassessment")
 def assessment_amend(request, pk):
     assessment = get_object_or_404(DischargeAssessment, pk=pk)
     appointment = _appointment(assessment.appointment_id)
@@ -476,7 +481,7 @@ def assessment_amend(request, pk):
     )
 
 
-@permission_required("clinic.view_discharge")
+@permission_required("nursing.view_discharge")
 def instructions(request, pk):
     appointment = _appointment(pk)
     given = getattr(appointment, "discharge", None)
@@ -496,7 +501,7 @@ def instructions(request, pk):
 # --- Protocols (managers) ------------------------------------------------------------
 
 
-@permission_required("clinic.view_procedureprotocol")
+@permission_required("nursing.view_procedureprotocol")
 def protocol_list(request):
     filterset = ProtocolFilter(
         request.GET, queryset=ProcedureType.objects.select_related("nursing_protocol")
@@ -510,7 +515,7 @@ def protocol_list(request):
     )
 
 
-@permission_required("clinic.change_procedureprotocol", "clinic.add_procedureprotocol")
+@permission_required("nursing.change_procedureprotocol", "nursing.add_procedureprotocol")
 def protocol_edit(request, pk):
     procedure_type = get_object_or_404(ProcedureType, pk=pk)
     protocol = rules.protocol_for(procedure_type)
@@ -531,82 +536,86 @@ def protocol_edit(request, pk):
     )
 
 
-@permission_required("clinic.view_checklistitem")
+@dataclass(frozen=True)
+class KeptList:
+    """Protocol rows a manager keeps: their list page (filtered, exported) and the form that
+    adds or edits one row."""
+
+    form_class: type
+    filterset_class: type
+    table_class: type
+    template: str
+    export_name: str
+    list_url: str
+    noun: str
+
+    def page(self, request, queryset):
+        filterset = self.filterset_class(request.GET, queryset=queryset)
+        return render_table(
+            request,
+            table=self.table_class(filterset.qs),
+            filterset=filterset,
+            template=self.template,
+            export_name=self.export_name,
+        )
+
+    def form(self, request, pk=None):
+        model = self.form_class._meta.model
+        instance = model() if pk is None else get_object_or_404(model, pk=pk)
+        form = self.form_class(request.POST or None, instance=instance)
+        if request.method == "POST" and form.is_valid():
+            saved = form.save()
+            messages.success(request, f"Saved the {self.noun} “{saved}”.")
+            return redirect(self.list_url)
+        context = {"form": form, "noun": self.noun, "back": self.list_url}
+        return render(request, "nursing/config_form.html", context)
+
+
+CHECKLIST_ITEMS = KeptList(
+    form_class=forms.ChecklistItemForm,
+    filterset_class=ChecklistItemFilter,
+    table_class=ChecklistItemTable,
+    template="nursing/checklist_item_list.html",
+    export_name="checklist-items",
+    list_url="nursing_checklist_item_list",
+    noun="checklist item",
+)
+HOLD_TIMES = KeptList(
+    form_class=forms.AnticoagulantHoldForm,
+    filterset_class=AnticoagulantHoldFilter,
+    table_class=AnticoagulantHoldTable,
+    template="nursing/hold_list.html",
+    export_name="anticoagulant-holds",
+    list_url="nursing_hold_list",
+    noun="hold time",
+)
+
+
+@permission_required("nursing.view_checklistitem")
 def checklist_item_list(request):
-    filterset = ChecklistItemFilter(
-        request.GET, queryset=ChecklistItem.objects.prefetch_related("procedure_types")
-    )
-    return render_table(
-        request,
-        table=ChecklistItemTable(filterset.qs),
-        filterset=filterset,
-        template="nursing/checklist_item_list.html",
-        export_name="checklist-items",
-    )
+    return CHECKLIST_ITEMS.page(request, ChecklistItem.objects.prefetch_related("procedure_types"))
 
 
-@permission_required("clinic.add_checklistitem")
+@permission_required("nursing.add_checklistitem")
 def checklist_item_create(request):
-    return _model_form(
-        request,
-        forms.ChecklistItemForm,
-        ChecklistItem(),
-        "nursing_checklist_item_list",
-        "checklist item",
-    )
+    return CHECKLIST_ITEMS.form(request)
 
 
-@permission_required("clinic.change_checklistitem")
+@permission_required("nursing.change_checklistitem")
 def checklist_item_edit(request, pk):
-    return _model_form(
-        request,
-        forms.ChecklistItemForm,
-        get_object_or_404(ChecklistItem, pk=pk),
-        "nursing_checklist_item_list",
-        "checklist item",
-    )
+    return CHECKLIST_ITEMS.form(request, pk)
 
 
-@permission_required("clinic.view_anticoagulanthold")
+@permission_required("nursing.view_anticoagulanthold")
 def hold_list(request):
-    filterset = AnticoagulantHoldFilter(request.GET, queryset=AnticoagulantHold.objects.all())
-    return render_table(
-        request,
-        table=AnticoagulantHoldTable(filterset.qs),
-        filterset=filterset,
-        template="nursing/hold_list.html",
-        export_name="anticoagulant-holds",
-    )
+    return HOLD_TIMES.page(request, AnticoagulantHold.objects.all())
 
 
-@permission_required("clinic.add_anticoagulanthold")
+@permission_required("nursing.add_anticoagulanthold")
 def hold_create(request):
-    return _model_form(
-        request,
-        forms.AnticoagulantHoldForm,
-        AnticoagulantHold(),
-        "nursing_hold_list",
-        "hold time",
-    )
+    return HOLD_TIMES.form(request)
 
 
-@permission_required("clinic.change_anticoagulanthold")
+@permission_required("nursing.change_anticoagulanthold")
 def hold_edit(request, pk):
-    return _model_form(
-        request,
-        forms.AnticoagulantHoldForm,
-        get_object_or_404(AnticoagulantHold, pk=pk),
-        "nursing_hold_list",
-        "hold time",
-    )
-
-
-def _model_form(request, form_class, instance, success_url, noun):
-    form = form_class(request.POST or None, instance=instance)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save()
-        messages.success(request, f"Saved the {noun} “{saved}”.")
-        return redirect(success_url)
-    return render(
-        request, "nursing/config_form.html", {"form": form, "noun": noun, "back": success_url}
-    )
+    return HOLD_TIMES.form(request, pk)

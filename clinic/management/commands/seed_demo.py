@@ -14,7 +14,6 @@ import datetime
 import random
 import unicodedata
 from dataclasses import dataclass, field
-from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
+from clinic.areas import area_modules
 from clinic.models import (
     Allergy,
     Capability,
@@ -39,8 +39,6 @@ from clinic.models import (
 from clinic.roles import ADMIN_SITE_ROLES, Role, group_name
 
 DEMO_PASSWORD = "demo-clinic-2026"
-# Modules with a `seed() -> dict[str, Seeded]` run after the clinic itself is seeded.
-DEMO_EXTENSIONS = ["scheduling.demo", "clinic.nursing.demo", "followup.demo"]
 RANDOM_SEED = 20261123
 DEFAULT_PATIENT_COUNT = 200
 MRN_PREFIX = "DEMO-"
@@ -231,6 +229,14 @@ class Seeded:
     def existing(self) -> int:
         return len(self.objects) - self.created
 
+    def __add__(self, other: "Seeded") -> "Seeded":
+        return Seeded(
+            objects=self.objects + other.objects,
+            created=self.created + other.created,
+            updated=self.updated + other.updated,
+            skipped=self.skipped + other.skipped,
+        )
+
 
 def upsert(model, lookup: dict, values: dict, seeded: Seeded):
     """Get or create by `lookup`; on an existing row save only the fields that differ.
@@ -315,7 +321,9 @@ def seed_staff() -> dict[str, Seeded]:
             "email": f"{_ascii(first)}.{_ascii(last)}@example.com".lower(),
             "is_active": True,
             "is_staff": role in ADMIN_SITE_ROLES,
-            "is_superuser": role == Role.ADMIN,
+            # The demo admin works through the Admin role; a superuser would pass as a
+            # clinician everywhere a has_perm is asked.
+            "is_superuser": False,
         }
         changed = False
         if user is None:
@@ -448,9 +456,15 @@ class Command(BaseCommand):
             raise CommandError("--patients must be 0 or more.")
         with transaction.atomic():
             results = {**seed_sites(), **seed_staff(), **seed_patients(patients)}
-            # Each area adds its own demo data, in dependency order; each part is idempotent.
-            for module_name in DEMO_EXTENSIONS:
-                results.update(import_module(module_name).seed())
+            # Each area adds its own demo data in INSTALLED_APPS order (each builds on the
+            # ones before it), then completes what later areas added (`seed_late`). Every
+            # part is idempotent.
+            demos = area_modules("demo")
+            phases = [demo.seed for demo in demos]
+            phases += [demo.seed_late for demo in demos if hasattr(demo, "seed_late")]
+            for seed in phases:
+                for label, seeded in seed().items():
+                    results[label] = results[label] + seeded if label in results else seeded
 
         for username in results["staff"].skipped:
             self.stderr.write(

@@ -1,0 +1,63 @@
+"""Plumbing the apps' JSON APIs share: request bodies, NUL characters, far-off times, users."""
+
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+def contains_nul(value) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL refuses it: a 500)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
+def no_nul(value) -> None:
+    if contains_nul(value):
+        raise serializers.ValidationError(NUL_MESSAGE)
+
+
+def body_object(request):
+    """The request body as an object; a JSON list, string or number is refused with 400."""
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError(
+            {"non_field_errors": ["Send the fields as a JSON object."]}
+        )
+    return request.data
+
+
+class SafeDateTimeField(serializers.DateTimeField):
+    """DRF's field, except that a time near year 1 or 9999 answers 400, not 500."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
+# For a ModelSerializer's `serializer_field_mapping`: its date-times are SafeDateTimeFields.
+DATETIME_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.DateTimeField: SafeDateTimeField,
+}
+
+
+def user_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@extend_schema_field(
+    {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+)
+class UserField(serializers.RelatedField):
+    """A user as {"id", "name"}."""
+
+    def to_representation(self, value):
+        return {"id": value.pk, "name": user_name(value)}

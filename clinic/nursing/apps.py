@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class NursingConfig(AppConfig):
+    name = "clinic.nursing"
+    label = "nursing"
+    verbose_name = "Nursing record"
+    clinic_area = True  # see clinic.areas
+    # Until issue 9 these models belonged to the clinic app; audit rows written then name
+    # them "clinic.<Model>" (see clinic.areas.object_type_display).
+    previous_labels = ("clinic",)
+
+    def ready(self):
+        # Safety rules on status changes: registered at startup so they hold for every
+        # caller (pages, API, admin). The admin is found by Django's autodiscovery.
+        import clinic.nursing.guards  # noqa: F401
