@@ -35,6 +35,7 @@ bench: $(STAMP)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_fhir
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_dispatch
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

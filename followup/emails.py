@@ -3,13 +3,19 @@
 Patient emails are multipart (plain text and HTML), name the clinic and its phone number,
 and never a diagnosis or a procedure: an inbox, a lock screen or a shared calendar may be
 seen by others. Links are absolute (SITE_URL) and carry signed tokens (followup.tokens).
+
+They are sent with `message_send`, over one SMTP connection per worker process.
 """
 
+import contextlib
 import logging
 import re
+import smtplib
+import threading
+import time
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -189,3 +195,99 @@ def oncall_message(alerts: list, *, escalation: bool) -> EmailMessage:
             "Auto-Submitted": "auto-generated",
         },
     )
+
+
+# --- One SMTP connection per worker process ---------------------------------------------
+#
+# Opened by the first email and kept for all that follow, so an email costs one SMTP
+# transaction instead of connect, EHLO, (TLS, login,) QUIT. The worker closes it at
+# shutdown (followup.tasks). A connection idle for a while is checked with NOOP before
+# use; one idle for long is replaced unasked (a NAT or firewall may have dropped it without
+# a word, and a NOOP would then hang until the timeout); one that failed is never reused.
+CHECK_AFTER_IDLE = 5.0  # seconds
+REPLACE_AFTER_IDLE = 60.0
+_MAIL_SETTINGS = (
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "EMAIL_TIMEOUT",
+)
+
+
+class _Held(threading.local):
+    backend = None  # a Django email backend, kept open
+    settings: tuple = ()
+    last_used = 0.0
+
+
+_held = _Held()
+
+
+def _drop() -> None:
+    """Forget the SMTP connection without QUIT (after an error, or when it may be dead)."""
+    smtp = getattr(_held.backend, "connection", None)
+    if smtp is not None:
+        with contextlib.suppress(OSError):
+            smtp.close()
+        _held.backend.connection = None
+
+
+def connection_close() -> None:
+    """Say QUIT and close this process's SMTP connection, if one is open."""
+    if _held.backend is not None:
+        try:
+            _held.backend.close()
+        except (smtplib.SMTPException, OSError):
+            _drop()
+    _held.backend = None
+
+
+def _is_alive(smtp) -> bool:
+    try:
+        return smtp.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _backend():
+    """This process's email backend, its connection (if any) fit for the next email."""
+    current = tuple(getattr(settings, name, None) for name in _MAIL_SETTINGS)
+    if _held.backend is not None and _held.settings != current:
+        connection_close()  # the settings changed (tests do): connect anew
+    if _held.backend is None:
+        _held.backend, _held.settings = get_connection(fail_silently=False), current
+    smtp = getattr(_held.backend, "connection", None)
+    if smtp is not None:
+        idle = time.monotonic() - _held.last_used
+        if idle >= REPLACE_AFTER_IDLE or (idle >= CHECK_AFTER_IDLE and not _is_alive(smtp)):
+            _drop()
+    return _held.backend
+
+
+def message_send(message: EmailMessage) -> None:
+    """Send `message` over this process's connection; returns once the server said 250.
+
+    A server that ends a session after some number of emails refuses the next one with
+    421 at MAIL FROM, before any of it was sent: that email goes at once over a new
+    connection. Any other failure is raised.
+    """
+    backend = _backend()
+    for attempt in (1, 2):
+        reused = getattr(backend, "connection", None) is not None
+        try:
+            backend.open()  # the SMTP backend connects here unless already connected
+            backend.send_messages([message])
+            return
+        except smtplib.SMTPSenderRefused as exc:
+            _drop()
+            if attempt == 2 or not reused or exc.smtp_code != 421:
+                raise
+        except BaseException:
+            _drop()
+            raise
+        finally:
+            _held.last_used = time.monotonic()

@@ -285,7 +285,7 @@ def on_apixaban(patient):
 def enqueued(monkeypatch):
     """The ids the dispatcher hands to Celery, in order, instead of a broker."""
     ids: list[int] = []
-    monkeypatch.setattr("followup.dispatch._enqueue", ids.append)
+    monkeypatch.setattr("followup.dispatch._enqueue", ids.extend)
     return ids
 
 
@@ -300,7 +300,9 @@ class SmtpRecorder:
 
     `delay` holds each message before the 250 reply (a slow server): a client that goes
     away meanwhile cancels the handler, so that message is not accepted, as RFC 5321 says.
-    `reply` replaces the 250 (e.g. "550 No such user") to refuse messages.
+    `reply` replaces the 250 (e.g. "550 No such user") to refuse messages. `sessions` and
+    `quits` count connections (EHLO) and polite goodbyes; with `per_session`, the server
+    answers 421 to MAIL FROM once a connection carried that many messages.
     """
 
     def __init__(self):
@@ -308,7 +310,29 @@ class SmtpRecorder:
         self.delay = 0.0
         self.reply = ""
         self.in_flight = 0
+        self.sessions = 0
+        self.quits = 0
+        self.per_session = 0
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.sessions += 1
+        session.host_name = hostname
+        session.accepted = 0
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.per_session and session.accepted >= self.per_session:
+            return "421 Too many messages on this connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.lock:
+            self.quits += 1
+        return "221 Bye"
 
     async def handle_DATA(self, server, session, envelope):
         if self.reply:
@@ -325,6 +349,7 @@ class SmtpRecorder:
             self.messages.append(
                 email.message_from_bytes(envelope.content, policy=email.policy.default)
             )
+        session.accepted += 1
         return "250 Message accepted for delivery"
 
     def header_values(self, name: str) -> list[str]:

@@ -9,7 +9,9 @@ Most scheduling tests work in the hand-built `calendar` of tests/conftest.py; pa
 transforaminal ESI.
 """
 
+import base64
 import datetime
+import json
 from zoneinfo import ZoneInfo
 
 import factory
@@ -368,6 +370,17 @@ def run_sends(ids: list[int], now=None) -> list[str]:
     outcomes = [invitation_send(invitation_id=pk, now=now) for pk in ids]
     ids.clear()
     return outcomes
+
+
+def published(client, queue: str) -> list[list[int]]:
+    """The id lists of the send tasks waiting in a Redis queue, oldest first (taken off it)."""
+    batches = []
+    while (raw := client.rpop(queue)) is not None:
+        message = json.loads(raw)
+        assert message["headers"]["task"] == "followup.send_invitations"
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        batches.append(args[0])
+    return batches
 
 
 # --- The nursing record, step by step ---------------------------------------------------
