@@ -1,6 +1,7 @@
 """The shared clinic model: sites and rooms, staff, patients and the procedure catalogue."""
 
 import datetime
+import unicodedata
 import zoneinfo
 
 from django.conf import settings
@@ -45,6 +46,16 @@ class ChoiceListValidator:
 
     def __eq__(self, other):
         return isinstance(other, ChoiceListValidator) and other.allowed == self.allowed
+
+
+def validate_no_control_characters(value):
+    """Refuses tabs, line breaks and other control characters in one-line text: they split
+    CSV rows, forge email headers and hide text in terminals and logs."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError(
+            "Use letters, spaces and punctuation only: tabs, line breaks and other control "
+            "characters are not allowed."
+        )
 
 
 def validate_time_zone(value):
@@ -262,12 +273,12 @@ class Patient(models.Model):
         unique=True,
         error_messages={"unique": "Another patient already has this MRN."},
     )
-    first_name = models.CharField(max_length=80)
-    last_name = models.CharField(max_length=80)
+    first_name = models.CharField(max_length=80, validators=[validate_no_control_characters])
+    last_name = models.CharField(max_length=80, validators=[validate_no_control_characters])
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_no_control_characters])
     preferred_language = models.CharField(
         max_length=2, choices=Language.choices, default=Language.DANISH
     )

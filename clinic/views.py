@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from drf_spectacular.views import SpectacularSwaggerView
 
 from clinic import forms, services
 from clinic.audit import audit_record
@@ -144,3 +147,14 @@ def _procedure_type_form(request, procedure_type):
         messages.success(request, f"{procedure_type.name} saved.")
         return redirect("procedure_type_list")
     return render(request, "clinic/procedure_type_form.html", {"form": form})
+
+
+_swagger_ui = SpectacularSwaggerView.as_view(url_name="api_schema")
+
+
+@login_required
+def api_docs(request):
+    """Swagger UI for staff; off in production unless API_DOCS_UI is set."""
+    if not settings.API_DOCS_UI:
+        raise Http404("The API documentation page is off on this server; see /api/schema/.")
+    return _swagger_ui(request)
