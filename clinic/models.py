@@ -427,7 +427,11 @@ class Allergy(models.Model):
 
 class AuditEvent(models.Model):
     """Who read or changed which clinical record, and when; who logged in, or failed to.
-    Rows are never edited."""
+
+    Append-only: the database refuses UPDATE and DELETE on this table (a trigger, migration
+    clinic 0008), and a user or patient named here cannot be deleted (PROTECT): staff who
+    acted are deactivated, patients are anonymised.
+    """
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -442,13 +446,13 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40, blank=True)
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
     detail = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

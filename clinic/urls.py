@@ -24,6 +24,7 @@ urlpatterns = [
     path("catalogue/new/", views.procedure_type_create, name="procedure_type_create"),
     path("catalogue/<int:pk>/", views.procedure_type_detail, name="procedure_type_detail"),
     path("catalogue/<int:pk>/edit/", views.procedure_type_edit, name="procedure_type_edit"),
+    path("audit/", views.audit_list, name="audit_list"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", views.api_docs, name="api_docs"),
