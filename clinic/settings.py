@@ -290,7 +290,10 @@ OTP_TOTP_ISSUER = CLINIC_NAME
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+45 70 00 00 00")
 CLINIC_ONCALL_EMAIL = env_email("CLINIC_ONCALL_EMAIL", "oncall@localhost")
 # Absolute base for links in patient emails (no request is at hand in a Celery task).
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
+# Unless set, it follows the HOST and PORT that `make run` serves on, so a patient's tap on a
+# link reaches this server.
+_served_at = f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1)}"
+SITE_URL = env_url("SITE_URL", _served_at, schemes={"http", "https"}).rstrip("/")
 
 # Celery. REDIS_URL switches from the embedded filesystem broker to Redis.
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
