@@ -338,6 +338,10 @@ def test_it_shows_an_override_on_the_boards(client, two_stops, physician, nurse)
     ).content.decode()
     card = page.split(f'id="card-{two_stops.pk}"')[1].split("</article>")[0]
     assert 'data-testid="override-flag"' in card
+    printed = client.get(
+        reverse("day_list_print"), {"site": two_stops.site_id, "day": day}
+    ).content.decode()
+    assert "Overridden: Escort home arranged (no driving today)" in printed
 
 
 def test_it_exposes_hard_stops_and_overrides_in_the_api(clopidogrel_signed, nurse, physician):

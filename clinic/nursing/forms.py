@@ -216,7 +216,7 @@ class StopOverridesForm(StyledFormMixin, forms.Form):
                 help_text=escape(stop.message),
                 max_length=500,
                 required=False,
-                widget=forms.Textarea(attrs={"rows": 2}),
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
             )
 
     @property

@@ -31,6 +31,7 @@ BOARD_SECTIONS = [
 IN_UNIT = (Status.CHECKED_IN, Status.IN_PROCEDURE, Status.IN_RECOVERY)
 # Until the start a failed hard stop blocks; after it, only overrides are left to show.
 BEFORE_THE_START = (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
+AFTER_THE_START = (Status.IN_PROCEDURE, Status.IN_RECOVERY, Status.DISCHARGED, Status.COMPLETED)
 
 
 def appointment_for_record(pk: int) -> Appointment:
@@ -250,11 +251,16 @@ def hard_stop_flags(appointments) -> dict[int, HardStopFlags]:
     physicians' overrides, in three queries for a whole board."""
     flags = defaultdict(HardStopFlags)
     by_pk = {a.pk: a for a in appointments}
-    for override in HardStopOverride.objects.filter(appointment__in=by_pk).select_related(
-        "by", "item"
-    ):
-        flags[override.appointment_id].overrides.append(override)
+    # Only the statuses where each can exist are asked: a card of another status costs nothing.
+    started = [pk for pk, a in by_pk.items() if a.status in AFTER_THE_START]
+    if started:
+        for override in HardStopOverride.objects.filter(appointment__in=started).select_related(
+            "by", "item"
+        ):
+            flags[override.appointment_id].overrides.append(override)
     waiting = [pk for pk, a in by_pk.items() if a.status in BEFORE_THE_START]
+    if not waiting:
+        return flags
     answers = list(
         ChecklistAnswer.objects.filter(
             appointment__in=waiting,

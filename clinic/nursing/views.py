@@ -231,6 +231,7 @@ def checklist(request, pk, phase):
     else:
         _audit_view(request, appointment, f"checklist: {phase.label}")
     failing = {s.item.phase for s in state.failed_stops(rules.BEFORE_START)}
+    entered = _antithrombotic_entered(rows)
     context = {
         "appointment": appointment,
         "phase": phase,
@@ -238,20 +239,20 @@ def checklist(request, pk, phase):
         "form": form,
         "signed_rows": [(i, a) for i, a in rows if a and a.is_signed],
         "state": state,
-        "holds": rules.hold_summary(appointment, risk_factors=_risk_factors_entered(rows)),
+        "holds": rules.hold_summary(appointment, risk_factors=bool(entered.get("risk_factors"))),
+        "problems": antithrombotic_problems(entered, appointment) if entered else [],
         "is_physician": clinical_role_allows(request.user, services.PHYSICIAN_SIGNATURE),
         "physician_form": forms.PhysicianSignatureForm(),
     }
     return render(request, "nursing/checklist.html", context)
 
 
-def _risk_factors_entered(rows) -> bool:
-    return any(
-        item.kind == ChecklistItem.Kind.ANTITHROMBOTIC
-        and answer is not None
-        and bool(answer.value.get("risk_factors"))
-        for item, answer in rows
-    )
+def _antithrombotic_entered(rows) -> dict:
+    """The antithrombotic answer entered so far (draft or signed), or an empty one."""
+    for item, answer in rows:
+        if item.kind == ChecklistItem.Kind.ANTITHROMBOTIC and answer is not None:
+            return answer.value
+    return {}
 
 
 @clinical_permission_required("nursing.add_checklistanswer")
