@@ -3,11 +3,14 @@
 Pages, forms, filters and tables import from here; services and selectors never do.
 """
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
+from tablib import Dataset
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
@@ -38,6 +41,33 @@ class StyledFormMixin:
                 widget.attrs.setdefault("class", "form-control")
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV Injection"); a plain number
+# such as "-3" is data, not a formula, and stays a number.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def neutralise_formula(value):
+    """Prefixes a text cell that a spreadsheet would evaluate with a quote, so it shows as text."""
+    formula = isinstance(value, str) and value.startswith(FORMULA_STARTS)
+    if formula and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class SpreadsheetSafeExport(TableExport):
+    """django-tables2's export with every cell and heading passed through neutralise_formula:
+    names, messages and notes come from patients and staff and reach a spreadsheet."""
+
+    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
+        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
+        safe = Dataset(title=dataset.title)
+        safe.headers = [neutralise_formula(heading) for heading in dataset.headers or []]
+        for row in dataset:
+            safe.append([neutralise_formula(cell) for cell in row])
+        return safe
+
+
 class FilterForm(StyledFormMixin, forms.Form):
     """The form class of every list filter (django-filter's `Meta.form`)."""
 
@@ -65,6 +95,6 @@ def render_table(
     if TableExport.is_valid_format(export_format):
         detail = export_audit or export_name
         audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=detail)
-        exporter = TableExport(export_format, table, exclude_columns=())
+        exporter = SpreadsheetSafeExport(export_format, table, exclude_columns=())
         return exporter.response(f"{export_name}.{export_format}")
     return render(request, template, {"table": table, "filter": filterset, **(context or {})})
