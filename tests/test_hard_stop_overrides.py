@@ -6,12 +6,14 @@ import datetime
 import pytest
 from django.db import IntegrityError
 from django.urls import reverse
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from clinic.nursing import services
 from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import ChecklistItem, HardStopOverride, Phase
 from scheduling.models import Status
+from tests.browser import TABLET, login
 from tests.factories import answer_items, confirm_time_out, ready_to_start
 
 HAEMATOLOGY = "Haematologist agreed: proceed on apixaban"
@@ -387,3 +389,23 @@ def test_it_recalculates_the_hold_as_risk_factors_are_ticked(
     assert "Apixaban last taken 4 days before" in risky  # the hard stop it would be
     page = client.get(reverse("nursing_checklist", args=[appointment.pk, "pre_procedure"]))
     assert f'hx-get="{url}?item=antithrombotics"' in page.content.decode()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_updates_the_hold_text_on_the_tablet_as_risk_factors_are_ticked(
+    open_page, appointment, on_apixaban, nurse
+):
+    page = open_page(TABLET)
+    login(page, nurse)
+    page.goto(reverse("nursing_checklist", args=[appointment.pk, "pre_procedure"]))
+    hold = page.locator("#hold-antithrombotics")
+    expect(hold).to_contain_text("held 3 days before intermediate-risk procedures")
+    day = appointment.local_start.date() - datetime.timedelta(days=4)
+    page.get_by_label("Apixaban (Eliquis): last dose taken on").fill(day.isoformat())
+    page.get_by_label("Bleeding risk factors").check()
+    expect(hold).to_contain_text("held 5 days before high-risk procedures")
+    expect(hold).to_contain_text("Apixaban last taken 4 days before")
+    page.get_by_label("Bleeding risk factors").uncheck()
+    expect(hold).to_contain_text("held 3 days before intermediate-risk procedures")
+    expect(hold).not_to_contain_text("Hard stop")
