@@ -393,7 +393,6 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             )
         return self._answer(pk)
 
-
     @extend_schema(
         summary="Undo a check-in made by mistake",
         description="Back to booked or confirmed, whichever it was checked in from: on the "

@@ -195,9 +195,7 @@ def test_it_reads_the_day_in_the_sites_zone_not_the_servers(calendar):
         site=site,
         starts_at=datetime.datetime(2027, 1, 11, 9, tzinfo=ZoneInfo("America/New_York")),
     )
-    refusal = rules.check_in_day_refusal(
-        appointment, datetime.datetime(2027, 1, 11, 3, tzinfo=UTC)
-    )
+    refusal = rules.check_in_day_refusal(appointment, datetime.datetime(2027, 1, 11, 3, tzinfo=UTC))
     assert refusal is not None and refusal.code == "check_in_before_the_day"
     assert "Mon 11 Jan 2027" in refusal.message and "today is Sun 10 Jan" in refusal.message
     # Midnight in New York: the day has come there.
@@ -211,9 +209,7 @@ def test_it_reads_the_day_in_the_sites_zone_not_the_servers(calendar):
 @pytest.mark.parametrize("was", [Status.BOOKED, Status.CONFIRMED])
 def test_it_undoes_a_check_in_within_the_day(client, front_desk, calendar, patient, was):
     appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient, status=was)
-    services.appointment_transition(
-        actor=front_desk, appointment=appointment, to=Status.CHECKED_IN
-    )
+    services.appointment_transition(actor=front_desk, appointment=appointment, to=Status.CHECKED_IN)
     client.force_login(front_desk)
     page = client.get(appointment.get_absolute_url()).content.decode()
     assert ">Undo check-in</button>" in page
@@ -404,9 +400,7 @@ def test_it_marks_a_real_late_check_in_late(front_desk, calendar, patient):
     appointment = AppointmentFactory(
         calendar=calendar, patient=patient, starts_at=now - datetime.timedelta(minutes=90)
     )
-    services.appointment_transition(
-        actor=front_desk, appointment=appointment, to=Status.CHECKED_IN
-    )
+    services.appointment_transition(actor=front_desk, appointment=appointment, to=Status.CHECKED_IN)
     appointment.refresh_from_db()
     assert appointment.checked_in_late
     assert AuditEvent.objects.filter(detail="checked in (late)").exists()
