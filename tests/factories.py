@@ -225,6 +225,9 @@ def _earlier_today(o):
     return start
 
 
+_NOT_ARRIVED = (Status.REQUESTED, Status.BOOKED, Status.CONFIRMED, Status.CANCELLED, Status.NO_SHOW)
+
+
 class TodaysAppointmentFactory(AppointmentFactory):
     """The nursing day: the patient checked in twenty minutes ago, with the calendar's
     recovery bay (booking refuses the past, and the nursing day happens today)."""
@@ -237,6 +240,13 @@ class TodaysAppointmentFactory(AppointmentFactory):
     )
     starts_at = factory.LazyAttribute(_earlier_today)
     status = Status.CHECKED_IN
+    # Arrived on time, after confirming; a patient still waiting has no check-in yet.
+    checked_in_at = factory.LazyAttribute(
+        lambda o: None if o.status in _NOT_ARRIVED else o.starts_at - datetime.timedelta(minutes=5)
+    )
+    checked_in_from = factory.LazyAttribute(
+        lambda o: "" if o.status in _NOT_ARRIVED else Status.CONFIRMED
+    )
 
 
 def appointment_maker(calendar, patient, first_day=None):
