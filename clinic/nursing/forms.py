@@ -369,10 +369,13 @@ class RoundAmendForm(ObservationRoundForm):
         changed = {}
         for name in ROUND_AMENDABLE:
             new, old = self.cleaned_data.get(name), getattr(self.round, name)
-            if name == "taken_at" and new is not None:
-                # The form shows whole minutes: an untouched time is not a change.
-                if new.replace(second=0, microsecond=0) == old.replace(second=0, microsecond=0):
-                    continue
+            # The form shows whole minutes: an untouched time is not a change.
+            if (
+                name == "taken_at"
+                and new is not None
+                and new.replace(second=0, microsecond=0) == old.replace(second=0, microsecond=0)
+            ):
+                continue
             if new != old:
                 changed[name] = new
         return changed
