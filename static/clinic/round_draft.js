@@ -24,9 +24,10 @@
     try { localStorage.removeItem(key); } catch (e) { /* nothing stored */ }
     notice.hidden = true;
   }
-  // The live NEWS2 (htmx) listens for changes on the form: tell it the values changed.
+  // The live NEWS2 (htmx) scores the form again on this event; a plain "change" would also
+  // store the draft again.
   function rescore() {
-    form.dispatchEvent(new Event("change", { bubbles: true }));
+    form.dispatchEvent(new Event("news2-rescore"));
   }
   var draft = read();
   if (draft && draft.after !== after) { clear(); draft = null; }
