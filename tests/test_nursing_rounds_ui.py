@@ -195,7 +195,7 @@ def test_it_keeps_each_amended_value_and_scores_news2_again_once(client, recover
     assert (round_.pulse, round_.consciousness, round_.news2_total) == (131, "C", 6)
     assert list(Amendment.objects.filter(round=round_).values_list("field", "new_value")) == [
         ("pulse (/min)", "131"),
-        ("consciousness", "C"),
+        ("consciousness", "New confusion"),
         ("NEWS2", "6 (medium)"),
     ]
     # Posting the form untouched changes nothing and says so.

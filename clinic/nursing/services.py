@@ -360,6 +360,17 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
     return round_amend_values(actor=actor, round_=round_, values={field: value}, reason=reason)
 
 
+def _round_text(round_: ObservationRound, field: str, value) -> str:
+    """A round's value as the round form shows it: words for choices, air or oxygen, and the
+    time on the site's clock."""
+    if field == "on_oxygen":
+        return "Oxygen" if value else "Air"
+    if field == "taken_at" and value is not None:
+        return timezone.localtime(value, round_.appointment.site.zone).strftime("%Y-%m-%d %H:%M")
+    choices = dict(ObservationRound._meta.get_field(field).flatchoices)
+    return str(choices.get(value, value))
+
+
 @transaction.atomic
 def round_amend_values(*, actor, round_: ObservationRound, values: dict, reason: str):
     """Amend values of a signed round at once (the amend page shows the whole round): each
@@ -404,8 +415,8 @@ def round_amend_values(*, actor, round_: ObservationRound, values: dict, reason:
             actor=actor,
             record=round_,
             field=name,
-            old=_text(old_values[field]),
-            new=_text(new),
+            old=_round_text(round_, field, old_values[field]),
+            new=_round_text(round_, field, new),
             reason=reason,
             detail=f"amended {field}: {reason}",
         )
