@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "clinic.middleware.IdleTimeoutMiddleware",
     # Below WhiteNoise, whose static files keep their cache headers.
     "clinic.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     # Users who need a second factor get no page before they pass it (clinic.accounts).
     "clinic.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff see their own sites' records; another site's asks for a reason (clinic.sites).
+    "clinic.middleware.SiteScopeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records which user made each change in the models' history tables.
@@ -290,7 +293,10 @@ OTP_TOTP_ISSUER = CLINIC_NAME
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+45 70 00 00 00")
 CLINIC_ONCALL_EMAIL = env_email("CLINIC_ONCALL_EMAIL", "oncall@localhost")
 # Absolute base for links in patient emails (no request is at hand in a Celery task).
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
+# Unless set, it follows the HOST and PORT that `make run` serves on, so a patient's tap on a
+# link reaches this server.
+_served_at = f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1)}"
+SITE_URL = env_url("SITE_URL", _served_at, schemes={"http", "https"}).rstrip("/")
 
 # Celery. REDIS_URL switches from the embedded filesystem broker to Redis.
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -369,6 +375,26 @@ SPECTACULAR_SETTINGS = {
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
+# Content-Security-Policy: scripts only from this server's files (no inline script, no
+# eval), nothing loaded from elsewhere, no framing. Style attributes and the few <style>
+# blocks stay allowed: Bootstrap utilities use them, and CSS cannot run code.
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # Bootstrap draws checkboxes and select arrows with data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # Production hardening; `manage.py check --deploy` passes with these defaults.
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
@@ -380,6 +406,9 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# How long a reasoned opening of another site's patient record lasts (clinic.sites).
+CROSS_SITE_ACCESS_MINUTES = env_int("CROSS_SITE_ACCESS_MINUTES", 60, minimum=1)
+
 # Idle timeout: a session unused this long ends (shared tablets); an active one is pushed
 # forward by clinic.middleware.IdleTimeoutMiddleware. The cookie itself dies with the browser.
 # https://docs.djangoproject.com/en/5.2/topics/http/sessions/#browser-length-sessions-vs-persistent-sessions

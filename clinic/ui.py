@@ -12,7 +12,7 @@ from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
 from tablib import Dataset
 
-from clinic.audit import audit_record
+from clinic.audit import audit_patients_shown, audit_record
 from clinic.models import AuditEvent
 
 PAGE_SIZE = 25
@@ -73,12 +73,22 @@ class FilterForm(StyledFormMixin, forms.Form):
 
 
 def render_table(
-    request, *, table, filterset, template, export_name, export_audit="", context=None
+    request,
+    *,
+    table,
+    filterset,
+    template,
+    export_name,
+    export_audit="",
+    audit_reads="",
+    context=None,
 ):
     """Paginate and sort a table, or export it as CSV with ?_export=csv.
 
-    Every export handed out is audited (who took which list out), named by `export_audit`
-    or else by `export_name`; a refused export records nothing.
+    Every export handed out is audited (who took which list out, with its filter and row
+    count), named by `export_audit` or else by `export_name`; a refused export records
+    nothing. A list of clinical data names itself in `audit_reads`: each patient on the page
+    shown is then audited as read (clinic.audit.audit_patients_shown).
     """
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     export_format = request.GET.get("_export")
@@ -93,8 +103,15 @@ def render_table(
         messages.error(request, "Nothing was exported: the lists export as CSV only.")
         export_format = None
     if TableExport.is_valid_format(export_format):
-        detail = export_audit or export_name
-        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=detail)
         exporter = SpreadsheetSafeExport(export_format, table, exclude_columns=())
+        query = request.GET.copy()
+        query.pop("_export", None)
+        count = len(exporter.dataset)
+        detail = f"{export_audit or export_name}: {count} row{'' if count == 1 else 's'}"
+        detail += f"; filter {query.urlencode()}" if query else "; no filter"
+        audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=detail)
         return exporter.response(f"{export_name}.{export_format}")
+    if audit_reads:
+        shown = [row.record for row in table.page.object_list] if table.page else []
+        audit_patients_shown(request=request, records=shown, detail=audit_reads)
     return render(request, template, {"table": table, "filter": filterset, **(context or {})})

@@ -142,6 +142,14 @@ def test_it_refuses_plain_text_smtp_to_another_host_in_production():
     assert run_manage("check", **local).returncode == 0
 
 
+def test_it_builds_patient_links_on_the_port_make_run_serves():
+    code = "from django.conf import settings; print(settings.SITE_URL)"
+    result = run_manage("shell", "-c", code, PORT="18800")
+    assert result.stdout.strip().endswith("\nhttp://127.0.0.1:18800"), result.stderr
+    result = run_manage("shell", "-c", code, PORT="18800", SITE_URL="https://clinic.example.org")
+    assert result.stdout.strip().endswith("\nhttps://clinic.example.org"), result.stderr
+
+
 def test_it_passes_the_deployment_checklist_in_production_mode():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
