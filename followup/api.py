@@ -157,9 +157,13 @@ class AlertSerializer(serializers.ModelSerializer):
             "id",
             "patient",
             "response",
+            "appointment",
             "kind",
             "detail",
+            "severity",
+            "occurrences",
             "created_at",
+            "last_raised_at",
             "oncall_emailed_at",
             "escalated_at",
             "acknowledged_by",
@@ -200,7 +204,9 @@ class CanAcknowledgeAlerts(BasePermission):
     retrieve=extend_schema(summary="One alert"),
 )
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Alerts raised by survey answers; a nurse acknowledges each with a note."""
+    """Alerts raised by survey answers (a nurse acknowledges each with a note) and clinical
+    alerts raised by a NEWS2 round (kind "news2", with its appointment; only a physician
+    acknowledges those: anyone else gets 409)."""
 
     queryset = Alert.objects.select_related("acknowledged_by").order_by("-created_at", "-pk")
     serializer_class = AlertSerializer

@@ -181,3 +181,33 @@ def test_it_does_not_email_on_call_about_an_acknowledged_alert(
     assert dispatch_tick(now=later)["alerts"] == 0
     assert oncall_notify(now=later) == 0
     assert smtp_server.messages == []
+
+
+def test_the_api_refuses_a_nurses_acknowledgement_and_takes_the_physicians(
+    recovering, nurse, physician
+):
+    from rest_framework.test import APIClient
+
+    take_round(recovering, nurse, **WORST)
+    alert = clinical_alerts().get()
+    api = APIClient()
+    url = reverse("followup-alert-acknowledge", args=[alert.pk])
+    api.force_authenticate(nurse)
+    refused = api.post(url, {"note": "Seen."}, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["reasons"][0]["code"] == "alert_physician_only"
+    api.force_authenticate(physician)
+    row = api.post(url, {"note": "At the bedside."}, format="json").json()
+    assert row["kind"] == "news2" and row["appointment"] == recovering.pk
+    assert row["severity"] == "high" and row["acknowledged_by"]
+
+
+def test_the_physicians_day_keeps_the_acknowledged_alert_with_its_note(
+    client, recovering, nurse, physician
+):
+    take_round(recovering, nurse, **WORST)
+    alert_acknowledge(alert=clinical_alerts().get(), user=physician, note="Transferred to ED.")
+    client.force_login(physician)
+    day = client.get(reverse("physician_day")).content.decode()
+    assert "Transferred to ED." in day and "Acknowledged" in day
+    assert "NEWS2 15 (high)" not in client.get(reverse("home")).content.decode()

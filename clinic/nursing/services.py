@@ -305,7 +305,7 @@ NEWS2_PARAMETERS = {
 }
 
 
-def _warn_if_escalation_band(round_: ObservationRound) -> None:
+def round_escalation_warn(round_: ObservationRound) -> None:
     """Tell the physician about a round in an escalation band (NEWS2 >= 5 or a single
     parameter scoring 3, RCP 2017): the follow-up engine raises a clinical alert.
 
@@ -353,7 +353,7 @@ def round_record(*, actor, appointment, data: dict) -> ObservationRound:
         appointment,
         f"observations: NEWS2 {round_.news2_total} ({round_.news2_risk})",
     )
-    _warn_if_escalation_band(round_)
+    round_escalation_warn(round_)
     return round_
 
 
@@ -431,7 +431,7 @@ def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: s
     )
     # A correction that moves the round into an escalation band is news to the physician.
     if (round_.news2_total, round_.news2_risk) != (old_total, old_risk):
-        _warn_if_escalation_band(round_)
+        round_escalation_warn(round_)
     return round_
 
 
