@@ -7,13 +7,15 @@ only for responses and alerts), acknowledging needs `change_alert` and goes thro
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response as ApiResponse
 
-from clinic.api_support import user_name
+from clinic import sites
+from clinic.api_support import AuditedReadsMixin, user_name
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, Response
@@ -79,6 +81,13 @@ class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
     """Follow-up invitations: the reminder and survey emails with their due times and state."""
 
     queryset = Invitation.objects.select_related("step").order_by("due_at", "pk")
+
+    def get_queryset(self):
+        # Staff limited to some sites see those sites' rows (clinic.sites).
+        return sites.appointments_in_scope(
+            self.request.user, super().get_queryset(), "appointment__site"
+        )
+
     serializer_class = InvitationSerializer
     filterset_class = InvitationFilter
 
@@ -128,24 +137,14 @@ class ResponseFilter(django_filters.FilterSet):
     list=extend_schema(summary="List survey responses with scores"),
     retrieve=extend_schema(summary="One survey response with its answers and scores"),
 )
-class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
+class ResponseViewSet(AuditedReadsMixin, viewsets.ReadOnlyModelViewSet):
     """Survey responses with scores: clinical roles only (`followup.view_response`)."""
 
     queryset = Response.objects.prefetch_related("alerts").order_by("-submitted_at", "-pk")
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
-
-    def retrieve(self, request, *args, **kwargs):
-        result = super().retrieve(request, *args, **kwargs)
-        response = self.get_object()
-        audit_record(
-            request=request,
-            action=AuditEvent.Action.VIEW,
-            obj=response,
-            patient=response.patient,
-            detail="survey response (API)",
-        )
-        return result
+    site_field = "invitation__appointment__site"
+    audit_detail = "survey response"
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -203,14 +202,33 @@ class CanAcknowledgeAlerts(BasePermission):
     list=extend_schema(summary="List alerts (filter acknowledged=false for the open ones)"),
     retrieve=extend_schema(summary="One alert"),
 )
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    AuditedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Alerts raised by survey answers (a nurse acknowledges each with a note) and clinical
     alerts raised by a NEWS2 round (kind "news2", with its appointment; only a physician
     acknowledges those: anyone else gets 409)."""
 
+    audit_detail = "follow-up alert"
+
     queryset = Alert.objects.select_related("acknowledged_by").order_by("-created_at", "-pk")
+    site_field = "response__invitation__appointment__site"
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
+
+    def get_queryset(self):
+        # A follow-up alert reaches its site through the response, a clinical alert
+        # (NEWS2) through its own appointment: the user's sites by either path.
+        rows = viewsets.GenericViewSet.get_queryset(self)
+        ids = sites.user_site_ids(self.request.user)
+        if ids is None:
+            return rows
+        return rows.filter(
+            Q(response__invitation__appointment__site__in=ids) | Q(appointment__site__in=ids)
+        )
 
     @extend_schema(
         summary="Acknowledge an alert with a note of what was done",

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from clinic import sites
 from clinic.roles import Role, roles_of
 from followup.models import Alert, Invitation, RescheduleRequest, Response
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES, RED_FLAGS
@@ -195,7 +196,9 @@ def open_clinical_alerts_for_user(user) -> QuerySet:
     the others who read alerts (nurses, managers), so that someone always sees them."""
     if not user.has_perm("followup.view_alert"):
         return Alert.objects.none()
-    alerts = _clinical_alerts().filter(acknowledged_at__isnull=True)
+    alerts = sites.appointments_in_scope(
+        user, _clinical_alerts().filter(acknowledged_at__isnull=True), "appointment__site"
+    )
     if Role.PHYSICIAN in roles_of(user):
         alerts = alerts.filter(appointment__physician=user)
     return alerts.order_by("created_at", "pk")

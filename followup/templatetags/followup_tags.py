@@ -37,7 +37,7 @@ def clinical_alerts_of_day(user, schedule) -> list:
     """The clinical alerts of a physician's day, for those who read alerts."""
     if schedule is None or not user.has_perm("followup.view_alert"):
         return []
-    return list(selectors.clinical_alerts_of_appointments(schedule.appointments))
+    return list(selectors.clinical_alerts_of_appointments(schedule.appointments, user=user))
 
 
 @register.filter
