@@ -204,10 +204,11 @@ def open_clinical_alerts_for_user(user) -> QuerySet:
     return alerts.order_by("created_at", "pk")
 
 
-def clinical_alerts_of_appointments(appointments) -> QuerySet:
-    """A physician's day: the clinical alerts of its appointments, open ones first."""
+def clinical_alerts_of_appointments(appointments, *, user) -> QuerySet:
+    """A physician's day: the clinical alerts of its appointments at the user's sites,
+    open ones first."""
     return (
-        _clinical_alerts()
+        sites.appointments_in_scope(user, _clinical_alerts(), "appointment__site")
         .filter(appointment__in=appointments)
         .order_by(F("acknowledged_at").desc(nulls_first=True), "created_at", "pk")
     )

@@ -7,13 +7,15 @@ import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, StaffProfile
+from clinic.nursing.services import round_amend
 from clinic.roles import Role
 from followup.dispatch import dispatch_tick, oncall_notify
 from followup.models import Alert
 from followup.services import AlertNotForThisRole, alert_acknowledge
-from tests.factories import StaffFactory, take_round
+from tests.factories import SiteFactory, StaffFactory, take_round
 
 # Respiration 25 (3) + SpO2 94 (1) + pulse 95 (1): NEWS2 5, medium.
 MEDIUM = {"respiration_rate": 25, "spo2": 94, "pulse": 95}
@@ -80,8 +82,6 @@ def test_it_raises_a_new_alert_for_a_high_round_after_the_acknowledgement(
 
 
 def test_it_raises_an_alert_when_an_amendment_moves_a_round_into_the_band(recovering, nurse):
-    from clinic.nursing.services import round_amend
-
     round_ = take_round(recovering, nurse)
     assert not clinical_alerts().exists()
     round_amend(actor=nurse, round_=round_, field="consciousness", value="P", reason="Mis-typed A.")
@@ -186,8 +186,6 @@ def test_it_does_not_email_on_call_about_an_acknowledged_alert(
 def test_the_api_refuses_a_nurses_acknowledgement_and_takes_the_physicians(
     recovering, nurse, physician
 ):
-    from rest_framework.test import APIClient
-
     take_round(recovering, nurse, **WORST)
     alert = clinical_alerts().get()
     api = APIClient()
@@ -211,3 +209,14 @@ def test_the_physicians_day_keeps_the_acknowledged_alert_with_its_note(
     day = client.get(reverse("physician_day")).content.decode()
     assert "Transferred to ED." in day and "Acknowledged" in day
     assert "NEWS2 15 (high)" not in client.get(reverse("home")).content.decode()
+
+
+def test_staff_of_another_site_do_not_see_the_alert(client, recovering, nurse, manager):
+    take_round(recovering, nurse, **WORST)
+    StaffProfile.objects.get_or_create(user=manager)[0].sites.set([SiteFactory(name="Elsewhere")])
+    client.force_login(manager)
+    assert "NEWS2 15" not in client.get(reverse("home")).content.decode()
+    api = APIClient()
+    api.force_authenticate(manager)
+    rows = api.get(reverse("followup-alert-list"), {"kind": "news2"}).json()["results"]
+    assert rows == []
