@@ -458,6 +458,10 @@ FOLLOWUP_DIARY_OFFSETS_MINUTES = sorted({int(m) for m in _diary})
 FOLLOWUP_WORSE_PAIN_POINTS = env_int("FOLLOWUP_WORSE_PAIN_POINTS", 2, minimum=1)
 # An alert nobody acknowledged is emailed to on-call again after this long.
 FOLLOWUP_ALERT_ESCALATE_MINUTES = env_int("FOLLOWUP_ALERT_ESCALATE_MINUTES", 60, minimum=1)
+# A clinical alert (NEWS2 in an escalation band in recovery) goes to the procedure's
+# physician; on-call is emailed when nobody acknowledged it after this long. RCP 2017 asks
+# for an urgent review at NEWS2 5 or a single 3, hence far shorter than the above.
+CLINICAL_ALERT_ESCALATE_MINUTES = env_int("CLINICAL_ALERT_ESCALATE_MINUTES", 15, minimum=1)
 FOLLOWUP_EMERGENCY_PHONE = env_str("FOLLOWUP_EMERGENCY_PHONE", "112")
 FOLLOWUP_DISPATCH_BATCH_SIZE = env_int("FOLLOWUP_DISPATCH_BATCH_SIZE", 200, minimum=1)
 # A send task is killed after FOLLOWUP_SEND_TIME_LIMIT seconds, so a row still queued or

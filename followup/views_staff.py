@@ -7,6 +7,7 @@ pages (reschedule requests, failed sends, non-responders) show contact details o
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic import sites
@@ -27,7 +28,7 @@ from followup.filters import (
 from followup.forms import AlertAcknowledgeForm
 from followup.models import Alert, Invitation, RescheduleRequest
 from followup.patient_services import invitation_retry, reschedule_request_mark_handled
-from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
+from followup.services import AlertAlreadyAcknowledged, AlertNotForThisRole, alert_acknowledge
 
 LIST_TEMPLATE = "followup/staff/list.html"
 
@@ -135,10 +136,31 @@ def alert_list(request):
     )
 
 
+def _next(request) -> str:
+    """Where the alert was opened from (start page, physician's day), if it is this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else ""
+
+
+def _after_acknowledging(request, alert):
+    return redirect(_next(request) or ("home" if alert.is_clinical else "alert_list"))
+
+
 @permission_required("followup.change_alert")
 def alert_acknowledge_view(request, pk):
     alert = get_object_or_404(
-        Alert.objects.select_related("patient", "response", "acknowledged_by"), pk=pk
+        Alert.objects.select_related(
+            "patient",
+            "response",
+            "acknowledged_by",
+            "appointment__procedure_type",
+            "appointment__physician",
+            "appointment__site",
+        ),
+        pk=pk,
     )
     form = AlertAcknowledgeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -151,6 +173,8 @@ def alert_acknowledge_view(request, pk):
                 f"This alert was already acknowledged by {alert.acknowledged_by} - "
                 "nothing was changed.",
             )
+        except AlertNotForThisRole as refusal:
+            messages.error(request, refusal.detail)
         else:
             audit_record(
                 request=request,
@@ -160,8 +184,20 @@ def alert_acknowledge_view(request, pk):
                 detail="alert acknowledged",
             )
             messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
-        return redirect("alert_list")
-    return render(request, "followup/staff/alert_acknowledge.html", {"alert": alert, "form": form})
+        return _after_acknowledging(request, alert)
+    if request.method == "GET":
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.VIEW,
+            obj=alert,
+            patient=alert.patient,
+            detail="alert",
+        )
+    return render(
+        request,
+        "followup/staff/alert_acknowledge.html",
+        {"alert": alert, "form": form, "next": _next(request)},
+    )
 
 
 @permission_required("followup.view_reschedulerequest")
