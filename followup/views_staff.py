@@ -5,8 +5,11 @@ Clinical pages (responses, scores, alerts) need the clinical permissions; the fr
 pages (reschedule requests, failed sends, non-responders) show contact details only.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
@@ -43,10 +46,16 @@ def _worklist(
     tab,
     export_audit="",
     defaults=None,
+    blank_is_default=False,
 ):
-    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
+    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export.
+
+    A filter sent empty keeps its empty choice ("All"), unless `blank_is_default`.
+    """
     data = request.GET.copy()
     for key, value in (defaults or {}).items():
+        if blank_is_default and not data.get(key):
+            data[key] = value
         data.setdefault(key, value)
     filterset = filter_class(data, queryset=queryset)
     return render_table(
@@ -74,8 +83,16 @@ def followup_worklist(request):
     )
 
 
+# The responses list opens on the last 30 days unless a date is asked for.
+RESPONSES_DEFAULT_DAYS = 30
+
+
 @permission_required("followup.view_response")
 def response_list(request):
+    defaults = {}
+    if not request.GET.get("answered_from") and not request.GET.get("answered_to"):
+        since = timezone.localdate() - datetime.timedelta(days=RESPONSES_DEFAULT_DAYS)
+        defaults["answered_from"] = since.isoformat()
     return _worklist(
         request,
         filter_class=ResponseFilter,
@@ -84,7 +101,13 @@ def response_list(request):
         export_name="survey-responses",
         export_audit="survey responses",
         title="Survey responses",
-        intro="Answers and scores; relief and disability scores are rounded to one decimal.",
+        intro=(
+            "Answers and scores; relief and disability scores are rounded to one decimal. "
+            f"The list opens on the last {RESPONSES_DEFAULT_DAYS} days: choose an earlier "
+            "'Answered from' for older answers."
+        ),
+        defaults=defaults,
+        blank_is_default=True,
         tab="responses",
     )
 
