@@ -337,7 +337,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+DJANGO_TABLES2_TEMPLATE = "clinic/table.html"
 
 # Production hardening; `manage.py check --deploy` passes with these defaults.
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
