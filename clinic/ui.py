@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
+from django_tables2.paginators import LazyPaginator
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
@@ -68,14 +69,27 @@ class FilterForm(StyledFormMixin, forms.Form):
 
 
 def render_table(
-    request, *, table, filterset, template, export_name, export_audit="", context=None
+    request,
+    *,
+    table,
+    filterset,
+    template,
+    export_name,
+    export_audit="",
+    context=None,
+    uncounted=False,
 ):
     """Paginate and sort a table, or export it as CSV with ?_export=csv.
 
     Every export handed out is audited (who took which list out), named by `export_audit`
-    or else by `export_name`; a refused export records nothing.
+    or else by `export_name`; a refused export records nothing. An `uncounted` list pages
+    on without counting its rows (a list of tens of thousands, where the count would cost
+    more than the page): it offers the next page, not the number of pages.
     """
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    paginate = {"per_page": PAGE_SIZE}
+    if uncounted:
+        paginate["paginator_class"] = LazyPaginator
+    RequestConfig(request, paginate=paginate).configure(table)
     export_format = request.GET.get("_export")
     if filterset is not None and filterset.is_bound and not filterset.is_valid():
         # django-filter skips a filter it cannot read: exporting now would hand out

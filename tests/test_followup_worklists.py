@@ -4,6 +4,8 @@ import datetime
 import itertools
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -171,6 +173,19 @@ def test_it_lists_the_last_30_days_of_responses_unless_a_date_is_given(client, p
     assert listed(answered_from=since) == {answered.pk, old.pk}
     until = (timezone.localdate() - datetime.timedelta(days=40)).isoformat()
     assert listed(answered_to=until) == {old.pk}
+
+
+def test_it_pages_the_responses_without_counting_them(client, physician, appointment):
+    for _ in range(26):
+        ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
+    client.force_login(physician)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(reverse("response_list"))
+    assert len(first.context["table"].paginated_rows) == 25
+    assert "?page=2" in first.content.decode()
+    assert not [q for q in queries if "COUNT(*)" in q["sql"] and "followup_response" in q["sql"]]
+    second = client.get(reverse("response_list"), {"page": 2})
+    assert len(second.context["table"].paginated_rows) == 1
 
 
 def test_it_counts_alerts_and_open_alerts_per_response(answered):
