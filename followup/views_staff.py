@@ -45,6 +45,7 @@ def _worklist(
     intro,
     tab,
     export_audit="",
+    audit_reads="",
     defaults=None,
     blank_is_default=False,
     uncounted=False,
@@ -66,6 +67,7 @@ def _worklist(
         template=LIST_TEMPLATE,
         export_name=export_name,
         export_audit=export_audit,
+        audit_reads=audit_reads,
         context={"title": title, "intro": intro, "tab": tab},
         uncounted=uncounted,
     )
@@ -102,6 +104,7 @@ def response_list(request):
         table_class=tables.ResponseTable,
         export_name="survey-responses",
         export_audit="survey responses",
+        audit_reads="survey responses (list)",
         title="Survey responses",
         intro=(
             "Answers and scores; relief and disability scores are rounded to one decimal. "
@@ -142,6 +145,7 @@ def alert_list(request):
         table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",
+        audit_reads="follow-up alerts (list)",
         defaults={"state": "open"},
         title="Alerts",
         intro=(
