@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
@@ -47,6 +48,7 @@ def _worklist(
     export_audit="",
     audit_reads="",
     defaults=None,
+    site_field="appointment__site",
     blank_is_default=False,
     uncounted=False,
 ):
@@ -59,6 +61,8 @@ def _worklist(
         if blank_is_default and not data.get(key):
             data[key] = value
         data.setdefault(key, value)
+    # Staff limited to some sites see those sites' rows (clinic.sites).
+    queryset = sites.appointments_in_scope(request.user, queryset, site_field)
     filterset = filter_class(data, queryset=queryset)
     return render_table(
         request,
@@ -101,6 +105,7 @@ def response_list(request):
         request,
         filter_class=ResponseFilter,
         queryset=selectors.responses_with_scores(),
+        site_field="invitation__appointment__site",
         table_class=tables.ResponseTable,
         export_name="survey-responses",
         export_audit="survey responses",
@@ -142,6 +147,7 @@ def alert_list(request):
         request,
         filter_class=AlertFilter,
         queryset=selectors.alerts_for_worklist(),
+        site_field="response__invitation__appointment__site",
         table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",
