@@ -232,6 +232,16 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="invitation_due_idx"),
             models.Index(fields=["status", "next_reminder_at"], name="invitation_reminder_idx"),
+            # The surveys-due worklist (`surveys_due`) and its count, in its order: the open
+            # survey rows only, a small part of a table that is mostly answered surveys.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(
+                    kind__in=["baseline", "survey"],
+                    status__in=["scheduled", "queued", "sending", "sent"],
+                ),
+                name="invitation_open_survey_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -362,6 +372,10 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
+        indexes = [
+            # The responses list: newest first, page by page, and its "last 30 days".
+            models.Index(fields=["-submitted_at", "-id"], name="response_submitted_idx"),
+        ]
 
     def __str__(self):
         return f"Response of {self.patient} at {self.submitted_at:%Y-%m-%d}"
@@ -419,6 +433,14 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The open-alerts list (its default) and the nav badge's count on every page.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="alert_open_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["response", "kind"], name="alert_one_per_kind"),
             models.CheckConstraint(

@@ -5,8 +5,11 @@ Clinical pages (responses, scores, alerts) need the clinical permissions; the fr
 pages (reschedule requests, failed sends, non-responders) show contact details only.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -47,10 +50,17 @@ def _worklist(
     audit_reads="",
     defaults=None,
     site_field="appointment__site",
+    blank_is_default=False,
+    uncounted=False,
 ):
-    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
+    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export.
+
+    A filter sent empty keeps its empty choice ("All"), unless `blank_is_default`.
+    """
     data = request.GET.copy()
     for key, value in (defaults or {}).items():
+        if blank_is_default and not data.get(key):
+            data[key] = value
         data.setdefault(key, value)
     # Staff limited to some sites see those sites' rows (clinic.sites).
     queryset = sites.appointments_in_scope(request.user, queryset, site_field)
@@ -64,6 +74,7 @@ def _worklist(
         export_audit=export_audit,
         audit_reads=audit_reads,
         context={"title": title, "intro": intro, "tab": tab},
+        uncounted=uncounted,
     )
 
 
@@ -81,8 +92,16 @@ def followup_worklist(request):
     )
 
 
+# The responses list opens on the last 30 days unless a date is asked for.
+RESPONSES_DEFAULT_DAYS = 30
+
+
 @permission_required("followup.view_response")
 def response_list(request):
+    defaults = {}
+    if not request.GET.get("answered_from") and not request.GET.get("answered_to"):
+        since = timezone.localdate() - datetime.timedelta(days=RESPONSES_DEFAULT_DAYS)
+        defaults["answered_from"] = since.isoformat()
     return _worklist(
         request,
         filter_class=ResponseFilter,
@@ -93,7 +112,15 @@ def response_list(request):
         export_audit="survey responses",
         audit_reads="survey responses (list)",
         title="Survey responses",
-        intro="Answers and scores; relief and disability scores are rounded to one decimal.",
+        intro=(
+            "Answers and scores; relief and disability scores are rounded to one decimal. "
+            f"The list opens on the last {RESPONSES_DEFAULT_DAYS} days: choose an earlier "
+            "'Answered from' for older answers."
+        ),
+        defaults=defaults,
+        blank_is_default=True,
+        # Tens of thousands of answers a month at a busy clinic: not counted page by page.
+        uncounted=True,
         tab="responses",
     )
 
