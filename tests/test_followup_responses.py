@@ -248,7 +248,9 @@ def test_it_seeds_demo_follow_up_with_plausible_trajectories(db, settings, enque
     assert any(relief <= 0 for relief in reliefs)  # some do not
     assert Alert.objects.exists()
     assert Alert.objects.filter(acknowledged_at__isnull=False).exists()
-    assert not Alert.objects.filter(oncall_emailed_at__isnull=True).exists()
+    # Survey alerts of the past were emailed; a NEWS2 alert of today waits for its physician.
+    survey_alerts = Alert.objects.exclude(kind__in=Alert.CLINICAL_KINDS)
+    assert not survey_alerts.filter(oncall_emailed_at__isnull=True).exists()
     # Nothing from the past is left for the dispatcher to email.
     report = dispatch_tick()
     assert enqueued == [] and report["alerts"] == 0, report

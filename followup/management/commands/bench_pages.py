@@ -205,6 +205,8 @@ class Command(ClinicBench):
                                 submitted,
                                 acknowledged,
                                 "Phoned; advice given." if acknowledged else "",
+                                "",
+                                1,
                             )
                         )
                         alert_id += 1
@@ -278,7 +280,7 @@ class Command(ClinicBench):
                     copy.write_row((*row, "[]"))
             with cursor.copy(
                 "COPY followup_alert (id, response_id, patient_id, kind, detail, created_at, "
-                "acknowledged_at, acknowledgement_note) FROM STDIN"
+                "acknowledged_at, acknowledgement_note, severity, occurrences) FROM STDIN"
             ) as copy:
                 for row in alerts:
                     copy.write_row(row)
