@@ -30,6 +30,7 @@ from followup.patient_services import (
     reschedule_request_create,
     survey_draft_save,
 )
+from followup.red_flags import red_flag_questions
 from followup.services import (
     SurveyAlreadyAnswered,
     SurveyClosed,
@@ -209,6 +210,7 @@ def survey(request):
             "wording": instrument_wording(
                 instruments=instruments, language=invitation.patient.preferred_language
             ),
+            "red_flags": red_flag_questions(invitation.appointment),
         }
         draft_saved = False
         if request.method == "GET":
@@ -250,7 +252,11 @@ def survey_draft(request):
         return _page(request, "followup/public/draft_status.html", {"saved": False}, status=409)
     with translation.override(_language(invitation.patient)):
         instruments = survey_instruments(invitation)
-        form = SurveyForm(request.POST, instruments=instruments)
+        form = SurveyForm(
+            request.POST,
+            instruments=instruments,
+            red_flags=red_flag_questions(invitation.appointment),
+        )
     saved = survey_draft_save(invitation=invitation, draft=form.draft())
     return _page(
         request,
