@@ -158,6 +158,11 @@ def test_it_raises_an_alert_naming_the_cervical_question(client, nurse, at_level
     assert alert.detail == BREATHING
     answered = Response.objects.get(invitation=invitation)
     assert answered.red_flags == ["breathing_swallowing"]
+    # The patient reads back the sign they reported, and advice for their region.
+    thanks = client.get(reverse("survey_thanks")).content.decode()
+    assert "Besvær med at trække vejret eller synke" in thanks
+    assert "tegnene er voldsomme eller hurtigt bliver værre" in thanks
+    assert "krafttab i benene" not in thanks
     # The nurse reads the question asked, in English, on the response.
     client.force_login(nurse)
     page = client.get(reverse("response_detail", args=[answered.pk])).content.decode()
