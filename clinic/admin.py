@@ -10,6 +10,7 @@ from clinic.audit import audit_record, object_type_display
 from clinic.models import (
     Allergy,
     AuditEvent,
+    CrossSiteAccess,
     Medication,
     OpeningHours,
     Patient,
@@ -102,7 +103,15 @@ class ClinicalReadAuditMixin:
     """Audits every admin page that shows a clinical record, as the staff pages do."""
 
     def _patient_of(self, obj):
-        return obj if isinstance(obj, Patient) else obj.patient
+        """The patient a row belongs to: itself, its `patient`, or its appointment's or
+        round's patient (nursing rows)."""
+        if isinstance(obj, Patient):
+            return obj
+        for path in ("patient", "appointment", "round"):
+            owner = getattr(obj, path, None)
+            if owner is not None:
+                return owner if path == "patient" else self._patient_of(owner)
+        return None
 
     def _audit_read(self, request, object_id, detail):
         obj = self.get_object(request, object_id)
@@ -194,6 +203,11 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written only by the services (audit, signed records, sends)."""
 
 
+class ClinicalReadOnlyAdmin(ClinicalReadAuditMixin, ReadOnlyAdmin):
+    """Read-only clinical rows (nursing record, survey answers, alerts): opening one is
+    audited like the staff pages."""
+
+
 class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     """Read-only, with the history shown; no version is reverted here."""
 
@@ -222,6 +236,14 @@ class ObjectTypeFilter(admin.SimpleListFilter):
             return queryset
         labels = [label for label in self._labels() if object_type_display(label) == self.value()]
         return queryset.filter(object_type__in=labels)
+
+
+@admin.register(CrossSiteAccess)
+class CrossSiteAccessAdmin(ReadOnlyAdmin):
+    """Who opened another site's record, and why (written by clinic.sites, never here)."""
+
+    list_display = ["at", "user", "patient", "reason", "until"]
+    list_select_related = ["user", "patient"]
 
 
 @admin.register(AuditEvent)

@@ -12,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from clinic.refusals import Refused
+from clinic.sites import CrossSiteRefused
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -19,6 +20,23 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, for programs: e.g. room_taken.")
     message = serializers.CharField(help_text="For people.")
+    stop = serializers.CharField(
+        required=False,
+        help_text="Only for a safety stop: which one (a checklist item's code, or "
+        "time-out-nurse / time-out-physician). Give a reason under this key in `overrides`.",
+    )
+    overridable = serializers.BooleanField(
+        required=False,
+        help_text="Only for a safety stop: whether a physician may override it with a reason.",
+    )
+
+    def to_representation(self, reason):
+        # Reasons that are not safety stops keep their two keys.
+        data = super().to_representation(reason)
+        if not getattr(reason, "stop", ""):
+            data.pop("stop", None)
+            data.pop("overridable", None)
+        return data
 
 
 class RefusalSerializer(serializers.Serializer):
@@ -53,6 +71,14 @@ def exception_handler(exc, context):
         set_rollback()
         body = RefusalSerializer(exc, context=context).data
         return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, CrossSiteRefused):
+        message = str(exc.args[0])
+        body = {
+            "detail": message,
+            "reasons": [{"code": "other_site", "message": message}],
+            "alternatives": [],
+        }
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)
 
 

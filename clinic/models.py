@@ -1,6 +1,7 @@
 """The shared clinic model: sites and rooms, staff, patients and the procedure catalogue."""
 
 import datetime
+import unicodedata
 import zoneinfo
 
 from django.conf import settings
@@ -45,6 +46,16 @@ class ChoiceListValidator:
 
     def __eq__(self, other):
         return isinstance(other, ChoiceListValidator) and other.allowed == self.allowed
+
+
+def validate_no_control_characters(value):
+    """Refuses tabs, line breaks and other control characters in one-line text: they split
+    CSV rows, forge email headers and hide text in terminals and logs."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError(
+            "Use letters, spaces and punctuation only: tabs, line breaks and other control "
+            "characters are not allowed."
+        )
 
 
 def validate_time_zone(value):
@@ -239,7 +250,16 @@ class StaffProfile(models.Model):
     is_demo = models.BooleanField(
         default=False, help_text="Created by seed_demo; can only log in while debugging."
     )
-    history = HistoricalRecords(m2m_fields=[credentials])
+    sites = models.ManyToManyField(
+        Site,
+        blank=True,
+        related_name="staff",
+        help_text=(
+            "The sites whose records this person sees. None ticked: every site (a clinic "
+            "with one site need not set this)."
+        ),
+    )
+    history = HistoricalRecords(m2m_fields=[credentials, sites])
 
     def __str__(self):
         return self.user.get_full_name() or self.user.get_username()
@@ -262,12 +282,12 @@ class Patient(models.Model):
         unique=True,
         error_messages={"unique": "Another patient already has this MRN."},
     )
-    first_name = models.CharField(max_length=80)
-    last_name = models.CharField(max_length=80)
+    first_name = models.CharField(max_length=80, validators=[validate_no_control_characters])
+    last_name = models.CharField(max_length=80, validators=[validate_no_control_characters])
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_no_control_characters])
     preferred_language = models.CharField(
         max_length=2, choices=Language.choices, default=Language.DANISH
     )
@@ -414,9 +434,37 @@ class Allergy(models.Model):
             raise ValidationError({"substance": "Name the substance for an 'other' allergy."})
 
 
+class CrossSiteAccess(models.Model):
+    """A staff member's reasoned opening of a patient's record held at a site that is not
+    theirs (break-glass): allowed for CROSS_SITE_ACCESS_MINUTES, audited, shown to Admin."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=255, validators=[validate_no_control_characters])
+    at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "patient", "-until"], name="cross_site_user_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__gt=models.F("at")), name="cross_site_ends_after_it_starts"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="cross_site_has_a_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.patient} ({self.reason})"
+
+
 class AuditEvent(models.Model):
     """Who read or changed which clinical record, and when; who logged in, or failed to.
-    Rows are never edited."""
+
+    Append-only: the database refuses UPDATE and DELETE on this table (a trigger, migration
+    clinic 0008), and a user or patient named here cannot be deleted (PROTECT): staff who
+    acted are deactivated, patients are anonymised.
+    """
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -428,16 +476,17 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", "Login failed"
         LOCKED_OUT = "locked_out", "Locked out"
         LOGOUT = "logout", "Logged out"
+        CROSS_SITE = "cross_site", "Opened another site's record"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40, blank=True)
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
     detail = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

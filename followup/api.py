@@ -13,7 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response as ApiResponse
 
-from clinic.api_support import user_name
+from clinic import sites
+from clinic.api_support import AuditedReadsMixin, user_name
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, Response
@@ -79,6 +80,13 @@ class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
     """Follow-up invitations: the reminder and survey emails with their due times and state."""
 
     queryset = Invitation.objects.select_related("step").order_by("due_at", "pk")
+
+    def get_queryset(self):
+        # Staff limited to some sites see those sites' rows (clinic.sites).
+        return sites.appointments_in_scope(
+            self.request.user, super().get_queryset(), "appointment__site"
+        )
+
     serializer_class = InvitationSerializer
     filterset_class = InvitationFilter
 
@@ -128,24 +136,14 @@ class ResponseFilter(django_filters.FilterSet):
     list=extend_schema(summary="List survey responses with scores"),
     retrieve=extend_schema(summary="One survey response with its answers and scores"),
 )
-class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
+class ResponseViewSet(AuditedReadsMixin, viewsets.ReadOnlyModelViewSet):
     """Survey responses with scores: clinical roles only (`followup.view_response`)."""
 
     queryset = Response.objects.prefetch_related("alerts").order_by("-submitted_at", "-pk")
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
-
-    def retrieve(self, request, *args, **kwargs):
-        result = super().retrieve(request, *args, **kwargs)
-        response = self.get_object()
-        audit_record(
-            request=request,
-            action=AuditEvent.Action.VIEW,
-            obj=response,
-            patient=response.patient,
-            detail="survey response (API)",
-        )
-        return result
+    site_field = "invitation__appointment__site"
+    audit_detail = "survey response"
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -199,10 +197,18 @@ class CanAcknowledgeAlerts(BasePermission):
     list=extend_schema(summary="List alerts (filter acknowledged=false for the open ones)"),
     retrieve=extend_schema(summary="One alert"),
 )
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    AuditedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Alerts raised by survey answers; a nurse acknowledges each with a note."""
 
+    audit_detail = "follow-up alert"
+
     queryset = Alert.objects.select_related("acknowledged_by").order_by("-created_at", "-pk")
+    site_field = "response__invitation__appointment__site"
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
 

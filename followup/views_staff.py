@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
@@ -42,12 +43,16 @@ def _worklist(
     intro,
     tab,
     export_audit="",
+    audit_reads="",
     defaults=None,
+    site_field="appointment__site",
 ):
     """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
     data = request.GET.copy()
     for key, value in (defaults or {}).items():
         data.setdefault(key, value)
+    # Staff limited to some sites see those sites' rows (clinic.sites).
+    queryset = sites.appointments_in_scope(request.user, queryset, site_field)
     filterset = filter_class(data, queryset=queryset)
     return render_table(
         request,
@@ -56,6 +61,7 @@ def _worklist(
         template=LIST_TEMPLATE,
         export_name=export_name,
         export_audit=export_audit,
+        audit_reads=audit_reads,
         context={"title": title, "intro": intro, "tab": tab},
     )
 
@@ -80,9 +86,11 @@ def response_list(request):
         request,
         filter_class=ResponseFilter,
         queryset=selectors.responses_with_scores(),
+        site_field="invitation__appointment__site",
         table_class=tables.ResponseTable,
         export_name="survey-responses",
         export_audit="survey responses",
+        audit_reads="survey responses (list)",
         title="Survey responses",
         intro="Answers and scores; relief and disability scores are rounded to one decimal.",
         tab="responses",
@@ -112,9 +120,11 @@ def alert_list(request):
         request,
         filter_class=AlertFilter,
         queryset=selectors.alerts_for_worklist(),
+        site_field="response__invitation__appointment__site",
         table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",
+        audit_reads="follow-up alerts (list)",
         defaults={"state": "open"},
         title="Alerts",
         intro=(

@@ -18,6 +18,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic import sites
+from clinic.api_permissions import site_scope_check
 from clinic.api_support import user_name
 from clinic.models import Patient, ProcedureType, Room, Site
 from scheduling import selectors, services
@@ -38,9 +40,11 @@ class HasPermissions(BasePermission):
         self.perms = perms
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated) and request.user.has_perms(
-            self.perms
-        )
+        user = request.user
+        allowed = bool(user and user.is_authenticated) and user.has_perms(self.perms)
+        if allowed:
+            site_scope_check(request, view)
+        return allowed
 
 
 class CanViewAppointments(HasPermissions):
@@ -201,7 +205,17 @@ class TransitionSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="Why a safety rule is overridden, when the rule allows an override.",
+        help_text="One reason without a stop: applies only when a single overridable stop "
+        "blocks (and to the discharge criteria). Prefer `overrides`.",
+    )
+    overrides = serializers.DictField(
+        child=serializers.CharField(max_length=255, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="A physician's reason per stop, keyed by the `stop` of a refusal's reason, e.g. "
+        '{"antithrombotics": "Haematologist agreed"}. Each reason waives its own stop only, '
+        "and only a stop the refusal marks `overridable`; the sign-in, the time-out and its "
+        "two confirmations are never overridden.",
     )
 
 
@@ -312,6 +326,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     # A refused booking or reschedule offers free slots.
     alternatives_serializer = SlotSerializer
 
+    def get_queryset(self):
+        appointments = super().get_queryset()
+        if self.action == "list":
+            appointments = sites.appointments_in_scope(self.request.user, appointments)
+        return appointments
+
     def get_permissions(self):
         # Booking, moving and cancelling are the booking roles' work, as on the pages;
         # status moves are checked per target status in `transition`.
@@ -383,6 +403,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 appointment=appointment,
                 to=to,
                 override_reason=data["override_reason"],
+                overrides=data["overrides"],
             )
         return self._answer(pk)
 

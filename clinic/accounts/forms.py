@@ -1,7 +1,9 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 
+from clinic.models import Site
 from clinic.roles import Role, roles_of
 from clinic.ui import StyledFormMixin
 
@@ -36,6 +38,12 @@ class StaffForm(StyledFormMixin, forms.ModelForm):
     roles = forms.MultipleChoiceField(
         choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
+    sites = forms.ModelMultipleChoiceField(
+        queryset=Site.objects.filter(active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The sites whose records this person sees. None ticked: every site.",
+    )
 
     class Meta:
         model = User
@@ -48,6 +56,7 @@ class StaffForm(StyledFormMixin, forms.ModelForm):
             self.fields["roles"].initial = sorted(roles_of(self.instance))
             profile = getattr(self.instance, "staff_profile", None)
             self.fields["title"].initial = profile.title if profile else ""
+            self.fields["sites"].initial = list(profile.sites.all()) if profile else []
             self.fields[
                 "is_active"
             ].help_text = "Untick to stop this login; its API tokens and calendar feed end at once."
@@ -89,3 +98,11 @@ class StaffCreateForm(StaffForm):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class StaffPasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, which never mails a superuser: a break-glass account is
+    recovered on the server (`manage.py changepassword`), not by whoever reads its inbox."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if not user.is_superuser)
