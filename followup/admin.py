@@ -1,4 +1,5 @@
-"""Admin of the follow-up engine: managers edit care plans and preparation advice here.
+"""Admin of the follow-up engine: managers edit care plans, preparation advice and the
+red-flag questions here.
 
 Rows the engine writes (invitations, emails, responses, alerts) are read-only: they change
 through the services so that every state change stays conditional and logged.
@@ -19,6 +20,7 @@ from followup.models import (
     InstrumentWording,
     Invitation,
     PreparationInstruction,
+    RedFlagQuestion,
     Response,
 )
 
@@ -76,6 +78,18 @@ class CarePlanAdmin(SimpleHistoryAdmin):
 class PreparationInstructionAdmin(SimpleHistoryAdmin):
     list_display = ["procedure_type", "topic", "language", "order"]
     list_filter = ["language", "topic", "procedure_type"]
+
+
+@admin.register(RedFlagQuestion)
+class RedFlagQuestionAdmin(SimpleHistoryAdmin):
+    """The red-flag screen by region: protocol data, so managers edit it here (with history)."""
+
+    list_display = ["region", "order", "code", "text_en", "text_da", "active"]
+    list_display_links = ["code"]
+    list_filter = ["region", "active"]
+    list_editable = ["order", "active"]
+    search_fields = ["code", "text_en", "text_da"]
+    ordering = ["region", "order", "code"]
 
 
 @admin.register(InstrumentWording)

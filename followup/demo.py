@@ -25,7 +25,8 @@ from clinic.management.commands.seed_demo import MRN_PREFIX, RANDOM_SEED, Seeded
 from clinic.models import Patient, ProcedureType, Room, Site
 from followup import services
 from followup.models import Alert, EmailLog, Invitation
-from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, RED_FLAGS
+from followup.red_flags import red_flag_questions
+from followup.scoring import NDI_SECTIONS, ODI_SECTIONS
 from scheduling import rules
 from scheduling.demo import side_and_levels
 from scheduling.models import Appointment, Status
@@ -120,7 +121,7 @@ class Trajectory:
                 }
         return answers
 
-    def answers(self, instruments, days: float) -> dict:
+    def answers(self, instruments, days: float, red_flag_codes=()) -> dict:
         relief = self.relief_at(days)
         answers = {}
         if "nrs" in instruments:
@@ -140,9 +141,12 @@ class Trajectory:
             answers["relief"] = _clamp(max(relief, 0) * 10, 0, 10) * 10
         answers.update(self._disability(instruments, relief))
         if "red_flags" in instruments:
-            flags = {code: False for code, _label in RED_FLAGS}
-            if self.rng.random() < 0.04:
-                flags[self.rng.choice(["fever", "site_infection", "postural_headache"])] = True
+            flags = dict.fromkeys(red_flag_codes, False)
+            common = [
+                code for code in ("fever", "site_infection", "postural_headache") if code in flags
+            ]
+            if common and self.rng.random() < 0.04:
+                flags[self.rng.choice(common)] = True
             answers["red_flags"] = flags
         if "diary" in instruments:
             answers["diary"] = self.diary()
@@ -271,7 +275,8 @@ def _seed_past(appointment, now, results, number) -> None:
         reminders = sum(at > row.due_at + 3 * DAY * n for n in (1, 2))
         if answered and at < now and at < row.expires_at:
             _mark_sent(row, row.due_at, reminders=reminders)
-            _answer(row, course.answers(row.instruments, days), at, results)
+            codes = [question.code for question in red_flag_questions(appointment)]
+            _answer(row, course.answers(row.instruments, days, codes), at, results)
         else:
             waited = int((now - row.due_at) / (3 * DAY))
             reminders = min(waited, 2)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.conf import settings
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from clinic.ui import StyledFormMixin
@@ -107,9 +107,12 @@ class SurveyForm(forms.Form):
     Build it with the patient's language active: labels are translated when built.
     """
 
-    def __init__(self, *args, instruments, wording=None, **kwargs):
+    def __init__(self, *args, instruments, wording=None, red_flags=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.wording = wording or {}
+        # The region's questions (followup.red_flags.red_flag_questions); without them
+        # the screen asked before regions, so older callers keep working.
+        self.red_flags = red_flags
         self.sections: list[SurveySection] = []
         for instrument in instruments:
             getattr(self, f"_add_{instrument}")()
@@ -198,8 +201,15 @@ class SurveyForm(forms.Form):
             gettext("Since the treatment, have you had any of the following?"),
         )
         yes_no = [("yes", gettext("Yes")), ("no", gettext("No"))]
-        for code, label in RED_FLAGS:
-            self._add(section, f"red_flags__{code}", _radio(gettext(label), yes_no, layout="yesno"))
+        for code, label in self.red_flag_items():
+            self._add(section, f"red_flags__{code}", _radio(label, yes_no, layout="yesno"))
+
+    def red_flag_items(self) -> list[tuple[str, str]]:
+        """(code, wording in the active language) of the red-flag questions asked."""
+        if self.red_flags is None:
+            return [(code, gettext(label)) for code, label in RED_FLAGS]
+        language = (get_language() or "en")[:2]
+        return [(row.code, row.text(language)) for row in self.red_flags]
 
     @property
     def question_count(self) -> int:
@@ -252,7 +262,8 @@ class SurveyForm(forms.Form):
                 }
         if any(section.key == "red_flags" for section in self.sections):
             answers["red_flags"] = {
-                code: data.get(f"red_flags__{code}") == "yes" for code, _label in RED_FLAGS
+                code: data.get(f"red_flags__{code}") == "yes"
+                for code, _label in self.red_flag_items()
             }
         if any(section.key == "diary" for section in self.sections):
             answers["diary"] = {

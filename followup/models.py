@@ -560,3 +560,45 @@ class PreparationInstruction(models.Model):
 
     def __str__(self):
         return f"{self.procedure_type}: {self.get_topic_display()} ({self.language})"
+
+
+class RedFlagRegion(models.TextChoices):
+    """Which treated region a red-flag question belongs to ("any" is asked of everyone)."""
+
+    ANY = "any", "Any region"
+    CERVICAL = "cervical", "Cervical"
+    THORACIC = "thoracic", "Thoracic"
+    LUMBAR_SACRAL = "lumbar_sacral", "Lumbar and sacral"
+
+
+class RedFlagQuestion(models.Model):
+    """One warning-sign question of the red-flag screen, asked by the treated region.
+
+    Protocol data managers edit (seeded from shared/reference/clinical.md). The survey
+    asks the "any" questions and those of the regions the appointment treats (see
+    followup.red_flags). Answers are stored by `code`, so a code keeps its meaning:
+    change the wording, or deactivate a question and add a new code.
+    """
+
+    region = models.CharField(max_length=20, choices=RedFlagRegion.choices)
+    code = models.SlugField(
+        max_length=40, help_text="Stored with the answers; keep it when editing the wording."
+    )
+    text_en = models.CharField("wording (English)", max_length=255)
+    text_da = models.CharField("wording (Danish)", max_length=255)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["region", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "code"], name="red_flag_question_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.get_region_display()}: {self.text_en}"
+
+    def text(self, language: str) -> str:
+        """The wording in `language`, English where no Danish is given."""
+        return (self.text_da if language == "da" else "") or self.text_en

@@ -51,6 +51,8 @@ PGIC_CHOICES: tuple[tuple[int, str], ...] = (
     (7, "Very much worse"),
 )
 
+# The red-flag screen before it went by region (followup.RedFlagQuestion): kept so that
+# answers stored then are still shown with the question that was asked.
 RED_FLAGS: tuple[tuple[str, str], ...] = (
     ("new_leg_weakness", "New weakness or numbness in your legs"),
     (
@@ -318,15 +320,15 @@ def pain_worsened(baseline_nrs: int, followup_nrs: int, points: int = 2) -> bool
     return validate_nrs(followup_nrs) >= validate_nrs(baseline_nrs) + points
 
 
-def red_flags_present(answers: Mapping[str, bool]) -> list[str]:
-    """Codes of the red-flag questions answered yes, in ``RED_FLAGS`` order.
+def red_flags_present(answers: Mapping[str, bool], codes: Sequence[str] | None = None) -> list[str]:
+    """Codes of the red-flag questions answered yes, in the order of ``codes``.
 
-    The screen covers the complications the clinic watches after interventional pain
-    procedures (infection, bleeding, nerve injury, post-dural-puncture headache) and
-    cauda equina symptoms. Only ``True`` counts as yes; an unanswered question is not.
-    Raises ValueError for an unknown code.
+    ``codes`` are the questions asked (followup.red_flags chooses them by region); the
+    default is ``RED_FLAGS``, the screen used before questions went by region. Only
+    ``True`` counts as yes; an unanswered question is not. Raises ValueError for a code
+    that was not asked.
     """
-    codes = [code for code, _ in RED_FLAGS]
+    codes = [code for code, _ in RED_FLAGS] if codes is None else list(codes)
     unknown = sorted(set(answers) - set(codes))
     if unknown:
         raise ValueError(f"Unknown red flag(s): {', '.join(unknown)}")

@@ -25,7 +25,8 @@ from django.utils import timezone
 from clinic import sites
 from clinic.roles import Role, roles_of
 from followup.models import Alert, Invitation, RescheduleRequest, Response
-from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES, RED_FLAGS
+from followup.red_flags import red_flag_labels, red_flag_questions, red_flag_regions
+from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES
 
 SURVEY_KINDS = Invitation.SURVEY_KINDS
 # Sent or on its way: what "due" means on the worklist (failed sends have their own list).
@@ -175,9 +176,14 @@ def response_answer_rows(response) -> list[tuple[str, str, str]]:
                     (instrument.upper(), title, "not answered" if score is None else str(score))
                 )
     flags = answers.get("red_flags") or {}
-    for code, label in RED_FLAGS:
-        if code in flags:
-            rows.append(("Red flags", label, "Yes" if flags[code] else "No"))
+    if flags:
+        appointment = response.invitation.appointment
+        labels = red_flag_labels(regions=red_flag_regions(appointment))
+        asked = [row.code for row in red_flag_questions(appointment)]
+        # The stored JSON keeps no order: show them as the survey asks them.
+        for code in dict.fromkeys([*asked, *labels, *flags]):
+            if code in flags:
+                rows.append(("Red flags", labels.get(code, code), "Yes" if flags[code] else "No"))
     return rows
 
 

@@ -27,6 +27,7 @@ from followup.models import (
     Response,
     resolve_instruments,
 )
+from followup.red_flags import red_flag_questions
 from followup.selectors import baseline_response
 
 S = Invitation.Status
@@ -280,8 +281,11 @@ def _clean_sections(instrument, sections, given, errors) -> dict:
     return cleaned
 
 
-def _clean_answers(instruments: list[str], answers: dict) -> dict:
-    """The answers in stored form; raises SurveyInvalid listing every problem."""
+def _clean_answers(instruments: list[str], answers: dict, red_flag_codes=()) -> dict:
+    """The answers in stored form; raises SurveyInvalid listing every problem.
+
+    `red_flag_codes` are the red-flag questions this survey asks (by region).
+    """
     if not isinstance(answers, dict):
         raise SurveyInvalid({"__all__": _("Please answer the questions.")})
     errors: dict[str, str] = {}
@@ -310,7 +314,7 @@ def _clean_answers(instruments: list[str], answers: dict) -> dict:
     if "red_flags" in allowed:
         given = answers.get("red_flags")
         given = given if isinstance(given, dict) else {}
-        codes = [code for code, _label in scoring.RED_FLAGS]
+        codes = list(red_flag_codes)
         if set(given) - set(codes):
             errors["red_flags"] = _("This part has an answer to a question it does not ask.")
         cleaned["red_flags"] = {}
@@ -345,14 +349,19 @@ def _clean_answers(instruments: list[str], answers: dict) -> dict:
 NRS_LABELS = {"nrs_current": "pain now", "nrs_average": "average pain", "nrs_worst": "worst pain"}
 
 
-def _relief_and_alerts(cleaned: dict, baseline: Response | None) -> tuple[dict, list[tuple]]:
-    """Computed scores against the baseline, and (kind, detail) of the alerts to raise."""
+def _relief_and_alerts(
+    cleaned: dict, baseline: Response | None, red_flags: dict[str, str]
+) -> tuple[dict, list[tuple]]:
+    """Computed scores against the baseline, and (kind, detail) of the alerts to raise.
+
+    `red_flags` maps each red-flag code asked to its English wording, so the alert names
+    the question the patient said yes to.
+    """
     scores: dict = {"percent_relief": None, "diary_peak_relief": None}
     alerts = []
-    flags = scoring.red_flags_present(cleaned.get("red_flags", {}))
+    flags = scoring.red_flags_present(cleaned.get("red_flags", {}), list(red_flags))
     if flags:
-        labels = dict(scoring.RED_FLAGS)
-        alerts.append((Alert.Kind.RED_FLAG, "; ".join(labels[code] for code in flags)))
+        alerts.append((Alert.Kind.RED_FLAG, "; ".join(red_flags[code] for code in flags)))
     if cleaned.get("pgic") is not None and scoring.pgic_is_worse_alert(cleaned["pgic"]):
         label = dict(scoring.PGIC_CHOICES)[cleaned["pgic"]]
         alerts.append((Alert.Kind.PGIC_WORSE, f"PGIC {cleaned['pgic']}: {label}"))
@@ -406,7 +415,7 @@ def response_record(
             "relief": 0-100,                   # patient-rated % relief of usual pain
             "odi": {section_id: 0-5 | None},   # scoring.ODI_SECTIONS ids; None = skipped
             "ndi": {section_id: 0-5 | None},   # scoring.NDI_SECTIONS ids
-            "red_flags": {code: bool},         # every scoring.RED_FLAGS code, True = yes
+            "red_flags": {code: bool},         # every code followup.red_flags asks, True = yes
             "diary": {"30": 0-10 | None, ...}, # str(minutes) of FOLLOWUP_DIARY_OFFSETS_MINUTES
         }
 
@@ -431,9 +440,12 @@ def response_record(
     if not current.is_answerable(now):
         raise SurveyClosed()
     instruments = resolve_instruments(current.instruments, current.appointment)
-    cleaned = _clean_answers(instruments, answers)
+    asked = red_flag_questions(current.appointment) if Instrument.RED_FLAGS in instruments else []
+    # English wording for staff: the alert and the stored answers name the question asked.
+    red_flags = {row.code: row.text_en for row in asked}
+    cleaned = _clean_answers(instruments, answers, red_flag_codes=list(red_flags))
     baseline = baseline_response(current.appointment) if current.kind == K.SURVEY else None
-    scores, alerts = _relief_and_alerts(cleaned, baseline)
+    scores, alerts = _relief_and_alerts(cleaned, baseline, red_flags)
 
     with transaction.atomic():
         try:
@@ -450,7 +462,9 @@ def response_record(
                     patient_rated_relief=cleaned.get("relief"),
                     odi_percent=_disability_percent("odi", cleaned),
                     ndi_percent=_disability_percent("ndi", cleaned),
-                    red_flags=scoring.red_flags_present(cleaned.get("red_flags", {})),
+                    red_flags=scoring.red_flags_present(
+                        cleaned.get("red_flags", {}), list(red_flags)
+                    ),
                     **scores,
                 )
         except IntegrityError:

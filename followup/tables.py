@@ -4,12 +4,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import django_tables2 as tables
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from followup.models import Alert, Invitation, RescheduleRequest, Response
-from followup.scoring import PGIC_CHOICES, RED_FLAGS
+from followup.red_flags import red_flag_labels
+from followup.scoring import PGIC_CHOICES
 
 PGIC_LABELS = dict(PGIC_CHOICES)
-RED_FLAG_LABELS = dict(RED_FLAGS)
 
 # Cells with a button. Inline template code renders in the page's context; a template
 # file would run the context processors again for every row (a query per row).
@@ -218,8 +219,8 @@ class RescheduleRequestTable(tables.Table):
         return (value.get_full_name() or value.get_username()) if value else ""
 
 
-def red_flag_text(codes) -> str:
-    return ", ".join(RED_FLAG_LABELS.get(code, code) for code in codes or ())
+def red_flag_text(codes, labels) -> str:
+    return ", ".join(labels.get(code, code) for code in codes or ())
 
 
 class ResponseTable(tables.Table):
@@ -279,11 +280,16 @@ class ResponseTable(tables.Table):
     def render_ndi_percent(self, value):
         return one_decimal(value)
 
+    @cached_property
+    def red_flag_labels(self) -> dict[str, str]:
+        # One query per table: the questions are protocol data, not per-row data.
+        return red_flag_labels()
+
     def render_red_flags(self, value):
-        return red_flag_text(value) or "None"
+        return red_flag_text(value, self.red_flag_labels) or "None"
 
     def value_red_flags(self, value):
-        return red_flag_text(value)
+        return red_flag_text(value, self.red_flag_labels)
 
 
 class AlertTable(tables.Table):

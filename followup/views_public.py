@@ -20,7 +20,7 @@ from followup.forms import (
     instrument_wording,
     survey_instruments,
 )
-from followup.models import Invitation, Response
+from followup.models import Invitation, RedFlagRegion, Response
 from followup.patient_services import (
     ConfirmOutcome,
     appointment_can_be_confirmed,
@@ -30,6 +30,7 @@ from followup.patient_services import (
     reschedule_request_create,
     survey_draft_save,
 )
+from followup.red_flags import red_flag_questions, red_flag_regions
 from followup.services import (
     SurveyAlreadyAnswered,
     SurveyClosed,
@@ -209,6 +210,7 @@ def survey(request):
             "wording": instrument_wording(
                 instruments=instruments, language=invitation.patient.preferred_language
             ),
+            "red_flags": red_flag_questions(invitation.appointment),
         }
         draft_saved = False
         if request.method == "GET":
@@ -250,7 +252,11 @@ def survey_draft(request):
         return _page(request, "followup/public/draft_status.html", {"saved": False}, status=409)
     with translation.override(_language(invitation.patient)):
         instruments = survey_instruments(invitation)
-        form = SurveyForm(request.POST, instruments=instruments)
+        form = SurveyForm(
+            request.POST,
+            instruments=instruments,
+            red_flags=red_flag_questions(invitation.appointment),
+        )
     saved = survey_draft_save(invitation=invitation, draft=form.draft())
     return _page(
         request,
@@ -271,12 +277,23 @@ def survey_thanks(request):
         return redirect("survey")
     response = Response.objects.filter(invitation=invitation).prefetch_related("alerts").first()
     alerts = list(response.alerts.all()) if response is not None else []
+    red_flag = any(alert.kind == alert.Kind.RED_FLAG for alert in alerts)
+    reported, lumbar = [], False
+    if red_flag:
+        # The warning signs the patient said yes to, in their words, and the emergency
+        # advice of their region (cauda equina signs only after lumbar and sacral treatment).
+        language = _language(invitation.patient)
+        asked = {row.code: row for row in red_flag_questions(invitation.appointment)}
+        reported = [asked[code].text(language) for code in response.red_flags if code in asked]
+        lumbar = RedFlagRegion.LUMBAR_SACRAL in red_flag_regions(invitation.appointment)
     return _page(
         request,
         "followup/public/thanks.html",
         {
             "alerts": alerts,
-            "red_flag": any(alert.kind == alert.Kind.RED_FLAG for alert in alerts),
+            "red_flag": red_flag,
+            "reported_signs": reported,
+            "lumbar_signs": lumbar,
             "emergency_phone": settings.FOLLOWUP_EMERGENCY_PHONE,
         },
         invitation=invitation,

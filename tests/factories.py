@@ -12,6 +12,7 @@ transforaminal ESI.
 import base64
 import datetime
 import json
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import factory
@@ -26,7 +27,8 @@ from clinic.nursing.models import ChecklistItem, ObservationRound, Phase, TimeOu
 from clinic.roles import Role, group_name
 from followup.dispatch import invitation_send
 from followup.models import Alert, Invitation, Response
-from followup.scoring import ODI_SECTIONS, RED_FLAGS
+from followup.red_flags import red_flag_questions
+from followup.scoring import ODI_SECTIONS
 from followup.tokens import make_token
 from scheduling.models import Appointment, PhysicianSession, Status
 from scheduling.rules import windows_for
@@ -360,6 +362,14 @@ def link(invitation, purpose="survey") -> str:
     return reverse(name, args=[make_token(purpose=purpose, invitation_id=invitation.pk)])
 
 
+def red_flag_codes(appointment=None) -> list[str]:
+    """The red-flag questions a survey asks for `appointment` (by its region); without one,
+    those of the factories' lumbar L4-L5 appointment."""
+    if appointment is None:
+        appointment = SimpleNamespace(levels="L4-L5", procedure_type=SimpleNamespace(regions=[]))
+    return [question.code for question in red_flag_questions(appointment)]
+
+
 def answers_post(**overrides) -> dict:
     """A complete survey POST for SURVEY_INSTRUMENTS with a lumbar (ODI) appointment."""
     data = {
@@ -369,7 +379,7 @@ def answers_post(**overrides) -> dict:
         "relief": "50",
         "pgic": "2",
         **{f"odi__{section_id}": "1" for section_id, _title in ODI_SECTIONS},
-        **{f"red_flags__{code}": "no" for code, _label in RED_FLAGS},
+        **{f"red_flags__{code}": "no" for code in red_flag_codes()},
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

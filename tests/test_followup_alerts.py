@@ -8,17 +8,20 @@ from django.utils import timezone
 
 from followup.dispatch import dispatch_tick, oncall_notify
 from followup.models import Alert, EmailLog, Invitation
-from followup.scoring import RED_FLAGS
 from followup.services import (
     AlertAlreadyAcknowledged,
     AlertNoteRequired,
     alert_acknowledge,
     response_record,
 )
-from tests.factories import AppointmentFactory, InvitationFactory
+from tests.factories import AppointmentFactory, InvitationFactory, red_flag_codes
 
 K = Invitation.Kind
-NO_FLAGS = {code: False for code, _label in RED_FLAGS}
+
+
+def no_flags() -> dict:
+    """No to every red-flag question of the lumbar L4-L5 appointment."""
+    return dict.fromkeys(red_flag_codes(), False)
 
 
 @pytest.fixture
@@ -37,7 +40,7 @@ def answer(appointment, **answers):
     instruments = ["nrs", "pgic", "red_flags"]
     values = {"nrs_current": 4, "nrs_average": 4, "nrs_worst": 6, "pgic": 3}
     values.update(answers)
-    values.setdefault("red_flags", NO_FLAGS)
+    values.setdefault("red_flags", no_flags())
     invitation = InvitationFactory(appointment=appointment, instruments=instruments)
     return response_record(invitation=invitation, answers=values)
 
@@ -51,7 +54,7 @@ def test_it_raises_no_alert_for_an_ordinary_answer(appointment):
 
 
 def test_it_raises_a_red_flag_alert(appointment):
-    response = answer(appointment, red_flags={**NO_FLAGS, "bladder_bowel": True, "fever": True})
+    response = answer(appointment, red_flags={**no_flags(), "bladder_bowel": True, "fever": True})
     (alert,) = response.alerts.all()
     assert alert.kind == Alert.Kind.RED_FLAG
     assert "bladder or bowel" in alert.detail and "Fever" in alert.detail
@@ -73,7 +76,7 @@ def test_it_raises_an_alert_when_the_patient_feels_much_worse(appointment, pgic,
 
 def test_it_emails_on_call_about_a_response_once_within_a_tick(appointment, enqueued):
     response = answer(
-        appointment, pgic=7, nrs_current=9, red_flags={**NO_FLAGS, "saddle_numbness": True}
+        appointment, pgic=7, nrs_current=9, red_flags={**no_flags(), "saddle_numbness": True}
     )
     assert dispatch_tick()["alerts"] == 3
     # The tick hands the emails to a task; run it as the worker would.
@@ -88,7 +91,7 @@ def test_it_emails_on_call_about_a_response_once_within_a_tick(appointment, enqu
 
 
 def test_it_tries_the_on_call_email_again_after_a_failure(appointment, smtp_server):
-    answer(appointment, red_flags={**NO_FLAGS, "fever": True})
+    answer(appointment, red_flags={**no_flags(), "fever": True})
     smtp_server.reply = "451 Try again later"
     assert oncall_notify() == 0
     assert Alert.objects.get().oncall_emailed_at is None
@@ -99,7 +102,7 @@ def test_it_tries_the_on_call_email_again_after_a_failure(appointment, smtp_serv
 
 def test_it_escalates_an_unacknowledged_alert_once(appointment, settings):
     settings.FOLLOWUP_ALERT_ESCALATE_MINUTES = 30
-    answer(appointment, red_flags={**NO_FLAGS, "fever": True})
+    answer(appointment, red_flags={**no_flags(), "fever": True})
     now = timezone.now()
     oncall_notify(now=now)
     assert oncall_notify(now=now + datetime.timedelta(minutes=29)) == 0
@@ -114,7 +117,7 @@ def test_it_escalates_an_unacknowledged_alert_once(appointment, settings):
 
 
 def test_it_does_not_escalate_an_acknowledged_alert(appointment, nurse):
-    answer(appointment, red_flags={**NO_FLAGS, "fever": True})
+    answer(appointment, red_flags={**no_flags(), "fever": True})
     now = timezone.now()
     oncall_notify(now=now)
     alert_acknowledge(alert=Alert.objects.get(), user=nurse, note="Phoned: no fever now.")
@@ -155,7 +158,7 @@ def alert(calendar, patient):
             "nrs_average": 4,
             "nrs_worst": 6,
             "pgic": 3,
-            "red_flags": {**NO_FLAGS, "fever": True},
+            "red_flags": {**no_flags(), "fever": True},
         },
     )
     return Alert.objects.get()

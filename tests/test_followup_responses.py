@@ -8,18 +8,22 @@ import pytest
 from django.utils import timezone
 
 from followup.models import Invitation, Response
-from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, RED_FLAGS
+from followup.scoring import NDI_SECTIONS, ODI_SECTIONS
 from followup.services import (
     SurveyAlreadyAnswered,
     SurveyClosed,
     SurveyInvalid,
     response_record,
 )
-from tests.factories import AppointmentFactory, InvitationFactory
+from tests.factories import AppointmentFactory, InvitationFactory, red_flag_codes
 
 K, S = Invitation.Kind, Invitation.Status
-NO_FLAGS = {code: False for code, _label in RED_FLAGS}
 ODI_ALL_2 = {section: 2 for section, _title in ODI_SECTIONS}
+
+
+def no_flags() -> dict:
+    """No to every red-flag question of the lumbar L4-L5 appointment."""
+    return dict.fromkeys(red_flag_codes(), False)
 
 
 @pytest.fixture
@@ -53,7 +57,7 @@ def answers(**overrides):
         "pgic": 2,
         "relief": 50,
         "odi": ODI_ALL_2,
-        "red_flags": NO_FLAGS,
+        "red_flags": no_flags(),
         **overrides,
     }
 

@@ -19,10 +19,10 @@ from playwright.sync_api import expect
 
 from followup.dispatch import invitation_send
 from followup.models import Invitation, Response
-from followup.scoring import ODI_SECTIONS, RED_FLAGS
+from followup.scoring import NDI_SECTIONS
 from followup.tokens import make_token
 from tests.browser import DESKTOP, PHONE, login
-from tests.factories import SentSurveyFactory
+from tests.factories import SentSurveyFactory, red_flag_codes
 
 pytestmark = [
     pytest.mark.browser,
@@ -53,7 +53,8 @@ def survey_link_from_email(message, base_url) -> str:
 
 
 def test_it_walks_the_patient_journey_on_a_phone(served, open_page, book, nurse):
-    appointment = book(9, 0)
+    # Cervical: the survey asks the neck questionnaire and the neck's warning signs.
+    appointment = book(9, 0, levels="C5-C6")
     invitation = SentSurveyFactory(
         appointment=appointment,
         status=Invitation.Status.QUEUED,
@@ -102,12 +103,14 @@ def test_it_walks_the_patient_journey_on_a_phone(served, open_page, book, nurse)
     assert page.is_checked("#id_relief_5")
 
     page.click("label[for=id_pgic_1]")
-    for section_id, _title in ODI_SECTIONS:
-        page.click(f"label[for=id_odi__{section_id}_1]")
-    for code, _label in RED_FLAGS:
+    for section_id, _title in NDI_SECTIONS:
+        page.click(f"label[for=id_ndi__{section_id}_1]")
+    expect(page.locator("#part-red_flags")).to_contain_text("Stiv nakke sammen med feber")
+    codes = red_flag_codes(appointment)
+    for code in codes:
         answer = 0 if code == "fever" else 1  # yes to fever, no to the rest
         page.click(f"label[for=id_red_flags__{code}_{answer}]")
-    expect(page.locator("#answered-count")).to_have_text("22")
+    expect(page.locator("#answered-count")).to_have_text(str(15 + len(codes)))
     page.click("button:has-text('Send mine svar')")
 
     # Thank-you page, with the advice to call because of the fever.
@@ -135,8 +138,8 @@ def test_it_walks_the_patient_journey_on_a_phone(served, open_page, book, nurse)
     login(staff, nurse)
     staff.goto(served.url + reverse("response_list"))
     row = staff.locator("tbody tr", has_text="Jensen")
-    expect(row).to_contain_text("20.0")  # ODI: every section 1 of 5
+    expect(row).to_contain_text("20.0")  # NDI: every section 1 of 5
     expect(row).to_contain_text("2 – Much improved")
-    expect(row).to_contain_text("Fever or chills")
+    expect(row).to_contain_text("Fever of 38 °C or more, or chills")
     expect(staff.locator("nav.navbar")).to_contain_text("Follow-up")
     desk.close()

@@ -241,7 +241,7 @@ def test_it_speaks_danish_to_a_danish_patient(client, invitation):
     assert "Spørgsmål efter din behandling" in body
     assert "Hvor ondt har du lige nu?" in body
     assert "Send mine svar" in body
-    assert "Feber eller kulderystelser" in body
+    assert "Feber på 38 °C eller mere, eller kulderystelser" in body
 
 
 def test_it_speaks_english_to_an_english_patient(client, book, other_patient):
@@ -253,14 +253,14 @@ def test_it_speaks_english_to_an_english_patient(client, book, other_patient):
     assert '<html lang="en">' in body
     assert "Questions after your treatment" in body
     assert "How bad is your pain right now?" in body
-    assert "Fever or chills" in body
+    assert "Fever of 38 °C or more, or chills" in body
 
 
 def test_it_shows_progress_and_parts(client, invitation):
     open_survey(client, invitation)
     body = client.get(reverse("survey")).content.decode()
-    # 3 NRS + relief + PGIC + 10 ODI sections + 7 red flags.
-    assert 'max="22"' in body
+    # 3 NRS + relief + PGIC + 10 ODI sections + 9 lumbar and general red flags.
+    assert 'max="24"' in body
     assert "Del 1 af 5" in body
     assert "Del 5 af 5" in body
 

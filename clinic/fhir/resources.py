@@ -24,6 +24,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from clinic.fhir import codes
 from followup import scoring
 from followup.models import Instrument
+from followup.red_flags import red_flag_catalogue
 
 GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
 
@@ -440,8 +441,11 @@ def _instrument_items(instrument: str) -> list[dict]:
             for section_id, title in sections
         ]
     if instrument == "red_flags":
+        # Every region's questions (and codes answered before the screen went by region),
+        # so any stored response exports against the one Questionnaire.
         return [
-            {"linkId": code, "text": label, "type": "boolean"} for code, label in scoring.RED_FLAGS
+            {"linkId": code, "text": label, "type": "boolean"}
+            for code, label in red_flag_catalogue()
         ]
     if instrument == "diary":
         return [
