@@ -83,6 +83,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("followup", "0006_red_flag_questions")]
+    dependencies = [("followup", "0008_red_flag_questions")]
 
     operations = [migrations.RunPython(seed, unseed)]
