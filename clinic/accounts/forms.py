@@ -19,6 +19,15 @@ class SecondFactorForm(StyledFormMixin, forms.Form):
     )
 
 
+class BreakGlassForm(StyledFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        help_text="Why this account must do clinical acts now, e.g. who is unreachable and why.",
+        widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
+    )
+
+
 class ApiTokenForm(StyledFormMixin, forms.Form):
     days = forms.TypedChoiceField(label="Valid for", coerce=int)
 
