@@ -151,6 +151,13 @@ def test_it_reverts_no_appointment_to_an_old_version(client, records, superuser)
     assert Appointment.objects.get(pk=records.pk).status == Status.DISCHARGED
 
 
+def test_it_shows_a_signed_records_amendments_as_its_history(client, records, superuser):
+    amendment = Amendment.objects.get()
+    client.force_login(superuser)
+    page = client.get(_url(ChecklistAnswer, "change", amendment.answer_id)).content.decode()
+    assert amendment.reason in page and amendment.new_value in page
+
+
 def test_it_keeps_every_record_model_of_the_clinical_apps_read_only_in_the_admin(superuser):
     """A new model registered in scheduling, nursing or follow-up is read-only there unless
     it is data a manager edits (then list it in EDITABLE_IN_ADMIN)."""

@@ -134,7 +134,7 @@ def test_it_shows_the_banner_on_every_page_while_active(client, superuser, physi
     _start(client, superuser)
     row = BreakGlass.objects.get()
     until = timezone.localtime(row.ends_at).strftime("%H:%M")
-    for name in ("home", "patient_list", "account_security"):
+    for name in ("home", "patient_list", "account_security", "admin:index"):
         body = client.get(reverse(name)).content.decode()
         assert "Break-glass access" in body and REASON in body, name
         assert f"until {until}" in body and "every action is recorded" in body, name
