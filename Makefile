@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Debug mode for this machine's development server only: production is the default.
+run: export DJANGO_DEBUG ?= true
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -29,6 +31,7 @@ test: $(STAMP)
 # Times the slot finder and the day board on a generated clinic of 100,000+ appointments,
 # in a scratch PostgreSQL database (created if missing); the generated data is rolled back.
 BENCH_DATABASE_URL := postgres://postgres:postgres@127.0.0.1:5432/clinic_bench
+bench: export DJANGO_DEBUG ?= true
 bench: $(STAMP)
 	@bash .ci/ensure-services
 	@$(BIN)/python -c "import psycopg; c = psycopg.connect('postgresql://postgres:postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute(\"SELECT 1 FROM pg_database WHERE datname = 'clinic_bench'\").fetchone() or c.execute('CREATE DATABASE clinic_bench')"

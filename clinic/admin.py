@@ -103,7 +103,15 @@ class ClinicalReadAuditMixin:
     """Audits every admin page that shows a clinical record, as the staff pages do."""
 
     def _patient_of(self, obj):
-        return obj if isinstance(obj, Patient) else obj.patient
+        """The patient a row belongs to: itself, its `patient`, or its appointment's or
+        round's patient (nursing rows)."""
+        if isinstance(obj, Patient):
+            return obj
+        for path in ("patient", "appointment", "round"):
+            owner = getattr(obj, path, None)
+            if owner is not None:
+                return owner if path == "patient" else self._patient_of(owner)
+        return None
 
     def _audit_read(self, request, object_id, detail):
         obj = self.get_object(request, object_id)
@@ -193,6 +201,11 @@ class ReadOnlyAdminMixin:
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written only by the services (audit, signed records, sends)."""
+
+
+class ClinicalReadOnlyAdmin(ClinicalReadAuditMixin, ReadOnlyAdmin):
+    """Read-only clinical rows (nursing record, survey answers, alerts): opening one is
+    audited like the staff pages."""
 
 
 class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):

@@ -4,6 +4,9 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic.audit import audit_patients_shown, audit_record
+from clinic.models import AuditEvent
+
 NUL_MESSAGE = "Null characters are not allowed."
 
 
@@ -61,3 +64,38 @@ class UserField(serializers.RelatedField):
 
     def to_representation(self, value):
         return {"id": value.pk, "name": user_name(value)}
+
+
+class AuditedReadsMixin:
+    """For a viewset of clinical rows: every patient whose rows a list page shows, and the
+    patient of every row retrieved, is audited as read (clinic.audit), named `audit_detail`."""
+
+    audit_detail = ""
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        self._shown = page if page is not None else list(queryset)
+        return page
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if response.status_code == 200:
+            audit_patients_shown(
+                request=request,
+                records=getattr(self, "_shown", []),
+                detail=f"{self.audit_detail} (API list)",
+            )
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        if response.status_code == 200:
+            obj = self.get_object()
+            audit_record(
+                request=request,
+                action=AuditEvent.Action.VIEW,
+                obj=obj,
+                patient=obj.patient,
+                detail=f"{self.audit_detail} (API)",
+            )
+        return response

@@ -18,6 +18,12 @@ class ClinicConfig(AppConfig):
 
         receivers.connect()
 
+        from django.contrib.auth.signals import user_logged_in
+
+        from clinic.middleware import touch_session_at_login
+
+        user_logged_in.connect(touch_session_at_login, dispatch_uid="clinic-session-touch")
+
         # The filesystem broker needs its folders before the first message.
         from django.conf import settings
 

@@ -3,7 +3,7 @@
 from django.apps import apps
 from django.utils.text import capfirst
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, Patient
 from clinic.roles import active_break_glass
 
 
@@ -83,3 +83,16 @@ def object_type_display(label: str) -> str:
         except LookupError:
             continue
     return label
+
+
+def audit_patients_shown(*, request, records, detail, patient_id="patient_id"):
+    """A list that showed clinical data: one VIEW row per patient on it, in one insert.
+
+    Rows are per patient rather than per request so that "who saw this patient's record"
+    is one query on the patient's audit rows, whether they were seen alone or in a list.
+    """
+    ids = dict.fromkeys(getattr(record, patient_id) for record in records)
+    ids.pop(None, None)
+    return audit_record_reads(
+        request=request, patients=[Patient(pk=pk) for pk in ids], detail=detail
+    )

@@ -1,6 +1,11 @@
-import django_filters
+import datetime
 
-from clinic.models import ProcedureType
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.models import AuditEvent, ProcedureType
 from clinic.selectors import patient_search
 from clinic.ui import DateInput, FilterForm
 
@@ -23,3 +28,45 @@ class ProcedureTypeFilter(django_filters.FilterSet):
         model = ProcedureType
         form = FilterForm
         fields = ["name", "category", "bleeding_risk", "active"]
+
+
+class AuditFilterForm(FilterForm):
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "This date is before the 'From' date.")
+        return cleaned
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    """Who did what to whose record, and when (the audit page of Admin)."""
+
+    user = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.order_by("username"), empty_label="Anyone"
+    )
+    patient = django_filters.CharFilter(label="Patient (MRN or name)", method="filter_patient")
+    action = django_filters.ChoiceFilter(choices=AuditEvent.Action.choices, empty_label="Any")
+    since = django_filters.DateFilter(label="From", method="filter_since", widget=DateInput())
+    until = django_filters.DateFilter(label="Until", method="filter_until", widget=DateInput())
+
+    class Meta:
+        form = AuditFilterForm
+
+    def filter_patient(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(patient__mrn__iexact=value)
+            | Q(patient__last_name__icontains=value)
+            | Q(patient__first_name__icontains=value)
+        )
+
+    def filter_since(self, queryset, name, value):
+        return queryset.filter(at__gte=_start_of(value))
+
+    def filter_until(self, queryset, name, value):
+        return queryset.filter(at__lt=_start_of(value + datetime.timedelta(days=1)))
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))

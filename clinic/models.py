@@ -1,6 +1,7 @@
 """The shared clinic model: sites and rooms, staff, patients and the procedure catalogue."""
 
 import datetime
+import unicodedata
 import zoneinfo
 
 from django.conf import settings
@@ -45,6 +46,16 @@ class ChoiceListValidator:
 
     def __eq__(self, other):
         return isinstance(other, ChoiceListValidator) and other.allowed == self.allowed
+
+
+def validate_no_control_characters(value):
+    """Refuses tabs, line breaks and other control characters in one-line text: they split
+    CSV rows, forge email headers and hide text in terminals and logs."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError(
+            "Use letters, spaces and punctuation only: tabs, line breaks and other control "
+            "characters are not allowed."
+        )
 
 
 def validate_time_zone(value):
@@ -262,12 +273,12 @@ class Patient(models.Model):
         unique=True,
         error_messages={"unique": "Another patient already has this MRN."},
     )
-    first_name = models.CharField(max_length=80)
-    last_name = models.CharField(max_length=80)
+    first_name = models.CharField(max_length=80, validators=[validate_no_control_characters])
+    last_name = models.CharField(max_length=80, validators=[validate_no_control_characters])
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_no_control_characters])
     preferred_language = models.CharField(
         max_length=2, choices=Language.choices, default=Language.DANISH
     )
@@ -416,7 +427,11 @@ class Allergy(models.Model):
 
 class AuditEvent(models.Model):
     """Who read or changed which clinical record, and when; who logged in, or failed to.
-    Rows are never edited."""
+
+    Append-only: the database refuses UPDATE and DELETE on this table (a trigger, migration
+    clinic 0008), and a user or patient named here cannot be deleted (PROTECT): staff who
+    acted are deactivated, patients are anonymised.
+    """
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -432,13 +447,13 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40, blank=True)
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
     detail = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)

@@ -4,7 +4,7 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from clinic.models import Patient
+from clinic.models import AuditEvent, Patient
 
 
 def patient_search(*, query: str = "", date_of_birth: datetime.date | None = None) -> QuerySet:
@@ -24,3 +24,8 @@ def patient_clinical_record(*, patient: Patient) -> dict:
         "medications": list(patient.medications.all()),
         "allergies": list(patient.allergies.all()),
     }
+
+
+def audit_events() -> QuerySet:
+    """The audit trail, newest first, with the user and patient each row names."""
+    return AuditEvent.objects.select_related("user", "patient").order_by("-at", "-pk")

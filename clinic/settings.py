@@ -27,21 +27,35 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CLINIC_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# On by default for `make run`, like healthchecks; production sets DJANGO_DEBUG=false.
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless set: a forgotten variable must not serve a clinic in debug mode with a public
+# key. `make run` turns it on for itself.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (use a long random string)."
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (use a long random string). "
+            "For a development server on this machine set DJANGO_DEBUG=true, as `make run` does."
         )
     SECRET_KEY = "insecure-development-key-only-for-make-run"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list this server's host names in production.")
+# The development key is in the source: whoever knows it can sign patient links. It may
+# serve this machine only.
+if SECRET_KEY == "insecure-development-key-only-for-make-run" and set(ALLOWED_HOSTS) - {
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    "testserver",
+}:
+    raise ImproperlyConfigured(
+        "The development secret key is public: set DJANGO_SECRET_KEY before allowing "
+        f"host names other than localhost (ALLOWED_HOSTS is {','.join(ALLOWED_HOSTS)})."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Demo accounts from `seed_demo` may only log in while debugging; see clinic.auth_backends.
@@ -84,6 +98,11 @@ MIDDLEWARE = [
     # https://whitenoise.readthedocs.io/en/stable/django.html
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Below the session: pushes an active session's idle timeout forward (clinic.middleware).
+    "clinic.middleware.IdleTimeoutMiddleware",
+    # Below WhiteNoise, whose static files keep their cache headers.
+    "clinic.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -255,6 +274,19 @@ else:
         EMAIL_TIMEOUT = 20
     else:
         EMAIL_BACKEND = f"django.core.mail.backends.{_email.scheme}.EmailBackend"
+# Patient email leaves over TLS in production. A relay on this host, or a mail catcher that
+# says EMAIL_ALLOW_PLAINTEXT=true (compose's mailpit), may take it in plain text.
+EMAIL_ALLOW_PLAINTEXT = env_bool("EMAIL_ALLOW_PLAINTEXT", DEBUG)
+if (
+    EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+    and not (EMAIL_USE_TLS or EMAIL_USE_SSL)
+    and EMAIL_HOST not in {"localhost", "127.0.0.1", "::1"}
+    and not EMAIL_ALLOW_PLAINTEXT
+):
+    raise ImproperlyConfigured(
+        f"Email to {EMAIL_HOST} would travel unencrypted: use smtps:// or ?tls=1 in EMAIL_URL "
+        "(EMAIL_USE_TLS / EMAIL_USE_SSL), or set EMAIL_ALLOW_PLAINTEXT=true for a mail catcher."
+    )
 DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -264,7 +296,10 @@ OTP_TOTP_ISSUER = CLINIC_NAME
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+45 70 00 00 00")
 CLINIC_ONCALL_EMAIL = env_email("CLINIC_ONCALL_EMAIL", "oncall@localhost")
 # Absolute base for links in patient emails (no request is at hand in a Celery task).
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip("/")
+# Unless set, it follows the HOST and PORT that `make run` serves on, so a patient's tap on a
+# link reaches this server.
+_served_at = f"http://{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000, minimum=1)}"
+SITE_URL = env_url("SITE_URL", _served_at, schemes={"http", "https"}).rstrip("/")
 
 # Celery. REDIS_URL switches from the embedded filesystem broker to Redis.
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -322,7 +357,14 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "clinic.api_errors.exception_handler",
     # The token endpoint, per address, on top of the lockout of clinic.accounts.lockout.
     "DEFAULT_THROTTLE_RATES": {"api_token": env_str("API_TOKEN_RATE", "20/minute")},
+    # JSON only in production: the browsable API is a second UI to secure (forms, scripts).
+    # https://www.django-rest-framework.org/api-guide/renderers/#setting-the-renderers
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }
+# Swagger UI at /api/docs/ (staff only): on under `make run`, off in production unless set.
+# The schema itself stays at /api/schema/ for clients.
+API_DOCS_UI = env_bool("API_DOCS_UI", DEBUG)
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinic tracker API",
@@ -336,6 +378,26 @@ SPECTACULAR_SETTINGS = {
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
+# Content-Security-Policy: scripts only from this server's files (no inline script, no
+# eval), nothing loaded from elsewhere, no framing. Style attributes and the few <style>
+# blocks stay allowed: Bootstrap utilities use them, and CSS cannot run code.
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        # Bootstrap draws checkboxes and select arrows with data: SVGs.
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # Production hardening; `manage.py check --deploy` passes with these defaults.
 # https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
@@ -347,7 +409,11 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
+# Idle timeout: a session unused this long ends (shared tablets); an active one is pushed
+# forward by clinic.middleware.IdleTimeoutMiddleware. The cookie itself dies with the browser.
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#browser-length-sessions-vs-persistent-sessions
+SESSION_COOKIE_AGE = 60 * env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {

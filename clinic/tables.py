@@ -1,6 +1,6 @@
 import django_tables2 as tables
 
-from clinic.models import Patient, ProcedureType
+from clinic.models import AuditEvent, Patient, ProcedureType
 
 
 class PatientTable(tables.Table):
@@ -35,3 +35,19 @@ class ProcedureTypeTable(tables.Table):
             "typical_sedation",
             "active",
         ]
+
+
+class AuditEventTable(tables.Table):
+    at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s")
+    user = tables.Column(verbose_name="Who", default="(system)")
+    action = tables.Column(accessor="get_action_display", order_by="action")
+    object_type = tables.Column(verbose_name="What")
+    object_id = tables.Column(verbose_name="Id", orderable=False)
+    patient = tables.Column(accessor="patient__mrn", verbose_name="Patient MRN", default="")
+    detail = tables.Column(orderable=False)
+    ip_address = tables.Column(verbose_name="Address", orderable=False)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["at", "user", "action", "object_type", "object_id", "patient", "detail"]
+        order_by = ["-at"]

@@ -3,13 +3,16 @@
 Pages, forms, filters and tables import from here; services and selectors never do.
 """
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import render
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
+from tablib import Dataset
 
-from clinic.audit import audit_record
+from clinic.audit import audit_patients_shown, audit_record
 from clinic.models import AuditEvent
 
 PAGE_SIZE = 25
@@ -38,17 +41,54 @@ class StyledFormMixin:
                 widget.attrs.setdefault("class", "form-control")
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV Injection"); a plain number
+# such as "-3" is data, not a formula, and stays a number.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def neutralise_formula(value):
+    """Prefixes a text cell that a spreadsheet would evaluate with a quote, so it shows as text."""
+    formula = isinstance(value, str) and value.startswith(FORMULA_STARTS)
+    if formula and not PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class SpreadsheetSafeExport(TableExport):
+    """django-tables2's export with every cell and heading passed through neutralise_formula:
+    names, messages and notes come from patients and staff and reach a spreadsheet."""
+
+    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
+        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
+        safe = Dataset(title=dataset.title)
+        safe.headers = [neutralise_formula(heading) for heading in dataset.headers or []]
+        for row in dataset:
+            safe.append([neutralise_formula(cell) for cell in row])
+        return safe
+
+
 class FilterForm(StyledFormMixin, forms.Form):
     """The form class of every list filter (django-filter's `Meta.form`)."""
 
 
 def render_table(
-    request, *, table, filterset, template, export_name, export_audit="", context=None
+    request,
+    *,
+    table,
+    filterset,
+    template,
+    export_name,
+    export_audit="",
+    audit_reads="",
+    context=None,
 ):
     """Paginate and sort a table, or export it as CSV with ?_export=csv.
 
-    Every export handed out is audited (who took which list out), named by `export_audit`
-    or else by `export_name`; a refused export records nothing.
+    Every export handed out is audited (who took which list out, with its filter and row
+    count), named by `export_audit` or else by `export_name`; a refused export records
+    nothing. A list of clinical data names itself in `audit_reads`: each patient on the page
+    shown is then audited as read (clinic.audit.audit_patients_shown).
     """
     RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
     export_format = request.GET.get("_export")
@@ -63,8 +103,15 @@ def render_table(
         messages.error(request, "Nothing was exported: the lists export as CSV only.")
         export_format = None
     if TableExport.is_valid_format(export_format):
-        detail = export_audit or export_name
+        exporter = SpreadsheetSafeExport(export_format, table, exclude_columns=())
+        query = request.GET.copy()
+        query.pop("_export", None)
+        count = len(exporter.dataset)
+        detail = f"{export_audit or export_name}: {count} row{'' if count == 1 else 's'}"
+        detail += f"; filter {query.urlencode()}" if query else "; no filter"
         audit_record(request=request, action=AuditEvent.Action.EXPORT, detail=detail)
-        exporter = TableExport(export_format, table, exclude_columns=())
         return exporter.response(f"{export_name}.{export_format}")
+    if audit_reads:
+        shown = [row.record for row in table.page.object_list] if table.page else []
+        audit_patients_shown(request=request, records=shown, detail=audit_reads)
     return render(request, template, {"table": table, "filter": filterset, **(context or {})})

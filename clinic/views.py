@@ -1,14 +1,17 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from clinic import forms, services
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
-from clinic.filters import PatientFilter, ProcedureTypeFilter
+from clinic.filters import AuditEventFilter, PatientFilter, ProcedureTypeFilter
 from clinic.models import AuditEvent, Patient, ProcedureType
-from clinic.selectors import patient_clinical_record
-from clinic.tables import PatientTable, ProcedureTypeTable
+from clinic.selectors import audit_events, patient_clinical_record
+from clinic.tables import AuditEventTable, PatientTable, ProcedureTypeTable
 from clinic.ui import render_table
 
 
@@ -144,3 +147,29 @@ def _procedure_type_form(request, procedure_type):
         messages.success(request, f"{procedure_type.name} saved.")
         return redirect("procedure_type_list")
     return render(request, "clinic/procedure_type_form.html", {"form": form})
+
+
+@permission_required("clinic.view_auditevent")
+def audit_list(request):
+    """Who read or changed which record: Admin's (and the manager's) view of the audit trail."""
+    filterset = AuditEventFilter(request.GET, queryset=audit_events())
+    return render_table(
+        request,
+        table=AuditEventTable(filterset.qs),
+        filterset=filterset,
+        template="clinic/audit_list.html",
+        export_name="audit-trail",
+        export_audit=f"audit trail ({request.GET.urlencode() or 'all'})",
+    )
+
+
+# The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+_swagger_ui = SpectacularSwaggerSplitView.as_view(url_name="api_schema")
+
+
+@login_required
+def api_docs(request):
+    """Swagger UI for staff; off in production unless API_DOCS_UI is set."""
+    if not settings.API_DOCS_UI:
+        raise Http404("The API documentation page is off on this server; see /api/schema/.")
+    return _swagger_ui(request)

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from clinic.admin import ReadOnlyAdmin
+from clinic.admin import ClinicalReadOnlyAdmin, ReadOnlyAdmin
 from clinic.models import ChoiceListValidator
 from followup.models import (
     Alert,
@@ -101,13 +101,13 @@ class EmailLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(ReadOnlyAdmin):
+class ResponseAdmin(ClinicalReadOnlyAdmin):
     list_display = ["submitted_at", "patient", "nrs_average", "pgic", "odi_percent"]
     raw_id_fields = ["patient", "invitation"]
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
+class AlertAdmin(ClinicalReadOnlyAdmin):
     list_display = ["created_at", "kind", "patient", "acknowledged_by", "escalated_at"]
     list_filter = ["kind"]
     raw_id_fields = ["patient", "response"]

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response as ApiResponse
 
-from clinic.api_support import user_name
+from clinic.api_support import AuditedReadsMixin, user_name
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, Response
@@ -128,24 +128,13 @@ class ResponseFilter(django_filters.FilterSet):
     list=extend_schema(summary="List survey responses with scores"),
     retrieve=extend_schema(summary="One survey response with its answers and scores"),
 )
-class ResponseViewSet(viewsets.ReadOnlyModelViewSet):
+class ResponseViewSet(AuditedReadsMixin, viewsets.ReadOnlyModelViewSet):
     """Survey responses with scores: clinical roles only (`followup.view_response`)."""
 
     queryset = Response.objects.prefetch_related("alerts").order_by("-submitted_at", "-pk")
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
-
-    def retrieve(self, request, *args, **kwargs):
-        result = super().retrieve(request, *args, **kwargs)
-        response = self.get_object()
-        audit_record(
-            request=request,
-            action=AuditEvent.Action.VIEW,
-            obj=response,
-            patient=response.patient,
-            detail="survey response (API)",
-        )
-        return result
+    audit_detail = "survey response"
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -199,8 +188,15 @@ class CanAcknowledgeAlerts(BasePermission):
     list=extend_schema(summary="List alerts (filter acknowledged=false for the open ones)"),
     retrieve=extend_schema(summary="One alert"),
 )
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    AuditedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Alerts raised by survey answers; a nurse acknowledges each with a note."""
+
+    audit_detail = "follow-up alert"
 
     queryset = Alert.objects.select_related("acknowledged_by").order_by("-created_at", "-pk")
     serializer_class = AlertSerializer

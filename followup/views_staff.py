@@ -42,6 +42,7 @@ def _worklist(
     intro,
     tab,
     export_audit="",
+    audit_reads="",
     defaults=None,
 ):
     """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
@@ -56,6 +57,7 @@ def _worklist(
         template=LIST_TEMPLATE,
         export_name=export_name,
         export_audit=export_audit,
+        audit_reads=audit_reads,
         context={"title": title, "intro": intro, "tab": tab},
     )
 
@@ -83,6 +85,7 @@ def response_list(request):
         table_class=tables.ResponseTable,
         export_name="survey-responses",
         export_audit="survey responses",
+        audit_reads="survey responses (list)",
         title="Survey responses",
         intro="Answers and scores; relief and disability scores are rounded to one decimal.",
         tab="responses",
@@ -115,6 +118,7 @@ def alert_list(request):
         table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",
+        audit_reads="follow-up alerts (list)",
         defaults={"state": "open"},
         title="Alerts",
         intro=(

@@ -141,7 +141,10 @@ def test_it_exports_nothing_while_a_filter_cannot_be_read(client, front_desk, sp
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
     client.get(reverse("appointment_list"), {"status": "cancelled", "_export": "csv"})
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
-    assert (event.user, event.detail) == (front_desk, "appointment list")
+    assert (event.user, event.detail) == (
+        front_desk,
+        "appointment list: 1 row; filter status=cancelled",
+    )
 
 
 def test_it_lists_in_the_same_number_of_queries_for_many_appointments(

@@ -26,10 +26,13 @@ def run_manage(*args, **environ):
     clean.pop("REDIS_URL", None)
     clean["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
     clean["CLINIC_VAR_DIR"] = "/tmp/clinic-settings-test"
+    # Development mode unless a test says otherwise (production is the default); None
+    # unsets a variable.
+    environment = {**clean, "DJANGO_DEBUG": "true", **environ}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**clean, **environ},
+        env={k: v for k, v in environment.items() if v is not None},
         capture_output=True,
         text=True,
         timeout=120,
@@ -102,9 +105,49 @@ def test_it_refuses_a_bad_email_url():
     assert "EMAIL_URL must start with one of" in result.stderr
 
 
-def test_it_starts_with_no_configuration_at_all():
+def test_it_starts_a_development_server_with_no_other_configuration():
     result = run_manage("check")
     assert result.returncode == 0, result.stderr
+
+
+def test_it_is_in_production_mode_unless_told_otherwise():
+    result = run_manage("check", DJANGO_DEBUG=None)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert "DJANGO_DEBUG=true" in result.stderr
+
+
+def test_it_refuses_the_public_development_key_for_a_real_host_name():
+    """The dev key is in the source: with it, anyone can forge a patient's survey link."""
+    result = run_manage("check", DJANGO_DEBUG="true", ALLOWED_HOSTS="clinic.example.org")
+    assert result.returncode != 0
+    assert "development secret key" in result.stderr
+
+
+def test_it_sets_debug_on_only_for_make_run():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "run: export DJANGO_DEBUG ?= true" in makefile
+    assert "DJANGO_DEBUG" not in makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+
+
+def test_it_refuses_plain_text_smtp_to_another_host_in_production():
+    environ = {**PRODUCTION_ENV, "EMAIL_URL": "smtp://mail.example.org:25"}
+    result = run_manage("check", **environ)
+    assert result.returncode != 0
+    assert "would travel unencrypted" in result.stderr
+    assert run_manage("check", **environ, EMAIL_ALLOW_PLAINTEXT="true").returncode == 0
+    tls = {**environ, "EMAIL_URL": "smtp://mail.example.org:587?tls=1"}
+    assert run_manage("check", **tls).returncode == 0
+    local = {**environ, "EMAIL_URL": "smtp://127.0.0.1:25"}
+    assert run_manage("check", **local).returncode == 0
+
+
+def test_it_builds_patient_links_on_the_port_make_run_serves():
+    code = "from django.conf import settings; print(settings.SITE_URL)"
+    result = run_manage("shell", "-c", code, PORT="18800")
+    assert result.stdout.strip().endswith("\nhttp://127.0.0.1:18800"), result.stderr
+    result = run_manage("shell", "-c", code, PORT="18800", SITE_URL="https://clinic.example.org")
+    assert result.stdout.strip().endswith("\nhttps://clinic.example.org"), result.stderr
 
 
 def test_it_passes_the_deployment_checklist_in_production_mode():
@@ -168,7 +211,7 @@ def test_it_defaults_to_sqlite_with_immediate_transactions_and_a_filesystem_brok
             "Set EMAIL_URL or EMAIL_HOST, not both",
         ),
         ({"EMAIL_HOST": "mail.example.org", "EMAIL_PORT": "x"}, "EMAIL_PORT must be a whole"),
-        ({"SESSION_COOKIE_AGE": "10"}, "SESSION_COOKIE_AGE must be at least 60"),
+        ({"SESSION_IDLE_MINUTES": "0"}, "SESSION_IDLE_MINUTES must be at least 1"),
         ({"FOLLOWUP_REMINDER_LOCAL_TIME": "25:00"}, "FOLLOWUP_REMINDER_LOCAL_TIME must be"),
         ({"FOLLOWUP_DIARY_OFFSETS_MINUTES": "30,soon"}, "FOLLOWUP_DIARY_OFFSETS_MINUTES must"),
         (

@@ -267,4 +267,5 @@ def test_it_audits_the_waitlist_export(client, front_desk, calendar, patient):
     assert response.status_code == 200
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
     assert event.user == front_desk
-    assert event.detail == "waitlist"
+    assert event.detail.startswith("waitlist: ")
+    assert event.detail.endswith("; no filter")

@@ -4,7 +4,7 @@ the record itself is read-only here (signed rows change only by amendment)."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from clinic.admin import ReadOnlyAdmin
+from clinic.admin import ClinicalReadOnlyAdmin
 from clinic.nursing.forms import AnticoagulantHoldForm, ChecklistItemForm, ProcedureProtocolForm
 from clinic.nursing.models import (
     Amendment,
@@ -87,7 +87,7 @@ for model, columns in [
         model,
         type(
             f"{model.__name__}Admin",
-            (ReadOnlyAdmin,),
+            (ClinicalReadOnlyAdmin,),
             {
                 "list_display": columns,
                 "list_select_related": True,

@@ -450,6 +450,7 @@ class DischargeView(APIView):
     def get(self, request, pk):
         appointment = _appointment(pk)
         given = Discharge.objects.filter(appointment=appointment).first()
+        _audit_view(request, appointment, "discharge")
         return Response(
             {
                 "status": appointment.status,

@@ -491,6 +491,7 @@ def instructions(request, pk):
         if given
         else protocol.instructions_for(appointment.patient.preferred_language)
     )
+    _audit_view(request, appointment, "discharge instructions")
     return render(
         request,
         "nursing/instructions.html",

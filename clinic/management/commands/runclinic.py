@@ -38,8 +38,10 @@ class Command(BaseCommand):
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [*celery, "beat", "--loglevel", "INFO"],
         }
+        # The worker builds the links in patient emails from these (settings.SITE_URL).
+        environment = {**os.environ, "HOST": host, "PORT": str(port)}
         processes = {
-            name: subprocess.Popen(command, cwd=settings.BASE_DIR)
+            name: subprocess.Popen(command, cwd=settings.BASE_DIR, env=environment)
             for name, command in commands.items()
         }
         stopping = False

@@ -1,0 +1,52 @@
+"""Response headers and session life that protect patient data on shared devices."""
+
+import time
+
+from django.conf import settings
+from django.utils.cache import patch_cache_control
+
+# How often an active session's idle clock is pushed forward: once a minute is enough for
+# a 30-minute timeout, and spares a session write on every request.
+SESSION_TOUCH_SECONDS = 60
+TOUCHED_AT = "_touched_at"
+
+
+class NoStoreMiddleware:
+    """Pages are built per user and may show patient data: no browser or proxy keeps them
+    (OWASP ASVS 8.2.1). Static files are served before this and keep their long cache; a
+    view that chose its own Cache-Control keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class IdleTimeoutMiddleware:
+    """Signs out a session left idle for SESSION_COOKIE_AGE (a tablet on a trolley).
+
+    Django ends a session SESSION_COOKIE_AGE after it was last saved; this saves an active
+    session at most once a minute, so the clock runs from the last use, not from login.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key and not session.is_empty():
+            now = int(time.time())
+            if now - session.get(TOUCHED_AT, 0) >= SESSION_TOUCH_SECONDS:
+                session[TOUCHED_AT] = now
+        return response
+
+
+def touch_session_at_login(sender, request, user, **kwargs):
+    """Starts the idle clock at login, so the first page after it saves nothing more."""
+    if getattr(settings, "SESSION_COOKIE_AGE", None) and hasattr(request, "session"):
+        request.session[TOUCHED_AT] = int(time.time())
