@@ -114,6 +114,8 @@ MIDDLEWARE = [
     # A superuser's requests under break-glass access go to the audit trail with the reason.
     "clinic.accounts.middleware.BreakGlassAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff see their own sites' records; another site's asks for a reason (clinic.sites).
+    "clinic.middleware.SiteScopeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records which user made each change in the models' history tables.
@@ -409,6 +411,9 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# How long a reasoned opening of another site's patient record lasts (clinic.sites).
+CROSS_SITE_ACCESS_MINUTES = env_int("CROSS_SITE_ACCESS_MINUTES", 60, minimum=1)
+
 # Idle timeout: a session unused this long ends (shared tablets); an active one is pushed
 # forward by clinic.middleware.IdleTimeoutMiddleware. The cookie itself dies with the browser.
 # https://docs.djangoproject.com/en/5.2/topics/http/sessions/#browser-length-sessions-vs-persistent-sessions
