@@ -28,7 +28,8 @@ test: $(STAMP)
 	@bash .ci/ensure-services
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-# Times the slot finder and the day board on a generated clinic of 100,000+ appointments,
+# Times the slot finder and the day board on a generated clinic of 100,000+ appointments, and
+# the staff pages, the API list and the survey page on one with 1,000,000+ survey answers too,
 # in a scratch PostgreSQL database (created if missing); the generated data is rolled back.
 BENCH_DATABASE_URL := postgres://postgres:postgres@127.0.0.1:5432/clinic_bench
 bench: export DJANGO_DEBUG ?= true
@@ -37,6 +38,7 @@ bench: $(STAMP)
 	@$(BIN)/python -c "import psycopg; c = psycopg.connect('postgresql://postgres:postgres@127.0.0.1:5432/postgres', autocommit=True); c.execute(\"SELECT 1 FROM pg_database WHERE datname = 'clinic_bench'\").fetchone() or c.execute('CREATE DATABASE clinic_bench')"
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_pages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_fhir
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_dispatch
 

@@ -163,7 +163,9 @@ def route_check(user, route: str, pk) -> None:
         if row is None:
             return  # the view answers 404
         site_id, patient_id = row[f"{path}site_id"], row[f"{path}patient_id"]
-        if site_id is None or site_id in user_site_ids(user):
+        if site_id is None:
+            continue  # not by this path (an alert of a survey answer, or of a round)
+        if site_id in user_site_ids(user):
             return
         if _cross_site_open(user, patient_id):
             return

@@ -7,6 +7,7 @@ only for responses and alerts), acknowledging needs `change_alert` and goes thro
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -155,9 +156,13 @@ class AlertSerializer(serializers.ModelSerializer):
             "id",
             "patient",
             "response",
+            "appointment",
             "kind",
             "detail",
+            "severity",
+            "occurrences",
             "created_at",
+            "last_raised_at",
             "oncall_emailed_at",
             "escalated_at",
             "acknowledged_by",
@@ -203,7 +208,9 @@ class AlertViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Alerts raised by survey answers; a nurse acknowledges each with a note."""
+    """Alerts raised by survey answers (a nurse acknowledges each with a note) and clinical
+    alerts raised by a NEWS2 round (kind "news2", with its appointment; only a physician
+    acknowledges those: anyone else gets 409)."""
 
     audit_detail = "follow-up alert"
 
@@ -211,6 +218,17 @@ class AlertViewSet(
     site_field = "response__invitation__appointment__site"
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
+
+    def get_queryset(self):
+        # A follow-up alert reaches its site through the response, a clinical alert
+        # (NEWS2) through its own appointment: the user's sites by either path.
+        rows = viewsets.GenericViewSet.get_queryset(self)
+        ids = sites.user_site_ids(self.request.user)
+        if ids is None:
+            return rows
+        return rows.filter(
+            Q(response__invitation__appointment__site__in=ids) | Q(appointment__site__in=ids)
+        )
 
     @extend_schema(
         summary="Acknowledge an alert with a note of what was done",

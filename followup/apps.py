@@ -17,10 +17,13 @@ class FollowupConfig(AppConfig):
             "followup.Alert",
             "response__invitation__appointment__",
         ),
+        # A NEWS2 alert has no survey answer: its own appointment.
+        (r"(^|/)\^?alerts/(<int:pk>|\(\?P<pk>)", "followup.Alert", "appointment__"),
     ]
 
     def ready(self):
-        from followup.receivers import on_appointment_changed
-        from scheduling.signals import appointment_changed
+        from followup.receivers import on_appointment_changed, on_clinical_warning
+        from scheduling.signals import appointment_changed, clinical_warning_raised
 
         appointment_changed.connect(on_appointment_changed, dispatch_uid="followup.appointments")
+        clinical_warning_raised.connect(on_clinical_warning, dispatch_uid="followup.warnings")

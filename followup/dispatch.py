@@ -626,11 +626,23 @@ def _alerts_pending(now):
     The escalation counts from the first email, not from the alert: when that email went
     out late (SMTP down, no worker), on-call still gets the full time to act before being
     told nobody did, instead of both emails in the same minute.
+
+    A clinical alert (NEWS2) is the physician's first, on their pages; on-call gets one
+    email, the escalation, when nobody acknowledged it CLINICAL_ALERT_ESCALATE_MINUTES
+    after it was raised.
     """
     escalate_before = now - datetime.timedelta(minutes=settings.FOLLOWUP_ALERT_ESCALATE_MINUTES)
+    clinical_before = now - datetime.timedelta(minutes=settings.CLINICAL_ALERT_ESCALATE_MINUTES)
+    clinical = Q(kind__in=Alert.CLINICAL_KINDS)
     return Alert.objects.filter(acknowledged_at__isnull=True).filter(
-        Q(oncall_emailed_at__isnull=True)
-        | Q(escalated_at__isnull=True, oncall_emailed_at__lte=escalate_before)
+        (
+            ~clinical
+            & (
+                Q(oncall_emailed_at__isnull=True)
+                | Q(escalated_at__isnull=True, oncall_emailed_at__lte=escalate_before)
+            )
+        )
+        | (clinical & Q(escalated_at__isnull=True, created_at__lte=clinical_before))
     )
 
 
@@ -639,24 +651,33 @@ class _SendFailed(Exception):
 
 
 def _notify_one(now) -> bool:
-    """Email on-call about one response's pending alerts; False when none is left."""
+    """Email on-call about one response's pending alerts, or one clinical alert; False when
+    none is left."""
     with transaction.atomic():
         pending = _alerts_pending(now).select_for_update(skip_locked=True, of=("self",))
         first = pending.order_by("created_at", "pk").first()
         if first is None:
             return False
-        escalation = first.oncall_emailed_at is not None
-        group = list(
-            pending.filter(response_id=first.response_id, oncall_emailed_at__isnull=not escalation)
-            .select_related("patient")
-            .order_by("kind")
-        )
-        message = emails.oncall_message(group, escalation=escalation)
+        if first.is_clinical:
+            # Never emailed before: this is the escalation, and no patient data travels.
+            escalation, group = True, [first]
+            message = emails.clinical_oncall_message(first)
+            marked = {"oncall_emailed_at": now, "escalated_at": now}
+        else:
+            escalation = first.oncall_emailed_at is not None
+            group = list(
+                pending.filter(
+                    response_id=first.response_id, oncall_emailed_at__isnull=not escalation
+                )
+                .select_related("patient")
+                .order_by("kind")
+            )
+            message = emails.oncall_message(group, escalation=escalation)
+            marked = {"escalated_at": now} if escalation else {"oncall_emailed_at": now}
         try:
             emails.message_send(message)
         except Exception as exc:
             raise _SendFailed(f"{type(exc).__name__}: {exc}", first) from exc
-        marked = {"escalated_at": now} if escalation else {"oncall_emailed_at": now}
         Alert.objects.filter(pk__in=[alert.pk for alert in group]).update(**marked)
         EmailLog.objects.create(
             patient_id=first.patient_id,

@@ -197,6 +197,35 @@ def oncall_message(alerts: list, *, escalation: bool) -> EmailMessage:
     )
 
 
+def clinical_oncall_message(alert) -> EmailMessage:
+    """To the on-call address: a clinical alert (NEWS2) nobody acknowledged in time.
+
+    Staff-facing, in English, plain text. Unlike a follow-up alert it names no patient,
+    not even in the body: an alert number, the score and a link to sign in and act.
+    """
+    context = {
+        "alert": alert,
+        "physician": alert.appointment.physician,
+        "site": alert.appointment.site,
+        "escalate_minutes": settings.CLINICAL_ALERT_ESCALATE_MINUTES,
+        "alert_url": settings.SITE_URL + reverse("alert_acknowledge", args=[alert.pk]),
+        "clinic_name": settings.CLINIC_NAME,
+    }
+    with translation.override("en"):
+        subject = render_to_string("followup/email/clinical_alert_subject.txt", context)
+        body = render_to_string("followup/email/clinical_alert.txt", context)
+    return EmailMessage(
+        subject=" ".join(subject.split()),
+        body=re.sub(r"\n{3,}", "\n\n", body).strip() + "\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[settings.CLINIC_ONCALL_EMAIL],
+        headers={
+            "Message-ID": f"<alert-{alert.pk}-escalation@{settings.FOLLOWUP_MESSAGE_ID_DOMAIN}>",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+
+
 # --- One SMTP connection per worker process ---------------------------------------------
 #
 # Opened by the first email and kept for all that follow, so an email costs one SMTP

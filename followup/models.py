@@ -232,6 +232,16 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="invitation_due_idx"),
             models.Index(fields=["status", "next_reminder_at"], name="invitation_reminder_idx"),
+            # The surveys-due worklist (`surveys_due`) and its count, in its order: the open
+            # survey rows only, a small part of a table that is mostly answered surveys.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(
+                    kind__in=["baseline", "survey"],
+                    status__in=["scheduled", "queued", "sending", "sent"],
+                ),
+                name="invitation_open_survey_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -362,23 +372,56 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["-submitted_at"]
+        indexes = [
+            # The responses list: newest first, page by page, and its "last 30 days".
+            models.Index(fields=["-submitted_at", "-id"], name="response_submitted_idx"),
+        ]
 
     def __str__(self):
         return f"Response of {self.patient} at {self.submitted_at:%Y-%m-%d}"
 
 
 class Alert(models.Model):
-    """Something in a response that needs a nurse: red flags, worse pain, PGIC 6-7."""
+    """Something that needs a clinician: in a survey response (red flags, worse pain, PGIC
+    6-7) for a nurse to phone about, or a clinical warning from the perioperative record
+    (NEWS2 in an escalation band) for the procedure's physician.
+
+    A response's alerts are emailed to on-call at once and again (escalated) when nobody
+    acknowledged them in FOLLOWUP_ALERT_ESCALATE_MINUTES. A clinical alert is shown to the
+    physician first (start page, "Physician's day") and emailed to on-call only when
+    nobody acknowledged it in CLINICAL_ALERT_ESCALATE_MINUTES.
+    """
 
     class Kind(models.TextChoices):
         RED_FLAG = "red_flag", "Red-flag symptom"
         WORSE_PAIN = "worse_pain", "Pain worse than baseline"
         PGIC_WORSE = "pgic_worse", "Patient feels much worse"
+        NEWS2 = "news2", "NEWS2 in an escalation band"
+
+    # Raised by the perioperative record (scheduling.signals.clinical_warning_raised).
+    CLINICAL_KINDS = (Kind.NEWS2,)
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="alerts")
+    response = models.ForeignKey(
+        Response, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    # A clinical alert's appointment: its physician is the one who must hear of it.
+    appointment = models.ForeignKey(
+        "scheduling.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="clinical_alerts",
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     detail = models.CharField(max_length=255, blank=True)
+    # A clinical alert's band as the latest warning gave it (e.g. NEWS2 "high").
+    severity = models.CharField(max_length=20, blank=True)
+    # The record that raised it last (an observation round's id), and how many warnings
+    # the open alert has taken in: later rounds in the band update it, not add alerts.
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    occurrences = models.PositiveSmallIntegerField(default=1)
+    last_raised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     oncall_emailed_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -390,16 +433,43 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The open-alerts list (its default) and the nav badge's count on every page.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="alert_open_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["response", "kind"], name="alert_one_per_kind"),
             models.CheckConstraint(
                 condition=Q(acknowledged_at__isnull=True) | ~Q(acknowledgement_note=""),
                 name="alert_acknowledgement_has_note",
             ),
+            # A follow-up alert comes from a response, a clinical alert from an appointment.
+            models.CheckConstraint(
+                condition=Q(
+                    response__isnull=False, kind__in=["red_flag", "worse_pain", "pgic_worse"]
+                )
+                | Q(appointment__isnull=False, kind__in=["news2"]),
+                name="alert_has_its_source",
+            ),
+            # One open clinical alert per appointment and kind: the physician acknowledges
+            # one, however many rounds stay in the band meanwhile.
+            models.UniqueConstraint(
+                fields=["appointment", "kind"],
+                condition=Q(appointment__isnull=False, acknowledged_at__isnull=True),
+                name="alert_one_open_per_appointment",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()}: {self.patient}"
+
+    @property
+    def is_clinical(self) -> bool:
+        return self.kind in self.CLINICAL_KINDS
 
 
 class RescheduleRequest(models.Model):

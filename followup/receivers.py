@@ -1,7 +1,8 @@
-"""Keeps an appointment's reminders and surveys in step with the appointment.
+"""Keeps an appointment's reminders and surveys in step with the appointment, and turns
+clinical warnings into alerts for the physician.
 
-Runs inside the transaction of the scheduling change (scheduling.signals), so the rows
-and the appointment change commit or roll back together.
+Runs inside the transaction of the change (scheduling.signals), so the rows and the
+change commit or roll back together.
 """
 
 from django.utils import timezone
@@ -25,3 +26,13 @@ def on_appointment_changed(sender, *, appointment, change, **kwargs):
             services.baseline_open_at_check_in(appointment=appointment)
         elif appointment.status == Status.DISCHARGED:
             services.plan_instantiate(appointment=appointment, discharged_at=timezone.now())
+
+
+def on_clinical_warning(sender, *, appointment, kind, severity, summary, source_id=None, **kw):
+    services.clinical_alert_raise(
+        appointment=appointment,
+        kind=kind,
+        severity=severity,
+        summary=summary,
+        source_id=source_id,
+    )

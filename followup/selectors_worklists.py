@@ -7,9 +7,23 @@ the same number of queries for ten rows as for a thousand.
 import datetime
 
 from django.conf import settings
-from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from clinic import sites
+from clinic.roles import Role, roles_of
 from followup.models import Alert, Invitation, RescheduleRequest, Response
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES, RED_FLAGS
 
@@ -94,14 +108,30 @@ def reschedule_requests() -> QuerySet:
     ).order_by("requested_at", "pk")
 
 
+def _alert_count(**conditions) -> Coalesce:
+    """The response's alerts (matching `conditions`) counted by a correlated subquery.
+
+    Not Count() over a join: that groups every response joined to five tables before the
+    page's 25 rows are taken; a subquery is counted for the rows on the page only.
+    """
+    counted = (
+        Alert.objects.filter(response=OuterRef("pk"), **conditions)
+        .order_by()
+        .values("response")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def responses_with_scores() -> QuerySet:
     return (
         Response.objects.select_related(
             "patient", "invitation__step", "invitation__appointment__procedure_type"
         )
         .annotate(
-            alert_count=Count("alerts"),
-            open_alert_count=Count("alerts", filter=Q(alerts__acknowledged_at__isnull=True)),
+            alert_count=_alert_count(),
+            open_alert_count=_alert_count(acknowledged_at__isnull=True),
         )
         .order_by("-submitted_at", "-pk")
     )
@@ -152,14 +182,64 @@ def response_answer_rows(response) -> list[tuple[str, str, str]]:
 
 
 def alerts_for_worklist() -> QuerySet:
-    return Alert.objects.select_related(
-        "patient", "response__invitation__step", "acknowledged_by"
-    ).order_by("-created_at", "-pk")
+    """Alerts from survey answers: the nurses' phone list. Clinical alerts (NEWS2) are the
+    physician's, on their start page and "Physician's day"."""
+    return (
+        Alert.objects.exclude(kind__in=Alert.CLINICAL_KINDS)
+        .select_related("patient", "response__invitation__step", "acknowledged_by")
+        .order_by("-created_at", "-pk")
+    )
 
 
 def unacknowledged_alert_count() -> int:
-    """For the nav badge: one COUNT query."""
-    return Alert.objects.filter(acknowledged_at__isnull=True).count()
+    """For the nav badge (alerts from survey answers): one COUNT query."""
+    return (
+        Alert.objects.filter(acknowledged_at__isnull=True)
+        .exclude(kind__in=Alert.CLINICAL_KINDS)
+        .count()
+    )
+
+
+def _clinical_alerts() -> QuerySet:
+    return Alert.objects.filter(kind__in=Alert.CLINICAL_KINDS).select_related(
+        "patient",
+        "appointment__procedure_type",
+        "appointment__physician",
+        "appointment__site",
+        "acknowledged_by",
+    )
+
+
+def open_clinical_alerts_for(appointments) -> QuerySet:
+    """The unacknowledged clinical alerts (NEWS2) of these appointments, oldest first."""
+    return (
+        _clinical_alerts()
+        .filter(appointment__in=appointments, acknowledged_at__isnull=True)
+        .order_by("created_at", "pk")
+    )
+
+
+def open_clinical_alerts_for_user(user) -> QuerySet:
+    """The start page's clinical alerts: a physician's own procedures; every open one for
+    the others who read alerts (nurses, managers), so that someone always sees them."""
+    if not user.has_perm("followup.view_alert"):
+        return Alert.objects.none()
+    alerts = sites.appointments_in_scope(
+        user, _clinical_alerts().filter(acknowledged_at__isnull=True), "appointment__site"
+    )
+    if Role.PHYSICIAN in roles_of(user):
+        alerts = alerts.filter(appointment__physician=user)
+    return alerts.order_by("created_at", "pk")
+
+
+def clinical_alerts_of_appointments(appointments, *, user) -> QuerySet:
+    """A physician's day: the clinical alerts of its appointments at the user's sites,
+    open ones first."""
+    return (
+        sites.appointments_in_scope(user, _clinical_alerts(), "appointment__site")
+        .filter(appointment__in=appointments)
+        .order_by(F("acknowledged_at").desc(nulls_first=True), "created_at", "pk")
+    )
 
 
 def followup_counts(*, user, now=None) -> dict:

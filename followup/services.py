@@ -10,12 +10,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent, Patient
 from clinic.refusals import Refused
+from clinic.roles import Role, clinical_role_allows, roles_of
 from followup import scoring
 from followup.models import (
     Alert,
@@ -497,8 +499,22 @@ class AlertNoteRequired(ValueError):
     """An acknowledgement must say what was done."""
 
 
+class AlertNotForThisRole(Refused):
+    """A clinical alert is the physician's to take: it must reach one, not stop at a nurse."""
+
+    code = "alert_physician_only"
+
+    def __init__(self):
+        super().__init__("Only a physician can acknowledge a NEWS2 alert.")
+
+
 def alert_acknowledge(*, alert: Alert, user, note: str, now=None) -> Alert:
-    """A named nurse takes the alert, saying what was done. Only the first one counts."""
+    """A named nurse or physician takes the alert, saying what was done; a clinical alert
+    (NEWS2) only a physician. Only the first one counts."""
+    if alert.is_clinical and not (
+        Role.PHYSICIAN in roles_of(user) and clinical_role_allows(user, "followup.change_alert")
+    ):
+        raise AlertNotForThisRole()
     note = (note or "").strip()
     if not note:
         raise AlertNoteRequired("Write what was done before acknowledging the alert.")
@@ -510,6 +526,43 @@ def alert_acknowledge(*, alert: Alert, user, note: str, now=None) -> Alert:
     if acknowledged != 1:
         raise AlertAlreadyAcknowledged(alert)
     return alert
+
+
+def clinical_alert_raise(
+    *, appointment, kind: str, severity: str, summary: str, source_id=None, now=None
+) -> Alert:
+    """The procedure's physician must hear of a clinical warning (a NEWS2 round in an
+    escalation band): one open alert per appointment and kind.
+
+    While one is open, a later warning updates it (latest summary and band, one more
+    occurrence) rather than adding another for the physician to acknowledge. Once it is
+    acknowledged, a later warning is news the physician has not seen: a new alert.
+    On-call is emailed by the dispatcher if nobody acknowledges it in time.
+    """
+    now = now or timezone.now()
+    kind = Alert.Kind(kind)
+    fields = {"detail": summary[:255], "severity": severity, "source_id": source_id}
+    open_alert = Alert.objects.filter(
+        appointment=appointment, kind=kind, acknowledged_at__isnull=True
+    )
+    for _attempt in range(2):
+        # A concurrent round may create the open alert between the update and the insert;
+        # the unique constraint then refuses the second, and it updates that one instead.
+        if open_alert.update(**fields, last_raised_at=now, occurrences=F("occurrences") + 1):
+            return open_alert.get()
+        try:
+            with transaction.atomic():
+                return Alert.objects.create(
+                    patient_id=appointment.patient_id,
+                    appointment=appointment,
+                    kind=kind,
+                    created_at=now,
+                    last_raised_at=now,
+                    **fields,
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("The open clinical alert changed twice meanwhile.")
 
 
 # --- Opt-out ---------------------------------------------------------------------------

@@ -5,8 +5,12 @@ Clinical pages (responses, scores, alerts) need the clinical permissions; the fr
 pages (reschedule requests, failed sends, non-responders) show contact details only.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic import sites
@@ -27,7 +31,7 @@ from followup.filters import (
 from followup.forms import AlertAcknowledgeForm
 from followup.models import Alert, Invitation, RescheduleRequest
 from followup.patient_services import invitation_retry, reschedule_request_mark_handled
-from followup.services import AlertAlreadyAcknowledged, alert_acknowledge
+from followup.services import AlertAlreadyAcknowledged, AlertNotForThisRole, alert_acknowledge
 
 LIST_TEMPLATE = "followup/staff/list.html"
 
@@ -46,10 +50,17 @@ def _worklist(
     audit_reads="",
     defaults=None,
     site_field="appointment__site",
+    blank_is_default=False,
+    uncounted=False,
 ):
-    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
+    """One worklist page: filters (with `defaults` when none was chosen), table, CSV export.
+
+    A filter sent empty keeps its empty choice ("All"), unless `blank_is_default`.
+    """
     data = request.GET.copy()
     for key, value in (defaults or {}).items():
+        if blank_is_default and not data.get(key):
+            data[key] = value
         data.setdefault(key, value)
     # Staff limited to some sites see those sites' rows (clinic.sites).
     queryset = sites.appointments_in_scope(request.user, queryset, site_field)
@@ -63,6 +74,7 @@ def _worklist(
         export_audit=export_audit,
         audit_reads=audit_reads,
         context={"title": title, "intro": intro, "tab": tab},
+        uncounted=uncounted,
     )
 
 
@@ -80,8 +92,16 @@ def followup_worklist(request):
     )
 
 
+# The responses list opens on the last 30 days unless a date is asked for.
+RESPONSES_DEFAULT_DAYS = 30
+
+
 @permission_required("followup.view_response")
 def response_list(request):
+    defaults = {}
+    if not request.GET.get("answered_from") and not request.GET.get("answered_to"):
+        since = timezone.localdate() - datetime.timedelta(days=RESPONSES_DEFAULT_DAYS)
+        defaults["answered_from"] = since.isoformat()
     return _worklist(
         request,
         filter_class=ResponseFilter,
@@ -92,7 +112,15 @@ def response_list(request):
         export_audit="survey responses",
         audit_reads="survey responses (list)",
         title="Survey responses",
-        intro="Answers and scores; relief and disability scores are rounded to one decimal.",
+        intro=(
+            "Answers and scores; relief and disability scores are rounded to one decimal. "
+            f"The list opens on the last {RESPONSES_DEFAULT_DAYS} days: choose an earlier "
+            "'Answered from' for older answers."
+        ),
+        defaults=defaults,
+        blank_is_default=True,
+        # Tens of thousands of answers a month at a busy clinic: not counted page by page.
+        uncounted=True,
         tab="responses",
     )
 
@@ -135,10 +163,31 @@ def alert_list(request):
     )
 
 
+def _next(request) -> str:
+    """Where the alert was opened from (start page, physician's day), if it is this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else ""
+
+
+def _after_acknowledging(request, alert):
+    return redirect(_next(request) or ("home" if alert.is_clinical else "alert_list"))
+
+
 @permission_required("followup.change_alert")
 def alert_acknowledge_view(request, pk):
     alert = get_object_or_404(
-        Alert.objects.select_related("patient", "response", "acknowledged_by"), pk=pk
+        Alert.objects.select_related(
+            "patient",
+            "response",
+            "acknowledged_by",
+            "appointment__procedure_type",
+            "appointment__physician",
+            "appointment__site",
+        ),
+        pk=pk,
     )
     form = AlertAcknowledgeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -151,6 +200,8 @@ def alert_acknowledge_view(request, pk):
                 f"This alert was already acknowledged by {alert.acknowledged_by} - "
                 "nothing was changed.",
             )
+        except AlertNotForThisRole as refusal:
+            messages.error(request, refusal.detail)
         else:
             audit_record(
                 request=request,
@@ -160,8 +211,20 @@ def alert_acknowledge_view(request, pk):
                 detail="alert acknowledged",
             )
             messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
-        return redirect("alert_list")
-    return render(request, "followup/staff/alert_acknowledge.html", {"alert": alert, "form": form})
+        return _after_acknowledging(request, alert)
+    if request.method == "GET":
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.VIEW,
+            obj=alert,
+            patient=alert.patient,
+            detail="alert",
+        )
+    return render(
+        request,
+        "followup/staff/alert_acknowledge.html",
+        {"alert": alert, "form": form, "next": _next(request)},
+    )
 
 
 @permission_required("followup.view_reschedulerequest")

@@ -24,6 +24,7 @@ from clinic.api_support import user_name
 from clinic.models import Patient, ProcedureType, Room, Site
 from scheduling import selectors, services
 from scheduling.dates import OUT_OF_RANGE, in_range, validate_schedule_day
+from scheduling.filters import AppointmentDaysMixin, days_applied_together
 from scheduling.models import Appointment, CancelReason, Laterality, Status, validate_levels
 from scheduling.selectors_board import card_appointments
 from scheduling.slots import PARTS_OF_DAY, find_slots
@@ -291,12 +292,13 @@ FORBIDDEN = OpenApiResponse(SchedulingErrorSerializer, description="Not allowed 
 # --- Views -------------------------------------------------------------------------------
 
 
-class AppointmentFilterSet(django_filters.FilterSet):
+class AppointmentFilterSet(AppointmentDaysMixin, django_filters.FilterSet):
     date_from = django_filters.DateFilter(
-        field_name="starts_at", lookup_expr="date__gte", label="Starts on or after (date)"
+        method=days_applied_together,
+        label="Starts on or after (date, site-local). Default: today, unless date_to is given.",
     )
     date_to = django_filters.DateFilter(
-        field_name="starts_at", lookup_expr="date__lte", label="Starts on or before (date)"
+        method=days_applied_together, label="Starts on or before (date, site-local)"
     )
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.all())
     physician = django_filters.ModelChoiceFilter(queryset=User.objects.all())
@@ -321,7 +323,14 @@ BOOK = ("scheduling.add_appointment", "scheduling.change_appointment")
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List appointments", description="Earliest first, paginated."),
+    list=extend_schema(
+        summary="List appointments",
+        description=(
+            "Earliest first, paginated. Without `date_from` or `date_to` the list starts "
+            "today (the clinic's date): pass an earlier `date_from` for past appointments. "
+            "Days are read in the site's zone when `site` is given, else the clinic's."
+        ),
+    ),
     retrieve=extend_schema(summary="One appointment"),
 )
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -347,6 +356,13 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         if self.action in ("transition", "undo_check_in"):
             return [HasPermissions("scheduling.change_appointment")]
         return super().get_permissions()
+
+    def filter_queryset(self, queryset):
+        # The list's filters (and its "from today") are for the list: one appointment is
+        # found by its id whatever its day.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def _incoming(self, serializer_class, **context):
         incoming = serializer_class(data=self.request.data, context=context)

@@ -1,6 +1,7 @@
 """Filters of the appointments list and the waitlist (django-filter)."""
 
 import django_filters
+from django.utils import timezone
 
 from clinic.models import ProcedureType, Site
 from clinic.selectors import patient_search
@@ -18,13 +19,40 @@ class PhysicianFilter(django_filters.ModelChoiceFilter):
     field_class = PhysicianChoiceField
 
 
-class AppointmentFilter(django_filters.FilterSet):
-    date_from = ScheduleDateFilter(
-        field_name="starts_at", lookup_expr="date__gte", label="From", widget=DateInput()
-    )
-    date_to = ScheduleDateFilter(
-        field_name="starts_at", lookup_expr="date__lte", label="To", widget=DateInput()
-    )
+def days_applied_together(queryset, name, value):
+    return queryset  # see AppointmentDaysMixin.filter_queryset
+
+
+class AppointmentDaysMixin:
+    """`date_from` / `date_to` in site-local days, and the list opens on today.
+
+    Without either date the list starts today (the clinic's date) instead of on the oldest
+    appointment of years past; an earlier `date_from` shows the past. The days are applied
+    as one range on `starts_at` (`selectors.appointments_on_days`), in the zone of the site
+    filtered on, else the clinic's.
+    """
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not data.get("date_from") and not data.get("date_to"):
+            data = data.copy()
+            data["date_from"] = timezone.localdate().isoformat()
+        super().__init__(data, *args, **kwargs)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        cleaned = self.form.cleaned_data
+        site = cleaned.get("site")
+        return selectors.appointments_on_days(
+            queryset,
+            first=cleaned.get("date_from"),
+            last=cleaned.get("date_to"),
+            zone=site.zone if site is not None else None,
+        )
+
+
+class AppointmentFilter(AppointmentDaysMixin, django_filters.FilterSet):
+    date_from = ScheduleDateFilter(label="From", method=days_applied_together, widget=DateInput())
+    date_to = ScheduleDateFilter(label="To", method=days_applied_together, widget=DateInput())
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
     physician = PhysicianFilter(queryset=selectors.physicians(), empty_label="All physicians")
     procedure_type = django_filters.ModelChoiceFilter(

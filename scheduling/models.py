@@ -234,6 +234,8 @@ class Appointment(models.Model):
         ordering = ["starts_at"]
         permissions = [("override_duration", "Can override an appointment's duration")]
         indexes = [
+            # The appointment list and the API: "from today", in start order, page by page.
+            models.Index(fields=["starts_at", "id"], name="appointment_start_idx"),
             models.Index(fields=["site", "starts_at"], name="appointment_site_start_idx"),
             models.Index(fields=["physician", "starts_at"], name="appointment_phys_start_idx"),
             models.Index(fields=["room", "starts_at"], name="appointment_room_start_idx"),

@@ -8,6 +8,8 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# Tests that run threads close their connections themselves; nothing is kept open.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 
 from clinic.settings import *  # noqa: E402,F403
 

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.models import AuditEvent
 from clinic.roles import Role
@@ -163,3 +164,34 @@ def test_it_exports_in_the_same_number_of_queries_for_many_appointments(
     assert_query_count_flat(
         client, reverse("appointment_list"), appointment_maker(calendar, patient), _export="csv"
     )
+
+
+def test_it_opens_on_today_and_shows_the_past_when_asked(client, front_desk, calendar, patient):
+    today = timezone.localdate()
+    past = AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        starts_at=local(today - datetime.timedelta(days=30), 9),
+        status=Status.COMPLETED,
+    )
+    earlier_today = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(today, 0)
+    )
+    ahead = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(calendar["monday"], 9)
+    )
+    client.force_login(front_desk)
+    response = client.get(reverse("appointment_list"))
+    assert {row.record.pk for row in response.context["table"].paginated_rows} == {
+        earlier_today.pk,
+        ahead.pk,
+    }
+    assert f'value="{today.isoformat()}"' in response.content.decode()  # "From" says so
+    # An empty form sent back is the default again; any date asked for is honoured.
+    assert listed(client, date_from="", date_to="") == {earlier_today.pk, ahead.pk}
+    assert listed(client, date_from=(today - datetime.timedelta(days=31)).isoformat()) == {
+        past.pk,
+        earlier_today.pk,
+        ahead.pk,
+    }
+    assert listed(client, date_to=(today - datetime.timedelta(days=1)).isoformat()) == {past.pk}

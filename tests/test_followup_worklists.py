@@ -4,6 +4,8 @@ import datetime
 import itertools
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -152,6 +154,55 @@ def test_it_lists_responses_with_scores(client, physician, answered):
     assert "34.0" in body  # ODI %
     assert "25.0" in body  # relief % from NRS
     assert "2 – Much improved" in body
+
+
+def test_it_lists_the_last_30_days_of_responses_unless_a_date_is_given(client, physician, answered):
+    old = ResponseFactory(
+        invitation=SentSurveyFactory(appointment=answered.invitation.appointment),
+        submitted_at=days_ago(45),
+    )
+    client.force_login(physician)
+
+    def listed(**params):
+        response = client.get(reverse("response_list"), params)
+        return {row.record.pk for row in response.context["table"].paginated_rows}
+
+    assert listed() == {answered.pk}
+    assert listed(answered_from="", answered_to="") == {answered.pk}
+    since = (timezone.localdate() - datetime.timedelta(days=60)).isoformat()
+    assert listed(answered_from=since) == {answered.pk, old.pk}
+    until = (timezone.localdate() - datetime.timedelta(days=40)).isoformat()
+    assert listed(answered_to=until) == {old.pk}
+
+
+def test_it_pages_the_responses_without_counting_them(client, physician, appointment):
+    for _ in range(26):
+        ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
+    client.force_login(physician)
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(reverse("response_list"))
+    assert len(first.context["table"].paginated_rows) == 25
+    assert "?page=2" in first.content.decode()
+    assert not [q for q in queries if "COUNT(*)" in q["sql"] and "followup_response" in q["sql"]]
+    second = client.get(reverse("response_list"), {"page": 2})
+    assert len(second.context["table"].paginated_rows) == 1
+
+
+def test_it_counts_alerts_and_open_alerts_per_response(answered):
+    from followup.selectors_worklists import responses_with_scores
+
+    AlertFactory(
+        response=answered,
+        kind=Alert.Kind.WORSE_PAIN,
+        acknowledged_at=NOW(),
+        acknowledgement_note="Phoned.",
+    )
+    quiet = ResponseFactory(
+        invitation=SentSurveyFactory(appointment=answered.invitation.appointment)
+    )
+    counts = {r.pk: (r.alert_count, r.open_alert_count) for r in responses_with_scores()}
+    assert counts == {answered.pk: (2, 1), quiet.pk: (0, 0)}
+    assert [r.pk for r in responses_with_scores().filter(open_alert_count__gt=0)] == [answered.pk]
 
 
 def test_it_shows_one_response_with_its_answers_and_audits_the_reading(client, nurse, answered):

@@ -3,13 +3,14 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from scheduling.models import Appointment, Status
-from tests.factories import TodaysAppointmentFactory, local
+from tests.factories import AppointmentFactory, TodaysAppointmentFactory, local
 
 LIST = "/api/v1/appointments/"
 SLOTS = "/api/v1/slots/"
@@ -87,6 +88,26 @@ def test_it_filters_the_list(api, front_desk, book, calendar, other_patient):
     ]
     assert ids(procedure_type=calendar["tfesi"].pk, status="booked") == [first.pk, tuesday.pk]
     assert ids(status="cancelled") == []
+
+
+def test_it_lists_from_today_unless_a_date_is_given(api, front_desk, calendar, patient):
+    today = timezone.localdate()
+    past = AppointmentFactory(
+        calendar=calendar, patient=patient, starts_at=local(today - datetime.timedelta(days=3), 9)
+    )
+    ahead = AppointmentFactory(calendar=calendar, patient=patient, starts_at=local(today, 23))
+    as_user(api, front_desk)
+
+    def ids(**params):
+        response = api.get(LIST, params)
+        assert response.status_code == 200, response.data
+        return [row["id"] for row in response.data["results"]]
+
+    assert ids() == [ahead.pk]
+    assert ids(date_from=today - datetime.timedelta(days=3)) == [past.pk, ahead.pk]
+    assert ids(date_to=today) == [past.pk, ahead.pk]
+    # One appointment is found by its id, whatever its day.
+    assert api.get(detail(past)).status_code == 200
 
 
 def test_it_explains_a_bad_filter(api, front_desk):

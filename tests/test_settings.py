@@ -267,3 +267,19 @@ def test_it_configures_smtp_from_host_and_port_instead_of_a_url():
         "True",
         "False",
     ]
+
+
+SHOW_CONNECTIONS = (
+    "from django.conf import settings; d = settings.DATABASES['default']; "
+    "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [({}, "60 True"), ({"DATABASE_CONN_MAX_AGE": "0"}, "0 True")],
+)
+def test_it_keeps_database_connections_open_in_production(extra, expected):
+    result = run_manage("shell", "-c", SHOW_CONNECTIONS, **PRODUCTION_ENV, **extra)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

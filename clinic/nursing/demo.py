@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clinic.management.commands.seed_demo import MRN_PREFIX, Seeded
 from clinic.models import Patient, ProcedureType, Room, Site
-from clinic.nursing import rules
+from clinic.nursing import rules, services
 from clinic.nursing.models import (
     AnticoagulantHold,
     ChecklistAnswer,
@@ -221,6 +221,9 @@ class Recorder:
             discharge.assessment = assessments.get(discharge.appointment_id)
         Discharge.objects.bulk_create(self.discharges, batch_size=1000)
         AppointmentEvent.objects.bulk_create(self.events, batch_size=1000)
+        # The physician of a patient in recovery with a high NEWS2 has the alert to see.
+        for escalation in self.escalations:
+            services.round_escalation_warn(escalation.round)
 
 
 def _set_status(appointment, status):

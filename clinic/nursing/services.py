@@ -27,6 +27,7 @@ from clinic.refusals import Refused
 from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_transition
+from scheduling.signals import clinical_warning_raised
 
 PHYSICIAN_SIGNATURE = "nursing.sign_time_out_as_physician"
 # The checklist is filled in from booking until the patient leaves recovery.
@@ -302,6 +303,41 @@ def procedure_end(*, actor, appointment) -> Appointment:
 
 # --- Observation rounds --------------------------------------------------------------
 
+# How each NEWS2 parameter reads in a warning's one-line summary.
+NEWS2_PARAMETERS = {
+    "respiration_rate": "respiration rate",
+    "spo2": "SpO₂",
+    "air_or_oxygen": "oxygen",
+    "systolic_bp": "systolic BP",
+    "pulse": "pulse",
+    "consciousness": "consciousness",
+    "temperature": "temperature",
+}
+
+
+def round_escalation_warn(round_: ObservationRound) -> None:
+    """Tell the physician about a round in an escalation band (NEWS2 >= 5 or a single
+    parameter scoring 3, RCP 2017): the follow-up engine raises a clinical alert.
+
+    Sent inside the signing transaction, so no round in the band is signed without its
+    alert (scheduling.signals).
+    """
+    if not round_.needs_escalation:
+        return
+    scored = ", ".join(
+        f"{NEWS2_PARAMETERS.get(name, name)} {score}"
+        for name, score in round_.news2_scores.items()
+        if score
+    )
+    clinical_warning_raised.send(
+        sender=ObservationRound,
+        appointment=round_.appointment,
+        kind="news2",
+        severity=round_.news2_risk,
+        summary=f"NEWS2 {round_.news2_total} ({round_.news2_risk}): {scored}",
+        source_id=round_.pk,
+    )
+
 
 @transaction.atomic
 def round_record(*, actor, appointment, data: dict) -> ObservationRound:
@@ -327,6 +363,7 @@ def round_record(*, actor, appointment, data: dict) -> ObservationRound:
         appointment,
         f"observations: NEWS2 {round_.news2_total} ({round_.news2_risk})",
     )
+    round_escalation_warn(round_)
     return round_
 
 
@@ -441,6 +478,9 @@ def round_amend_values(*, actor, round_: ObservationRound, values: dict, reason:
             reason=f"Scored again after amending {', '.join(names)}.",
             by=actor,
         )
+    # A correction that moves the round into an escalation band is news to the physician.
+    if (round_.news2_total, round_.news2_risk) != (old_total, old_risk):
+        round_escalation_warn(round_)
     return round_
 
 

@@ -6,6 +6,7 @@ tags fetch what they show, each in one query.
 
 from django import template
 
+from clinic.roles import Role, roles_of
 from followup import selectors_worklists as selectors
 
 register = template.Library()
@@ -24,3 +25,22 @@ def followup_counts(user) -> dict:
 @register.simple_tag
 def followup_timeline(patient) -> list:
     return selectors.patient_followup_timeline(patient=patient)
+
+
+@register.simple_tag
+def open_clinical_alerts(user) -> list:
+    return list(selectors.open_clinical_alerts_for_user(user))
+
+
+@register.simple_tag
+def clinical_alerts_of_day(user, schedule) -> list:
+    """The clinical alerts of a physician's day, for those who read alerts."""
+    if schedule is None or not user.has_perm("followup.view_alert"):
+        return []
+    return list(selectors.clinical_alerts_of_appointments(schedule.appointments, user=user))
+
+
+@register.filter
+def is_physician(user) -> bool:
+    """Whether `user` may take a clinical alert (followup.services.alert_acknowledge)."""
+    return Role.PHYSICIAN in roles_of(user)
