@@ -10,6 +10,7 @@ from clinic.audit import audit_record, object_type_display
 from clinic.models import (
     Allergy,
     AuditEvent,
+    BreakGlass,
     CrossSiteAccess,
     Medication,
     OpeningHours,
@@ -250,10 +251,22 @@ class CrossSiteAccessAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: an audit trail that can be edited is no audit trail."""
 
-    list_display = ["at", "user", "action", "object_type_shown", "object_id", "patient"]
-    list_filter = ["action", ObjectTypeFilter]
-    raw_id_fields = ["patient"]
+    list_display = ["at", "user", "action", "object_type_shown", "object_id", "patient", "detail"]
+    list_filter = ["action", ObjectTypeFilter, ("break_glass", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "patient"]
+    raw_id_fields = ["patient", "break_glass"]
 
     @admin.display(description="object type", ordering="object_type")
     def object_type_shown(self, event):
         return object_type_display(event.object_type)
+
+
+@admin.register(BreakGlass)
+class BreakGlassAdmin(ReadOnlyAdmin):
+    """Read-only: who used a superuser's break-glass access, why and for how long; the audit
+    trail lists what was done under it."""
+
+    list_display = ["started_at", "ends_at", "user", "reason"]
+    list_select_related = ["user"]
+    search_fields = ["reason", "user__username"]
+    date_hierarchy = "started_at"

@@ -1,6 +1,7 @@
+from django.urls import reverse
 from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 
-from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
+from clinic.roles import CLINICIAN_ONLY, clinical_refusal, clinical_role_allows
 from clinic.sites import route_check
 
 
@@ -55,4 +56,11 @@ class ClinicalMethodPermissions(MethodPermissions):
         if request.method in SAFE_METHODS:
             return True
         needed = view.permissions.get(request.method) or []
-        return all(clinical_role_allows(request.user, perm) for perm in needed)
+        if all(clinical_role_allows(request.user, perm) for perm in needed):
+            return True
+        # The refusal says why, in the refusals' shape; a superuser learns where break-glass is.
+        code, message = clinical_refusal(request.user)
+        self.message = {"detail": message, "reasons": [{"code": code, "message": message}]}
+        if code == "break_glass_required":
+            self.message["break_glass"] = request.build_absolute_uri(reverse("break_glass"))
+        return False

@@ -4,6 +4,15 @@ from django.apps import apps
 from django.utils.text import capfirst
 
 from clinic.models import AuditEvent, Patient
+from clinic.roles import active_break_glass
+
+
+def _under_break_glass(user, detail: str):
+    """(break-glass access, detail naming its reason) for a row a superuser writes under one."""
+    access = active_break_glass(user)
+    if access is None:
+        return None, detail[:255]
+    return access, f"{detail} [break-glass: {access.reason}]".strip()[:255]
 
 
 def client_ip(request) -> str | None:
@@ -15,14 +24,16 @@ def audit_record(*, request=None, user=None, action, obj=None, patient=None, det
     """Append one audit row. `user` defaults to the request's user."""
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
+    break_glass, detail = _under_break_glass(user, detail)
     return AuditEvent.objects.create(
         user=user,
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         patient=patient,
-        detail=detail[:255],
+        detail=detail,
         ip_address=client_ip(request) if request is not None else None,
+        break_glass=break_glass,
     )
 
 
@@ -34,6 +45,7 @@ def audit_record_reads(*, request=None, user=None, patients, detail, action=Audi
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
     ip_address = client_ip(request) if request is not None else None
+    break_glass, detail = _under_break_glass(user, detail)
     return AuditEvent.objects.bulk_create(
         (
             AuditEvent(
@@ -42,8 +54,9 @@ def audit_record_reads(*, request=None, user=None, patients, detail, action=Audi
                 object_type=patient._meta.label,
                 object_id=str(patient.pk),
                 patient=patient,
-                detail=detail[:255],
+                detail=detail,
                 ip_address=ip_address,
+                break_glass=break_glass,
             )
             for patient in patients
         ),

@@ -477,6 +477,7 @@ class AuditEvent(models.Model):
         LOCKED_OUT = "locked_out", "Locked out"
         LOGOUT = "logout", "Logged out"
         CROSS_SITE = "cross_site", "Opened another site's record"
+        BREAK_GLASS = "break_glass", "Break-glass"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -490,6 +491,14 @@ class AuditEvent(models.Model):
     )
     detail = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Written under a superuser's break-glass access: the reason it was given for.
+    break_glass = models.ForeignKey(
+        "BreakGlass",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
 
     class Meta:
         ordering = ["-at"]
@@ -497,3 +506,35 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
+
+
+class BreakGlass(models.Model):
+    """A superuser's break-glass access: the reason given, and the time it lasts.
+
+    While it lasts the superuser may do a physician's clinical acts (clinic.roles); every
+    request and every audit row of theirs names it. Rows are never edited; ending early
+    only brings `ends_at` forward.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_accesses"
+    )
+    reason = models.CharField(max_length=500, validators=[validate_no_control_characters])
+    started_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "break-glass access"
+        verbose_name_plural = "break-glass accesses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gte=models.F("started_at")),
+                name="break_glass_ends_after_start",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="break_glass_has_reason"),
+        ]
+        indexes = [models.Index(fields=["user", "-ends_at"], name="break_glass_user_idx")]
+
+    def __str__(self):
+        return f"{self.user} {self.started_at:%Y-%m-%d %H:%M}: {self.reason}"

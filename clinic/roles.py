@@ -7,6 +7,7 @@ The groups are created by a migration and kept in step after every `migrate`
 from functools import cache
 
 from django.db import models
+from django.utils import timezone
 
 from clinic.areas import area_modules
 
@@ -120,18 +121,64 @@ def _clinical_grants() -> dict[str, frozenset[str]]:
     return {role: frozenset(merged[role]) for role in CLINICAL_ROLES}
 
 
+# While a superuser's break-glass access lasts, it acts as this role: a physician signs and
+# starts alone, overrides the hard stops a physician may, and discharges.
+BREAK_GLASS_ROLE = Role.PHYSICIAN
+
+
+def active_break_glass(user):
+    """The superuser's break-glass access in force now (a clinic.models.BreakGlass), or None.
+
+    One query per user object (a request's), none for anyone who is not a superuser; the row
+    is kept on the object and its end checked at each call, so it lapses on time.
+    """
+    if user is None or not user.is_authenticated or not user.is_superuser:
+        return None
+    if not hasattr(user, "_clinic_break_glass"):
+        from clinic.models import BreakGlass
+
+        user._clinic_break_glass = (
+            BreakGlass.objects.filter(user=user, ends_at__gt=timezone.now())
+            .order_by("-started_at")
+            .first()
+        )
+    access = user._clinic_break_glass
+    return access if access is not None and access.ends_at > timezone.now() else None
+
+
+def acting_roles(user) -> set[str]:
+    """The user's roles, plus a physician's while their break-glass access lasts."""
+    roles = roles_of(user)
+    if active_break_glass(user) is not None:
+        return roles | {BREAK_GLASS_ROLE}
+    return roles
+
+
 def clinical_role_allows(user, permission: str) -> bool:
     """May this user do the clinical act that `permission` names?
 
     Only through a nurse's or physician's role that grants it, and the permission itself.
-    Never through `is_superuser` (which makes every has_perm true): a superuser is a
-    break-glass account, not a clinician, so signs nothing without a clinical role.
+    Never through `is_superuser` alone (which makes every has_perm true): a superuser is a
+    break-glass account, not a clinician. It acts as a physician only while a break-glass
+    access it started with a reason lasts (every act then audited with that reason).
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     grants = _clinical_grants()
-    by_role = any(permission in grants[role] for role in roles_of(user) & CLINICAL_ROLES)
+    by_role = any(permission in grants[role] for role in acting_roles(user) & CLINICAL_ROLES)
     return by_role and user.has_perm(permission)
 
 
 CLINICIAN_ONLY = "Only a nurse or a physician can do this; an administrator account cannot."
+BREAK_GLASS_REQUIRED = (
+    "Only a nurse or a physician can do this. A superuser account may act as a physician only "
+    "under break-glass access, started with a reason (every action is then recorded)."
+)
+
+
+def clinical_refusal(user) -> tuple[str, str]:
+    """(code, message) refusing `user` a clinical act: a superuser is sent to break-glass."""
+    superuser = user is not None and user.is_authenticated and user.is_superuser
+    if superuser and active_break_glass(user) is None:
+        return "break_glass_required", BREAK_GLASS_REQUIRED
+    return "clinician_only", CLINICIAN_ONLY

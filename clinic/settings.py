@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     # Users who need a second factor get no page before they pass it (clinic.accounts).
     "clinic.accounts.middleware.SecondFactorMiddleware",
+    # A superuser's requests under break-glass access go to the audit trail with the reason.
+    "clinic.accounts.middleware.BreakGlassAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Staff see their own sites' records; another site's asks for a reason (clinic.sites).
     "clinic.middleware.SiteScopeMiddleware",
@@ -208,6 +210,9 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_RESET_ON_SUCCESS = False
 # REMOTE_ADDR only, as clinic.audit: X-Forwarded-For is whatever the client says.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# A superuser's break-glass access (clinical acts as a physician, each recorded with the
+# reason given) lasts this long; then it asks again.
+BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 30, minimum=1)
 # API tokens (django-rest-knox): stored as a hash, valid API_TOKEN_DAYS unless the owner
 # picks a shorter life on the API tokens page, never longer than API_TOKEN_MAX_DAYS.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30, minimum=1)

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import Room, Site
-from clinic.roles import Role, group_name, roles_of
+from clinic.roles import Role, acting_roles, group_name, roles_of
 from scheduling import rules
 from scheduling.models import (
     FREED_STATUSES,
@@ -49,8 +49,9 @@ UNDO_CHECK_IN_ROLES = frozenset({Role.FRONT_DESK, Role.NURSE, Role.MANAGER, Role
 def may_set_status(user, status: str) -> bool:
     if not user.is_authenticated or not user.has_perm("scheduling.change_appointment"):
         return False
-    # By role only: a superuser without one is not a clinician (nor the front desk).
-    return bool(roles_of(user) & STATUS_ROLES.get(status, set()))
+    # By role only: a superuser without one is not a clinician (nor the front desk), except
+    # as a physician while its break-glass access lasts (clinic.roles.acting_roles).
+    return bool(acting_roles(user) & STATUS_ROLES.get(status, set()))
 
 
 def may_book(user) -> bool:

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 
-from clinic.models import Site
+from clinic.models import Site, validate_no_control_characters
 from clinic.roles import Role, roles_of
 from clinic.ui import StyledFormMixin
 
@@ -18,6 +18,16 @@ class SecondFactorForm(StyledFormMixin, forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}
         ),
+    )
+
+
+class BreakGlassForm(StyledFormMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        validators=[validate_no_control_characters],
+        help_text="Why this account must do clinical acts now, e.g. who is unreachable and why.",
+        widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
     )
 
 

@@ -6,6 +6,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from clinic.accounts.two_factor import authenticator, second_factor_pending
+from clinic.audit import audit_record
+from clinic.models import AuditEvent
+from clinic.roles import active_break_glass
 
 # What a user may reach before passing the second factor: the pages that ask for it, logging
 # out, and static files. Anonymous pages (patient links, the calendar feed) are not affected.
@@ -35,3 +38,32 @@ class SecondFactorMiddleware:
         if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return True
         return any(path == reverse(name) for name in OPEN_URL_NAMES)
+
+
+class BreakGlassAuditMiddleware:
+    """Records every request a superuser makes under break-glass access, with its reason
+    (clinic.audit names the access on the row): the pages it read and the writes it made,
+    whether or not a service audits them too. API users are known after the view ran
+    (DRF authenticates there), so the row is written once the response is ready."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.is_superuser
+            and not request.path.startswith("/" + settings.STATIC_URL.lstrip("/"))
+            and active_break_glass(user) is not None
+        ):
+            safe = request.method in ("GET", "HEAD", "OPTIONS")
+            audit_record(
+                request=request,
+                user=user,
+                action=AuditEvent.Action.VIEW if safe else AuditEvent.Action.CHANGE,
+                detail=f"{request.method} {request.path} -> {response.status_code}",
+            )
+        return response

@@ -7,9 +7,11 @@ never forms: the page validates, the service saves and audits.
 import datetime
 
 import django_otp
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -17,7 +19,8 @@ from knox.models import AuthToken
 from clinic.accounts.signals import credentials_revoked
 from clinic.accounts.two_factor import PENDING_SESSION_KEY, RECOVERY_CODE_COUNT
 from clinic.audit import audit_record
-from clinic.models import AuditEvent, StaffProfile
+from clinic.models import AuditEvent, BreakGlass, StaffProfile
+from clinic.refusals import Refused
 from clinic.roles import ADMIN_SITE_ROLES, Role, group_name, roles_of
 
 User = get_user_model()
@@ -243,3 +246,66 @@ def second_factor_reset(*, request, user) -> None:
 def login_audit(*, request, user, action, detail: str) -> None:
     """A login, failed login, lockout or logout; `user` is None for an unknown username."""
     audit_record(request=request, user=user, action=action, obj=user, detail=detail)
+
+
+# --- Break-glass access ----------------------------------------------------------------------
+
+
+class BreakGlassRefused(Refused):
+    code = "break_glass_refused"
+
+
+NOT_A_SUPERUSER = "Only a superuser account has break-glass access."
+NO_REASON = "Give the reason for break-glass access."
+
+
+@transaction.atomic
+def break_glass_start(*, user, reason: str, request=None) -> BreakGlass:
+    """Start the superuser's break-glass access for BREAK_GLASS_MINUTES, with its reason.
+
+    Until it ends the superuser acts as a physician (clinic.roles.acting_roles), and every
+    audit row it writes names this access. One in force at a time: starting again ends the
+    one before, so each moment has one reason.
+    """
+    if not (user.is_authenticated and user.is_active and user.is_superuser):
+        raise BreakGlassRefused(NOT_A_SUPERUSER, code="not_a_superuser")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise BreakGlassRefused(NO_REASON, code="reason_required")
+    now = timezone.now()
+    BreakGlass.objects.filter(user=user, ends_at__gt=now).update(ends_at=now)
+    access = BreakGlass.objects.create(
+        user=user,
+        reason=reason[:500],
+        started_at=now,
+        ends_at=now + datetime.timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+    )
+    user._clinic_break_glass = access
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.Action.BREAK_GLASS,
+        obj=access,
+        detail=f"started until {timezone.localtime(access.ends_at):%H:%M}: {reason}",
+    )
+    return access
+
+
+def break_glass_end(*, user, request=None) -> bool:
+    """End the user's break-glass access now; False when none was in force."""
+    now = timezone.now()
+    access = BreakGlass.objects.filter(user=user, ends_at__gt=now).order_by("-started_at").first()
+    if access is None:
+        return False
+    # Conditional: an access that lapsed meanwhile keeps its own end.
+    if not BreakGlass.objects.filter(pk=access.pk, ends_at__gt=now).update(ends_at=now):
+        return False
+    user._clinic_break_glass = None
+    audit_record(
+        request=request,
+        user=user,
+        action=AuditEvent.Action.BREAK_GLASS,
+        obj=access,
+        detail=f"ended early: {access.reason}",
+    )
+    return True

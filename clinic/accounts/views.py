@@ -3,13 +3,16 @@
 from base64 import b32encode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 from knox.models import AuthToken
 
 from clinic.accounts import forms, services
@@ -132,6 +135,44 @@ def account_security(request):
             "required": second_factor_required(request.user),
         },
     )
+
+
+# --- Break-glass access ----------------------------------------------------------------------
+
+
+@login_required
+def break_glass(request):
+    """A superuser starts break-glass access with a reason, then goes back where it was."""
+    if not request.user.is_superuser:
+        raise PermissionDenied(services.NOT_A_SUPERUSER)
+    form = forms.BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access = services.break_glass_start(
+                request=request, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.BreakGlassRefused as refused:
+            form.add_error("reason", refused.messages)
+        else:
+            messages.warning(
+                request,
+                f"Break-glass access until {timezone.localtime(access.ends_at):%H:%M}: "
+                "every action is recorded with your reason.",
+            )
+            return redirect(_next_url(request))
+    return render(
+        request,
+        "accounts/break_glass.html",
+        {"form": form, "next": _next_url(request), "minutes": settings.BREAK_GLASS_MINUTES},
+    )
+
+
+@login_required
+@require_POST
+def break_glass_end(request):
+    if services.break_glass_end(request=request, user=request.user):
+        messages.info(request, "Break-glass access ended.")
+    return redirect(_next_url(request))
 
 
 # --- API tokens ----------------------------------------------------------------------------

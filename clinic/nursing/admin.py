@@ -49,6 +49,30 @@ class ProcedureProtocolAdmin(SimpleHistoryAdmin):
     ]
 
 
+class AmendmentInline(admin.TabularInline):
+    """A signed record's history: every amendment, who, when and why (read-only)."""
+
+    model = Amendment
+    fields = ["at", "by", "field", "old_value", "new_value", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+HISTORY_INLINES = {
+    ChecklistAnswer: [type("AnswerAmendments", (AmendmentInline,), {"fk_name": "answer"})],
+    ObservationRound: [type("RoundAmendments", (AmendmentInline,), {"fk_name": "round"})],
+    DischargeAssessment: [
+        type("AssessmentAmendments", (AmendmentInline,), {"fk_name": "assessment"})
+    ],
+}
+
 for model, columns in [
     (ChecklistAnswer, ["appointment", "item", "value", "signed_by", "signed_at"]),
     (TimeOutConfirmation, ["appointment", "role", "signed_by", "signed_at"]),
@@ -64,6 +88,10 @@ for model, columns in [
         type(
             f"{model.__name__}Admin",
             (ClinicalReadOnlyAdmin,),
-            {"list_display": columns, "list_select_related": True},
+            {
+                "list_display": columns,
+                "list_select_related": True,
+                "inlines": HISTORY_INLINES.get(model, []),
+            },
         ),
     )
