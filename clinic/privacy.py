@@ -5,7 +5,8 @@ Each area takes part through `<app>.privacy` (see clinic.areas):
 - `export_sections(patient) -> list[Section]`: its part of the export;
 - `patient_rows(patient) -> list[QuerySet]`: every row of the area that belongs to the
   patient, history rows included; their text is scrubbed of the patient's identifying values;
-- `anonymise(patient)`: what it blanks outright (addresses, patient-written messages).
+- `anonymise(patient)`: what it blanks outright (addresses, patient-written messages);
+- optionally `last_activity(patient) -> list[datetime]`, from which the retention runs.
 """
 
 import datetime
@@ -87,23 +88,25 @@ class Identifiers:
         email = patient.email or ""
         local_part = email.partition("@")[0]
         digits = re.sub(r"\D", "", patient.phone or "")
+        dates = []
+        if born is not None:
+            dates = [
+                *(born.strftime(f) for f in ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y")),
+                f"{born.day}.{born.month}.{born.year}",
+                f"{born.day}/{born.month}/{born.year}",
+            ]
         return cls(
             [
                 patient.first_name,
                 patient.last_name,
                 patient.full_name,
-                f"{patient.last_name}, {patient.first_name}",
+                f"{patient.last_name}, {patient.first_name}" if patient.last_name else "",
                 patient.mrn,
                 email,
                 local_part if len(local_part) >= 4 else "",
                 patient.phone,
                 digits if len(digits) >= 6 else "",
-                *(
-                    born.strftime(pattern)
-                    for pattern in ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y")
-                ),
-                f"{born.day}.{born.month}.{born.year}",
-                f"{born.day}/{born.month}/{born.year}",
+                *dates,
             ]
         )
 

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.db import models
 from django.urls import reverse
 
+from clinic.audit import audit_record
 from clinic.models import AuditEvent, Patient
 from clinic.nursing import services as nursing
 from clinic.nursing.models import ChecklistAnswer, DischargeAssessment, ObservationRound
@@ -272,3 +273,14 @@ def test_it_keeps_names_out_of_the_audit_of_a_filtered_export(client, physician,
     row = AuditEvent.objects.get(user=physician, action=AuditEvent.Action.EXPORT)
     assert "Jensen" not in row.detail
     assert "q=" in row.detail
+
+
+def test_it_keeps_the_patients_name_out_of_any_audit_detail(nurse, patient):
+    row = audit_record(
+        user=nurse,
+        action=AuditEvent.Action.CHANGE,
+        obj=patient,
+        patient=patient,
+        detail="hard stop override: Karen Jensen (MRN-0001) agreed by phone",
+    )
+    assert row.detail == "hard stop override: [removed] ([removed]) agreed by phone"
