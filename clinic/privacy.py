@@ -6,7 +6,8 @@ Each area takes part through `<app>.privacy` (see clinic.areas):
 - `patient_rows(patient) -> list[QuerySet]`: every row of the area that belongs to the
   patient, history rows included; their text is scrubbed of the patient's identifying values;
 - `anonymise(patient)`: what it blanks outright (addresses, patient-written messages);
-- optionally `last_activity(patient) -> list[datetime]`, from which the retention runs.
+- optionally `last_activity(patient) -> list[datetime]`, from which the retention runs, and
+  `anonymise_refusals(patient) -> list[str]`, why the identity is still needed.
 """
 
 import datetime

@@ -49,7 +49,8 @@ def patient_anonymise(*, actor, patient: Patient, reason: str) -> Patient:
     identifying values inside free text and history rows become "[removed]"; addresses in the
     email log and the patient's own messages are blanked. Audit rows are append-only and
     hold no names, so they stay as they are. Refused without the permission, without a
-    reason and for a patient already anonymised.
+    reason, for a patient already anonymised and while an area still needs the identity
+    (`<area>.privacy.anonymise_refusals`: an upcoming appointment).
     """
     if not actor.has_perm("clinic.anonymise_patient"):
         raise PrivacyRefused(
@@ -64,6 +65,13 @@ def patient_anonymise(*, actor, patient: Patient, reason: str) -> Patient:
                 f"This patient was already anonymised on {current.anonymised_at:%Y-%m-%d}.",
                 code="already_anonymised",
             )
+        refusals = [
+            message
+            for module in area_modules("privacy")
+            for message in getattr(module, "anonymise_refusals", lambda p: [])(current)
+        ]
+        if refusals:
+            raise PrivacyRefused(refusals, code="still_in_care")
         identifiers = Identifiers.of(current)
         for queryset in _patient_rows(current):
             identifiers.scrub(queryset)

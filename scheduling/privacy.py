@@ -1,8 +1,10 @@
 """Scheduling's part of a patient's GDPR rights (see clinic.privacy): their appointments,
 what happened to them and their waiting-list entries."""
 
+from django.utils import timezone
+
 from clinic.privacy import Section, rows
-from scheduling.models import Appointment, AppointmentEvent, WaitlistEntry
+from scheduling.models import FREED_STATUSES, Appointment, AppointmentEvent, Status, WaitlistEntry
 
 
 def export_sections(patient) -> list[Section]:
@@ -80,3 +82,19 @@ def anonymise(patient) -> None:
 def last_activity(patient) -> list:
     last = Appointment.objects.filter(patient=patient).order_by("-starts_at").first()
     return [last.starts_at] if last else []
+
+
+def anonymise_refusals(patient) -> list[str]:
+    """An appointment still to come needs the patient's name and phone: cancel it first."""
+    upcoming = (
+        Appointment.objects.filter(patient=patient, starts_at__gt=timezone.now())
+        .exclude(status__in=[*FREED_STATUSES, Status.DISCHARGED])
+        .order_by("starts_at")
+        .first()
+    )
+    if upcoming is None:
+        return []
+    return [
+        f"The patient has an appointment on {upcoming.local_start:%Y-%m-%d %H:%M}: "
+        "cancel their upcoming appointments first."
+    ]

@@ -20,6 +20,7 @@ from followup.models import EmailLog, Invitation, RescheduleRequest, Response
 from scheduling.models import Appointment
 from tests.factories import (
     AlertFactory,
+    AppointmentFactory,
     ResponseFactory,
     SentSurveyFactory,
     ready_to_discharge,
@@ -284,3 +285,10 @@ def test_it_keeps_the_patients_name_out_of_any_audit_detail(nurse, patient):
         detail="hard stop override: Karen Jensen (MRN-0001) agreed by phone",
     )
     assert row.detail == "hard stop override: [removed] ([removed]) agreed by phone"
+
+
+def test_it_refuses_to_anonymise_a_patient_with_an_upcoming_appointment(admin_user, calendar):
+    booked = AppointmentFactory(calendar=calendar)
+    with pytest.raises(Refused, match="cancel their upcoming appointments first"):
+        patient_anonymise(actor=admin_user, patient=booked.patient, reason="Request")
+    assert Patient.objects.get(pk=booked.patient_id).anonymised_at is None
