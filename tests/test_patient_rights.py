@@ -7,17 +7,19 @@ import json
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
 
 from clinic.audit import audit_record
-from clinic.models import AuditEvent, Patient
+from clinic.models import AuditEvent, Medication, Patient
 from clinic.nursing import services as nursing
 from clinic.nursing.models import ChecklistAnswer, DischargeAssessment, ObservationRound
 from clinic.refusals import Refused
 from clinic.services_privacy import patient_anonymise
 from followup.models import EmailLog, Invitation, RescheduleRequest, Response
-from scheduling.models import Appointment
+from scheduling.models import Appointment, WaitlistEntry
 from tests.factories import (
     AlertFactory,
     AppointmentFactory,
@@ -54,6 +56,24 @@ def full_record(client, appointment, nurse, physician, patient):
         status=EmailLog.Status.SENT,
     )
     RescheduleRequest.objects.create(appointment=appointment, message=FREE_TEXT)
+    # A log row whose patient link is gone still names her by address.
+    EmailLog.objects.create(kind="reminder", to_address=patient.email, status="sent")
+    Medication.objects.create(patient=patient, name="Eliquis", dose="Karen: 5 mg x 2")
+    WaitlistEntry.objects.create(
+        patient=patient,
+        procedure_type=appointment.procedure_type,
+        earliest=datetime.date(2026, 1, 1),
+        latest=datetime.date(2026, 2, 1),
+        notes="Call Karen on +45 20 30 40 50",
+    )
+    LogEntry.objects.create(
+        user=nurse,
+        content_type=ContentType.objects.get_for_model(Patient),
+        object_id=str(patient.pk),
+        object_repr=str(patient),
+        action_flag=CHANGE,
+        change_message="Changed email for Karen Jensen",
+    )
     client.force_login(nurse)
     assert client.get(reverse("patient_detail", args=[patient.pk])).status_code == 200
     client.logout()
@@ -174,6 +194,8 @@ def test_it_finds_the_identifying_values_before_anonymisation(full_record):
     left = identifying_values_left()
     assert any("clinic_historicalpatient" in hit for hit in left)
     assert any("followup_emaillog" in hit for hit in left)
+    assert any("django_admin_log" in hit for hit in left)
+    assert any("scheduling_historicalwaitlistentry" in hit for hit in left)
 
 
 def test_it_leaves_no_identifying_value_in_any_table(admin_user, full_record):
