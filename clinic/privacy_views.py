@@ -8,7 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.decorators import permission_required
 from clinic.forms_privacy import AnonymiseForm
@@ -18,6 +18,7 @@ from clinic.selectors_privacy import export_as_json, patient_export, retention_u
 from clinic.services_privacy import patient_anonymise, patient_export_audit
 
 
+@require_GET
 @permission_required("clinic.export_patient_data")
 def patient_export_view(request, pk):
     """Everything held on one patient: a printable page, or JSON with ?format=json."""
