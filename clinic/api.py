@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import mixins, serializers, viewsets
 
+from clinic import sites
 from clinic.api_support import NUL_MESSAGE, contains_nul
 from clinic.audit import audit_record, audit_record_reads
 from clinic.models import Allergy, AuditEvent, Medication, Patient, ProcedureType
@@ -95,6 +96,8 @@ class PatientViewSet(
         patients = patient_search(query=query) if query else Patient.objects.all()
         if self.get_serializer_class() is PatientClinicalSerializer:
             patients = patients.prefetch_related("medications", "allergies")
+            if self.action == "list":
+                patients = sites.patients_in_scope(self.request.user, patients)
         return patients.order_by("last_name", "first_name", "pk")
 
     def list(self, request, *args, **kwargs):
@@ -110,6 +113,8 @@ class PatientViewSet(
         return response
 
     def retrieve(self, request, *args, **kwargs):
+        if self.get_serializer_class() is PatientClinicalSerializer:
+            sites.patient_check(request.user, self.get_object())
         response = super().retrieve(request, *args, **kwargs)
         if self.get_serializer_class() is PatientClinicalSerializer:
             patient = self.get_object()

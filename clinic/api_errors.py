@@ -12,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from clinic.refusals import Refused
+from clinic.sites import CrossSiteRefused
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -53,6 +54,14 @@ def exception_handler(exc, context):
         set_rollback()
         body = RefusalSerializer(exc, context=context).data
         return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, CrossSiteRefused):
+        message = str(exc.args[0])
+        body = {
+            "detail": message,
+            "reasons": [{"code": "other_site", "message": message}],
+            "alternatives": [],
+        }
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)
 
 

@@ -1,6 +1,15 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
 
 from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
+from clinic.sites import route_check
+
+
+def site_scope_check(request, view) -> None:
+    """Refuses (clinic.sites.CrossSiteRefused, 403 `other_site`) an endpoint of one record
+    at a site that is not the user's. Every permission class of ours calls it: token users
+    are known only inside DRF, after the middleware that checks the pages."""
+    if request.user and request.user.is_authenticated and request.resolver_match:
+        route_check(request.user, request.resolver_match.route, view.kwargs.get("pk"))
 
 
 class RoleModelPermissions(DjangoModelPermissions):
@@ -12,6 +21,12 @@ class RoleModelPermissions(DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def has_permission(self, request, view):
+        allowed = super().has_permission(request, view)
+        if allowed:
+            site_scope_check(request, view)
+        return allowed
+
 
 class MethodPermissions(BasePermission):
     """The view's `permissions` map: HTTP method -> Django permissions needed."""
@@ -22,7 +37,10 @@ class MethodPermissions(BasePermission):
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
         needed = view.permissions.get(method)
         # A method the view does not have is left to answer 405.
-        return needed is None or request.user.has_perms(needed)
+        allowed = needed is None or request.user.has_perms(needed)
+        if allowed:
+            site_scope_check(request, view)
+        return allowed
 
 
 class ClinicalMethodPermissions(MethodPermissions):

@@ -4,6 +4,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic import sites
 from clinic.audit import audit_patients_shown, audit_record
 from clinic.models import AuditEvent
 
@@ -71,6 +72,12 @@ class AuditedReadsMixin:
     patient of every row retrieved, is audited as read (clinic.audit), named `audit_detail`."""
 
     audit_detail = ""
+    # The path from a row to its appointment's site: lists show the user's sites only.
+    site_field = "appointment__site"
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        return sites.appointments_in_scope(self.request.user, rows, self.site_field)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

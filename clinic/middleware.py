@@ -50,3 +50,51 @@ def touch_session_at_login(sender, request, user, **kwargs):
     """Starts the idle clock at login, so the first page after it saves nothing more."""
     if getattr(settings, "SESSION_COOKIE_AGE", None) and hasattr(request, "session"):
         request.session[TOUCHED_AT] = int(time.time())
+
+
+class SiteScopeMiddleware:
+    """Staff see their own sites' records (clinic.sites): a record page of another site's
+    appointment, or a view that refused one, answers with the form that opens it with a
+    reason (a page) or 403 with the reason code `other_site` (the API)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from clinic.sites import CrossSiteRefused, route_check
+
+        if not request.user.is_authenticated or request.resolver_match is None:
+            return None
+        try:
+            route_check(request.user, request.resolver_match.route, view_kwargs.get("pk"))
+        except CrossSiteRefused as refused:
+            return self._refusal(request, refused)
+        return None
+
+    def process_exception(self, request, exception):
+        from clinic.sites import CrossSiteRefused
+
+        if isinstance(exception, CrossSiteRefused):
+            return self._refusal(request, exception)
+        return None
+
+    def _refusal(self, request, refused):
+        from django.http import JsonResponse
+        from django.shortcuts import render
+
+        if request.path.startswith(("/api/", "/fhir/")):
+            body = {
+                "detail": str(refused.args[0]) if refused.args else "Another site's record.",
+                "reasons": [{"code": "other_site", "message": refused.args[0]}],
+                "alternatives": [],
+            }
+            return JsonResponse(body, status=403)
+        context = {
+            "patient": refused.patient,
+            "next": request.get_full_path(),
+            "minutes": settings.CROSS_SITE_ACCESS_MINUTES,
+        }
+        return render(request, "clinic/cross_site.html", context, status=403)

@@ -250,7 +250,16 @@ class StaffProfile(models.Model):
     is_demo = models.BooleanField(
         default=False, help_text="Created by seed_demo; can only log in while debugging."
     )
-    history = HistoricalRecords(m2m_fields=[credentials])
+    sites = models.ManyToManyField(
+        Site,
+        blank=True,
+        related_name="staff",
+        help_text=(
+            "The sites whose records this person sees. None ticked: every site (a clinic "
+            "with one site need not set this)."
+        ),
+    )
+    history = HistoricalRecords(m2m_fields=[credentials, sites])
 
     def __str__(self):
         return self.user.get_full_name() or self.user.get_username()
@@ -443,6 +452,30 @@ class Allergy(models.Model):
             raise ValidationError({"substance": "Name the substance for an 'other' allergy."})
 
 
+class CrossSiteAccess(models.Model):
+    """A staff member's reasoned opening of a patient's record held at a site that is not
+    theirs (break-glass): allowed for CROSS_SITE_ACCESS_MINUTES, audited, shown to Admin."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=255, validators=[validate_no_control_characters])
+    at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "patient", "-until"], name="cross_site_user_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__gt=models.F("at")), name="cross_site_ends_after_it_starts"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="cross_site_has_a_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.patient} ({self.reason})"
+
+
 class AuditEvent(models.Model):
     """Who read or changed which clinical record, and when; who logged in, or failed to.
 
@@ -461,6 +494,7 @@ class AuditEvent(models.Model):
         LOGIN_FAILED = "login_failed", "Login failed"
         LOCKED_OUT = "locked_out", "Locked out"
         LOGOUT = "logout", "Logged out"
+        CROSS_SITE = "cross_site", "Opened another site's record"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

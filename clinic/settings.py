@@ -112,6 +112,8 @@ MIDDLEWARE = [
     # Users who need a second factor get no page before they pass it (clinic.accounts).
     "clinic.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff see their own sites' records; another site's asks for a reason (clinic.sites).
+    "clinic.middleware.SiteScopeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records which user made each change in the models' history tables.
@@ -404,6 +406,9 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# How long a reasoned opening of another site's patient record lasts (clinic.sites).
+CROSS_SITE_ACCESS_MINUTES = env_int("CROSS_SITE_ACCESS_MINUTES", 60, minimum=1)
+
 # Idle timeout: a session unused this long ends (shared tablets); an active one is pushed
 # forward by clinic.middleware.IdleTimeoutMiddleware. The cookie itself dies with the browser.
 # https://docs.djangoproject.com/en/5.2/topics/http/sessions/#browser-length-sessions-vs-persistent-sessions

@@ -1,11 +1,15 @@
+import unicodedata
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from clinic import forms, services
+from clinic import forms, services, sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.filters import AuditEventFilter, PatientFilter, ProcedureTypeFilter
@@ -49,6 +53,9 @@ def patient_detail(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     context = {"patient": patient}
     if request.user.has_perm("clinic.view_clinical_record"):
+        # The shared patient index shows anyone's demographics; the clinical record is the
+        # sites'.
+        sites.patient_check(request.user, patient)
         context.update(patient_clinical_record(patient=patient))
         audit_record(
             request=request,
@@ -76,6 +83,7 @@ def patient_edit(request, pk):
 @permission_required("clinic.change_clinical_record")
 def patient_clinical_edit(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
+    sites.patient_check(request.user, patient)
     data = request.POST if request.method == "POST" else None
     history_form = forms.ClinicalHistoryForm(data, instance=patient)
     medications = forms.MedicationFormSet(data, instance=patient, prefix="medications")
@@ -110,6 +118,32 @@ def patient_clinical_edit(request, pk):
             "allergies": allergies,
         },
     )
+
+
+@require_POST
+@permission_required("clinic.view_patient")
+def cross_site_open(request, pk):
+    """Opens another site's record of a patient, for a while, with the user's reason."""
+    patient = get_object_or_404(Patient, pk=pk)
+    reason = request.POST.get("reason", "").strip()
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=False):
+        next_url = patient.get_absolute_url()
+    if len(reason) < 10 or any(unicodedata.category(char) == "Cc" for char in reason):
+        context = {
+            "patient": patient,
+            "next": next_url,
+            "reason": reason,
+            "error": "Say in a sentence why you need this record (at least 10 characters).",
+        }
+        return render(request, "clinic/cross_site.html", context, status=400)
+    sites.cross_site_access_open(request=request, patient=patient, reason=reason[:255])
+    messages.warning(
+        request,
+        f"Another site's record is open for {settings.CROSS_SITE_ACCESS_MINUTES} minutes; "
+        "what you read is recorded with your reason.",
+    )
+    return redirect(next_url)
 
 
 @permission_required("clinic.view_proceduretype")

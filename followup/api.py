@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response as ApiResponse
 
+from clinic import sites
 from clinic.api_support import AuditedReadsMixin, user_name
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
@@ -79,6 +80,13 @@ class InvitationViewSet(viewsets.ReadOnlyModelViewSet):
     """Follow-up invitations: the reminder and survey emails with their due times and state."""
 
     queryset = Invitation.objects.select_related("step").order_by("due_at", "pk")
+
+    def get_queryset(self):
+        # Staff limited to some sites see those sites' rows (clinic.sites).
+        return sites.appointments_in_scope(
+            self.request.user, super().get_queryset(), "appointment__site"
+        )
+
     serializer_class = InvitationSerializer
     filterset_class = InvitationFilter
 
@@ -134,6 +142,7 @@ class ResponseViewSet(AuditedReadsMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Response.objects.prefetch_related("alerts").order_by("-submitted_at", "-pk")
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
+    site_field = "invitation__appointment__site"
     audit_detail = "survey response"
 
 
@@ -199,6 +208,7 @@ class AlertViewSet(
     audit_detail = "follow-up alert"
 
     queryset = Alert.objects.select_related("acknowledged_by").order_by("-created_at", "-pk")
+    site_field = "response__invitation__appointment__site"
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
 

@@ -5,6 +5,19 @@ class FollowupConfig(AppConfig):
     name = "followup"
     verbose_name = "Follow-up"
     clinic_area = True  # see clinic.areas
+    # One response or alert, page or API, checked against the user's sites (clinic.sites).
+    site_scoped_routes = [
+        (
+            r"(^|/)\^?responses/(<int:pk>|\(\?P<pk>)",
+            "followup.Response",
+            "invitation__appointment__",
+        ),
+        (
+            r"(^|/)\^?alerts/(<int:pk>|\(\?P<pk>)",
+            "followup.Alert",
+            "response__invitation__appointment__",
+        ),
+    ]
 
     def ready(self):
         from followup.receivers import on_appointment_changed

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
@@ -44,11 +45,14 @@ def _worklist(
     export_audit="",
     audit_reads="",
     defaults=None,
+    site_field="appointment__site",
 ):
     """One worklist page: filters (with `defaults` when none was chosen), table, CSV export."""
     data = request.GET.copy()
     for key, value in (defaults or {}).items():
         data.setdefault(key, value)
+    # Staff limited to some sites see those sites' rows (clinic.sites).
+    queryset = sites.appointments_in_scope(request.user, queryset, site_field)
     filterset = filter_class(data, queryset=queryset)
     return render_table(
         request,
@@ -82,6 +86,7 @@ def response_list(request):
         request,
         filter_class=ResponseFilter,
         queryset=selectors.responses_with_scores(),
+        site_field="invitation__appointment__site",
         table_class=tables.ResponseTable,
         export_name="survey-responses",
         export_audit="survey responses",
@@ -115,6 +120,7 @@ def alert_list(request):
         request,
         filter_class=AlertFilter,
         queryset=selectors.alerts_for_worklist(),
+        site_field="response__invitation__appointment__site",
         table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",

@@ -18,6 +18,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic import sites
+from clinic.api_permissions import site_scope_check
 from clinic.api_support import user_name
 from clinic.models import Patient, ProcedureType, Room, Site
 from scheduling import selectors, services
@@ -38,9 +40,11 @@ class HasPermissions(BasePermission):
         self.perms = perms
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated) and request.user.has_perms(
-            self.perms
-        )
+        user = request.user
+        allowed = bool(user and user.is_authenticated) and user.has_perms(self.perms)
+        if allowed:
+            site_scope_check(request, view)
+        return allowed
 
 
 class CanViewAppointments(HasPermissions):
@@ -311,6 +315,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     filterset_class = AppointmentFilterSet
     # A refused booking or reschedule offers free slots.
     alternatives_serializer = SlotSerializer
+
+    def get_queryset(self):
+        appointments = super().get_queryset()
+        if self.action == "list":
+            appointments = sites.appointments_in_scope(self.request.user, appointments)
+        return appointments
 
     def get_permissions(self):
         # Booking, moving and cancelling are the booking roles' work, as on the pages;

@@ -1,6 +1,7 @@
 """The day board, week board, a physician's day, the printable day list and calendars."""
 
 import datetime
+import functools
 
 from django import forms
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
+from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent, Site
@@ -50,6 +52,10 @@ class BoardForm(StyledFormMixin, forms.Form):
     )
     day = ScheduleDateField(required=False, error_messages=DAY_ERRORS)
 
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites.sites_in_scope(user, self.fields["site"].queryset)
+
 
 class PhysicianDayForm(StyledFormMixin, forms.Form):
     physician = PhysicianChoiceField(
@@ -74,11 +80,12 @@ def _choices(request, form_class, defaults):
 
 def _site_and_day(request):
     def defaults(cleaned):
-        site = cleaned.get("site") or Site.objects.filter(active=True).first()
+        open_sites = sites.sites_in_scope(request.user, Site.objects.filter(active=True))
+        site = cleaned.get("site") or open_sites.first()
         zone = site.zone if site else None
         return {"site": site, "day": timezone.localdate(timezone=zone)}
 
-    form, chosen = _choices(request, BoardForm, defaults)
+    form, chosen = _choices(request, functools.partial(BoardForm, user=request.user), defaults)
     return form, chosen["site"], chosen["day"]
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
+from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.models import AuditEvent
@@ -69,7 +70,8 @@ def _show_refusals(form, refused) -> None:
 
 @permission_required(VIEW)
 def appointment_list(request):
-    filterset = AppointmentFilter(request.GET, queryset=selectors.appointment_list())
+    appointments = sites.appointments_in_scope(request.user, selectors.appointment_list())
+    filterset = AppointmentFilter(request.GET, queryset=appointments)
     return render_table(
         request,
         table=AppointmentTable(filterset.qs),

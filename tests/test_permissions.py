@@ -140,7 +140,8 @@ def test_it_serves_the_schema_and_docs_to_staff_only(client, personas, settings)
 # --- The role matrix covers every page of the foundation --------------------------------
 
 # Foundation URLs tested elsewhere: public ones, the admin and the API (by path).
-FOUNDATION_ELSEWHERE = {"healthz", "api_token", "api_schema", "api_docs"}
+# cross_site_open is POST-only and tested in tests/test_site_scoping.py.
+FOUNDATION_ELSEWHERE = {"healthz", "api_token", "api_schema", "api_docs", "cross_site_open"}
 
 
 def foundation_url_names():

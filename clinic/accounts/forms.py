@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 
+from clinic.models import Site
 from clinic.roles import Role, roles_of
 from clinic.ui import StyledFormMixin
 
@@ -36,6 +37,12 @@ class StaffForm(StyledFormMixin, forms.ModelForm):
     roles = forms.MultipleChoiceField(
         choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
+    sites = forms.ModelMultipleChoiceField(
+        queryset=Site.objects.filter(active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The sites whose records this person sees. None ticked: every site.",
+    )
 
     class Meta:
         model = User
@@ -48,6 +55,7 @@ class StaffForm(StyledFormMixin, forms.ModelForm):
             self.fields["roles"].initial = sorted(roles_of(self.instance))
             profile = getattr(self.instance, "staff_profile", None)
             self.fields["title"].initial = profile.title if profile else ""
+            self.fields["sites"].initial = list(profile.sites.all()) if profile else []
             self.fields[
                 "is_active"
             ].help_text = "Untick to stop this login; its API tokens and calendar feed end at once."

@@ -27,6 +27,10 @@ def _roles_text(roles) -> str:
     return ", ".join(Role(role).label for role in sorted(roles)) or "none"
 
 
+def _sites_text(sites) -> str:
+    return ", ".join(sorted(site.name for site in sites)) or "every site"
+
+
 def _roles_diff(added, removed) -> str:
     changes = [f"+{Role(role).label}" for role in sorted(added)]
     return ", ".join(changes + [f"-{Role(role).label}" for role in sorted(removed)])
@@ -46,23 +50,24 @@ def _roles_set(*, user, roles: set[str]) -> tuple[set[str], set[str]]:
 
 
 @transaction.atomic
-def staff_create(*, request, user, password: str, title: str, roles: set[str]):
-    """Create a staff account from an unsaved, validated user with its roles."""
+def staff_create(*, request, user, password: str, title: str, roles: set[str], sites=()):
+    """Create a staff account from an unsaved, validated user with its roles and sites."""
     user.set_password(password)
     user.save()
-    StaffProfile.objects.create(user=user, title=title)
+    profile = StaffProfile.objects.create(user=user, title=title)
+    profile.sites.set(sites)
     _roles_set(user=user, roles=roles)
     audit_record(
         request=request,
         action=AuditEvent.Action.CREATE,
         obj=user,
-        detail=f"staff account; roles: {_roles_text(roles)}",
+        detail=f"staff account; roles: {_roles_text(roles)}; sites: {_sites_text(sites)}",
     )
     return user
 
 
 @transaction.atomic
-def staff_update(*, request, user, changed: list[str], title: str, roles: set[str]):
+def staff_update(*, request, user, changed: list[str], title: str, roles: set[str], sites=None):
     """Save a validated staff account; `changed` names the account fields the user changed.
     A role taken away, or a deactivation, revokes the API tokens (clinic.accounts.receivers)."""
     user.save()
@@ -71,6 +76,9 @@ def staff_update(*, request, user, changed: list[str], title: str, roles: set[st
         profile.title = title
         profile.save(update_fields=["title"])
         changed = [*changed, "title"]
+    if sites is not None and set(sites) != set(profile.sites.all()):
+        profile.sites.set(sites)
+        changed = [*changed, f"sites ({_sites_text(sites)})"]
     added, removed = _roles_set(user=user, roles=roles)
     parts = [f"account: {', '.join(changed)}"] if changed else []
     if added or removed:

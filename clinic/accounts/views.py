@@ -189,6 +189,7 @@ def staff_create(request):
             password=form.cleaned_data["password1"],
             title=form.cleaned_data["title"],
             roles=set(form.cleaned_data["roles"]),
+            sites=form.cleaned_data["sites"],
         )
         messages.success(request, f"{user.get_username()} can now log in.")
         return redirect("staff_list")
@@ -210,9 +211,10 @@ def staff_edit(request, pk):
         services.staff_update(
             request=request,
             user=form.save(commit=False),
-            changed=[name for name in form.changed_data if name not in ("roles", "title")],
+            changed=[name for name in form.changed_data if name not in ("roles", "title", "sites")],
             title=form.cleaned_data["title"],
             roles=set(form.cleaned_data["roles"]),
+            sites=form.cleaned_data["sites"],
         )
         messages.success(request, "Saved.")
         return redirect("staff_list")

@@ -1,12 +1,14 @@
-"""Who may read what through FHIR: one place, so site scoping can be added here later.
+"""Who may read what through FHIR, in one place.
 
-Today every staff role that may read the clinical record (nurse, physician, manager,
-admin) reads every patient; the front desk and users without a role read nothing.
-Site scoping (a later issue) narrows `fhir_can_read` for one patient and
-`fhir_patient_scope` for searches and exports: both must then agree.
+Every staff role that may read the clinical record (nurse, physician, manager, admin)
+reads the patients of their sites (clinic.sites); the front desk and users without a role
+read nothing. `fhir_can_read` (one patient) and `fhir_patient_scope` (searches, exports)
+agree on the sites.
 """
 
 from django.db.models import QuerySet
+
+from clinic import sites
 
 CLINICAL_READ = "clinic.view_clinical_record"
 
@@ -51,15 +53,21 @@ def fhir_can_read(user, patient=None, resource_type: str | None = None) -> bool:
 
 
 def _in_scope(user, patient) -> bool:
-    # Site scoping goes here: refuse a patient none of whose appointments is at a site of
-    # the user's (and make fhir_patient_scope filter the same way).
+    """A patient of the user's sites (clinic.sites); FHIR has no reason form, so another
+    site's patient is read after opening their record with a reason on the pages."""
+    if patient is None:
+        return True
+    try:
+        sites.patient_check(user, patient)
+    except sites.CrossSiteRefused:
+        return False
     return True
 
 
 def fhir_patient_scope(user, queryset: QuerySet, patient_path: str = "patient") -> QuerySet:
     """`queryset` narrowed to rows of patients `user` may read (`patient_path` leads from
-    a row to its Patient; "" for Patient rows). Unscoped until sites are."""
-    return queryset
+    a row to its Patient; "" for Patient rows): the patients of the user's sites."""
+    return sites.patients_in_scope(user, queryset, patient_path)
 
 
 def fhir_readable_types(user) -> list[str]:

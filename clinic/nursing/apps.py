@@ -6,6 +6,12 @@ class NursingConfig(AppConfig):
     label = "nursing"
     verbose_name = "Nursing record"
     clinic_area = True  # see clinic.areas
+    # Pages of one round, answer or score, checked against the user's sites (clinic.sites).
+    site_scoped_routes = [
+        (r"(^|/)rounds/<int:pk>/", "nursing.ObservationRound", "appointment__"),
+        (r"(^|/)(checklist-)?answers/<int:pk>/", "nursing.ChecklistAnswer", "appointment__"),
+        (r"(^|/)assessments/<int:pk>/", "nursing.DischargeAssessment", "appointment__"),
+    ]
     # Until issue 9 these models belonged to the clinic app; audit rows written then name
     # them "clinic.<Model>" (see clinic.areas.object_type_display).
     previous_labels = ("clinic",)

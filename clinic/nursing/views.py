@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinic import sites as site_scope
 from clinic.audit import audit_record
 from clinic.decorators import clinical_permission_required, permission_required
 from clinic.models import AuditEvent, ProcedureType, Site
@@ -73,7 +74,7 @@ def _refusal(exc) -> dict:
 
 @permission_required("scheduling.view_appointment")
 def board(request):
-    sites = list(Site.objects.filter(active=True))
+    sites = list(site_scope.sites_in_scope(request.user, Site.objects.filter(active=True)))
     if not sites:
         return render(request, "nursing/board.html", {"sites": [], "sections": []})
     site = next((s for s in sites if str(s.pk) == request.GET.get("site")), sites[0])

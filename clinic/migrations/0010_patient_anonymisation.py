@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0008_audit_append_only'),
+        ('clinic', '0009_staff_sites_and_cross_site_access'),
     ]
 
     operations = [
