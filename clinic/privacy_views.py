@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from clinic import sites
 from clinic.decorators import permission_required
 from clinic.forms_privacy import AnonymiseForm
 from clinic.models import Patient
@@ -23,6 +24,8 @@ from clinic.services_privacy import patient_anonymise, patient_export_audit
 def patient_export_view(request, pk):
     """Everything held on one patient: a printable page, or JSON with ?format=json."""
     patient = get_object_or_404(Patient, pk=pk)
+    # Another site's patient opens with a reason first, as their record page does.
+    sites.patient_check(request.user, patient)
     export = patient_export(patient)
     as_json = request.GET.get("format") == "json"
     patient_export_audit(
@@ -52,6 +55,7 @@ def patient_export_view(request, pk):
 def patient_anonymise_view(request, pk):
     """Confirm with the MRN, then anonymise; a GET only shows what will happen."""
     patient = get_object_or_404(Patient, pk=pk)
+    sites.patient_check(request.user, patient)
     if patient.is_anonymised:
         messages.error(
             request, f"This patient was already anonymised on {patient.anonymised_at:%Y-%m-%d}."

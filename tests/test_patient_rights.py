@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 
 from clinic.audit import audit_record
-from clinic.models import AuditEvent, Medication, Patient
+from clinic.models import AuditEvent, Medication, Patient, StaffProfile
 from clinic.nursing import services as nursing
 from clinic.nursing.models import ChecklistAnswer, DischargeAssessment, ObservationRound
 from clinic.refusals import Refused
@@ -23,6 +23,7 @@ from scheduling.models import Appointment, WaitlistEntry
 from tests.factories import (
     AlertFactory,
     AppointmentFactory,
+    PatientFactory,
     ResponseFactory,
     SentSurveyFactory,
     ready_to_discharge,
@@ -314,3 +315,12 @@ def test_it_refuses_to_anonymise_a_patient_with_an_upcoming_appointment(admin_us
     with pytest.raises(Refused, match="cancel their upcoming appointments first"):
         patient_anonymise(actor=admin_user, patient=booked.patient, reason="Request")
     assert Patient.objects.get(pk=booked.patient_id).anonymised_at is None
+
+
+def test_it_asks_a_reason_before_exporting_another_sites_patient(client, manager, calendar):
+    away = AppointmentFactory(patient=PatientFactory(mrn="AWAY-1"))
+    StaffProfile.objects.get_or_create(user=manager)[0].sites.set([calendar["site"]])
+    client.force_login(manager)
+    response = client.get(reverse("patient_export", args=[away.patient_id]))
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
