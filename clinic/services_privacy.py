@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from clinic.areas import area_modules
 from clinic.audit import audit_record
-from clinic.models import Allergy, AuditEvent, Medication, Patient
+from clinic.models import Allergy, AuditEvent, CrossSiteAccess, Medication, Patient
 from clinic.privacy import Identifiers
 from clinic.refusals import Refused
 
@@ -114,6 +114,8 @@ def _patient_rows(patient) -> list:
         Medication.history.filter(patient_id=patient.pk),
         Allergy.objects.filter(patient=patient),
         Allergy.history.filter(patient_id=patient.pk),
+        # A break-glass reason may name the patient ("covering for Karen's GP").
+        CrossSiteAccess.objects.filter(patient=patient),
     ]
     for module in area_modules("privacy"):
         found += module.patient_rows(patient)

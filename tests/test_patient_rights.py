@@ -11,9 +11,10 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.audit import audit_record
-from clinic.models import AuditEvent, Medication, Patient, StaffProfile
+from clinic.models import AuditEvent, CrossSiteAccess, Medication, Patient, StaffProfile
 from clinic.nursing import services as nursing
 from clinic.nursing.models import ChecklistAnswer, DischargeAssessment, ObservationRound
 from clinic.refusals import Refused
@@ -66,6 +67,12 @@ def full_record(client, appointment, nurse, physician, patient):
         earliest=datetime.date(2026, 1, 1),
         latest=datetime.date(2026, 2, 1),
         notes="Call Karen on +45 20 30 40 50",
+    )
+    CrossSiteAccess.objects.create(
+        user=nurse,
+        patient=patient,
+        reason="Karen Jensen transferred from the north site",
+        until=timezone.now() + datetime.timedelta(minutes=60),
     )
     LogEntry.objects.create(
         user=nurse,
@@ -196,6 +203,7 @@ def test_it_finds_the_identifying_values_before_anonymisation(full_record):
     assert any("clinic_historicalpatient" in hit for hit in left)
     assert any("followup_emaillog" in hit for hit in left)
     assert any("django_admin_log" in hit for hit in left)
+    assert any("clinic_crosssiteaccess" in hit for hit in left)
     assert any("scheduling_historicalwaitlistentry" in hit for hit in left)
 
 
