@@ -10,6 +10,7 @@ from clinic.audit import audit_record, object_type_display
 from clinic.models import (
     Allergy,
     AuditEvent,
+    CrossSiteAccess,
     Medication,
     OpeningHours,
     Patient,
@@ -235,6 +236,14 @@ class ObjectTypeFilter(admin.SimpleListFilter):
             return queryset
         labels = [label for label in self._labels() if object_type_display(label) == self.value()]
         return queryset.filter(object_type__in=labels)
+
+
+@admin.register(CrossSiteAccess)
+class CrossSiteAccessAdmin(ReadOnlyAdmin):
+    """Who opened another site's record, and why (written by clinic.sites, never here)."""
+
+    list_display = ["at", "user", "patient", "reason", "until"]
+    list_select_related = ["user", "patient"]
 
 
 @admin.register(AuditEvent)

@@ -20,6 +20,23 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, for programs: e.g. room_taken.")
     message = serializers.CharField(help_text="For people.")
+    stop = serializers.CharField(
+        required=False,
+        help_text="Only for a safety stop: which one (a checklist item's code, or "
+        "time-out-nurse / time-out-physician). Give a reason under this key in `overrides`.",
+    )
+    overridable = serializers.BooleanField(
+        required=False,
+        help_text="Only for a safety stop: whether a physician may override it with a reason.",
+    )
+
+    def to_representation(self, reason):
+        # Reasons that are not safety stops keep their two keys.
+        data = super().to_representation(reason)
+        if not getattr(reason, "stop", ""):
+            data.pop("stop", None)
+            data.pop("overridable", None)
+        return data
 
 
 class RefusalSerializer(serializers.Serializer):

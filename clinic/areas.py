@@ -8,7 +8,8 @@ its AppConfig; the core then asks each area, in INSTALLED_APPS order, for what i
 - `<app>.privacy`: its part of a patient's data export and anonymisation (clinic.privacy);
 - `<app>.demo.seed()`, and `seed_late()` for appointments later areas' demos add;
 - templates `<app label>/nav.html`, `home_cards.html`, `patient_actions.html`,
-  `patient_sections.html` and `appointment_actions.html`: its part of shared pages
+  `patient_sections.html`, `appointment_actions.html` and `board_card.html` (on an
+  appointment's card of the scheduling boards): its part of shared pages
   (`{% area_includes %}` in clinic.templatetags.areas).
 """
 

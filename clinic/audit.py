@@ -88,7 +88,10 @@ def audit_patients_shown(*, request, records, detail, patient_id="patient_id"):
     Rows are per patient rather than per request so that "who saw this patient's record"
     is one query on the patient's audit rows, whether they were seen alone or in a list.
     """
-    ids = dict.fromkeys(getattr(record, patient_id) for record in records)
+    ids = dict.fromkeys(
+        record.pk if isinstance(record, Patient) else getattr(record, patient_id)
+        for record in records
+    )
     ids.pop(None, None)
     return audit_record_reads(
         request=request, patients=[Patient(pk=pk) for pk in ids], detail=detail

@@ -11,10 +11,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Reason:
-    """One reason for a refusal: a stable `code` for programs, a `message` for people."""
+    """One reason for a refusal: a stable `code` for programs, a `message` for people.
+
+    A safety stop also says which stop it is (`stop`, e.g. a checklist item's code) and
+    whether a physician may override it with a reason (`overridable`).
+    """
 
     code: str
     message: str
+    stop: str = ""
+    overridable: bool | None = None
 
 
 class Refused(Exception):

@@ -406,6 +406,9 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# Password reset emails one address may ask for in 10 minutes (clinic.accounts).
+PASSWORD_RESET_LIMIT = env_int("PASSWORD_RESET_LIMIT", 5, minimum=1)
+
 # How long a reasoned opening of another site's patient record lasts (clinic.sites).
 CROSS_SITE_ACCESS_MINUTES = env_int("CROSS_SITE_ACCESS_MINUTES", 60, minimum=1)
 

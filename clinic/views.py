@@ -35,6 +35,7 @@ def patient_list(request):
         template="clinic/patient_list.html",
         export_name="patients",
         export_audit="patient list",
+        audit_reads="patient list",
     )
 
 

@@ -205,7 +205,17 @@ class TransitionSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="Why a safety rule is overridden, when the rule allows an override.",
+        help_text="One reason without a stop: applies only when a single overridable stop "
+        "blocks (and to the discharge criteria). Prefer `overrides`.",
+    )
+    overrides = serializers.DictField(
+        child=serializers.CharField(max_length=255, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="A physician's reason per stop, keyed by the `stop` of a refusal's reason, e.g. "
+        '{"antithrombotics": "Haematologist agreed"}. Each reason waives its own stop only, '
+        "and only a stop the refusal marks `overridable`; the sign-in, the time-out and its "
+        "two confirmations are never overridden.",
     )
 
 
@@ -393,6 +403,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 appointment=appointment,
                 to=to,
                 override_reason=data["override_reason"],
+                overrides=data["overrides"],
             )
         return self._answer(pk)
 

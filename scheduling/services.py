@@ -10,8 +10,8 @@ reschedule that loses a race to a concurrent one is tried again in a fresh trans
 import datetime
 import random
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -58,9 +58,34 @@ class TransitionRefused(Refused):
     code = "transition_refused"
 
 
-# Guards run before a status change to the key status; they raise TransitionRefused.
-# Signature: guard(appointment, actor, override_reason) -> None.
-TransitionGuard = Callable[[Appointment, object, str], None]
+@dataclass(frozen=True)
+class Overrides:
+    """Reasons a physician gives to let a status change pass a safety rule.
+
+    `per_stop` maps each stop a guard's refusal names (Reason.stop) to its own reason, so a
+    reason for one stop never waives another; `general` is one reason without a stop, which a
+    guard applies only where it cannot mean more than one stop.
+    """
+
+    general: str = ""
+    per_stop: Mapping[str, str] = field(default_factory=dict)
+
+    def for_stop(self, stop: str) -> str:
+        return str(self.per_stop.get(stop) or "").strip()
+
+    def __bool__(self) -> bool:
+        return bool(self.general.strip() or any(self.for_stop(s) for s in self.per_stop))
+
+    def describe(self) -> str:
+        """For the appointment's history."""
+        parts = [f"Override: {self.general.strip()}"] if self.general.strip() else []
+        parts += [f"Override of {s}: {self.for_stop(s)}" for s in self.per_stop if self.for_stop(s)]
+        return " ".join(parts)
+
+
+# Guards run before a status change to the key status, in its transaction; they raise
+# TransitionRefused. Signature: guard(appointment, actor, overrides: Overrides) -> None.
+TransitionGuard = Callable[[Appointment, object, Overrides], None]
 TRANSITION_GUARDS: dict[str, list[TransitionGuard]] = {}
 
 
@@ -404,13 +429,16 @@ def appointment_transition(
     appointment: Appointment,
     to: str,
     override_reason: str = "",
+    overrides: Mapping[str, str] | None = None,
     detail: str = "",
     extra_fields: dict | None = None,
 ) -> Appointment:
     """Move to `to` if the lifecycle allows it from the current status and no guard objects.
 
+    `override_reason` and `overrides` (a reason per stop) go to the guards as Overrides.
     The update is conditional on the status read, so two clerks clicking at once cannot
-    both succeed.
+    both succeed; guards run in the same transaction, so what they record (an override)
+    stays only if the status changes.
     """
     current_status = appointment.status
     if to not in {s for s in Status.values} or not appointment.can_move_to(to):
@@ -419,9 +447,10 @@ def appointment_transition(
             f"{Status(to).label.lower() if to in Status.values else to}.",
             code="illegal_transition",
         )
-    for guard in TRANSITION_GUARDS.get(to, []):
-        guard(appointment, actor, override_reason)
+    given = Overrides(general=override_reason or "", per_stop=dict(overrides or {}))
     with transaction.atomic():
+        for guard in TRANSITION_GUARDS.get(to, []):
+            guard(appointment, actor, given)
         changed = Appointment.objects.filter(pk=appointment.pk, status=current_status).update(
             status=to, updated_by=actor, updated_at=timezone.now(), **(extra_fields or {})
         )
@@ -438,8 +467,8 @@ def appointment_transition(
             Status.CANCELLED: AppointmentEvent.Kind.CANCELLED,
             Status.NO_SHOW: AppointmentEvent.Kind.NO_SHOW,
         }.get(to, AppointmentEvent.Kind.STATUS)
-        if override_reason:
-            detail = f"{detail} Override: {override_reason}".strip()
+        if given:
+            detail = f"{detail} {given.describe()}".strip()
         _record(
             appointment,
             actor=actor,

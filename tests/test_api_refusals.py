@@ -27,7 +27,8 @@ def refusal(response) -> dict:
     assert isinstance(body["detail"], str) and body["detail"]
     assert body["reasons"]
     for reason in body["reasons"]:
-        assert set(reason) == {"code", "message"}
+        # A safety stop also names the stop and whether a physician may override it.
+        assert set(reason) in ({"code", "message"}, {"code", "message", "stop", "overridable"})
         assert reason["code"] and reason["message"]
     assert isinstance(body["alternatives"], list)
     return body
@@ -56,7 +57,8 @@ def test_it_documents_the_one_refusal_on_every_write(db):
     refusal_schema = components["Refusal"]
     assert sorted(refusal_schema["required"]) == ["alternatives", "detail", "reasons"]
     reason = refusal_schema["properties"]["reasons"]["items"]["$ref"].rsplit("/", 1)[1]
-    assert sorted(components[reason]["properties"]) == ["code", "message"]
+    assert sorted(components[reason]["properties"]) == ["code", "message", "overridable", "stop"]
+    assert sorted(components[reason]["required"]) == ["code", "message"]
 
 
 def test_it_refuses_a_double_booking_in_the_one_shape(book, calendar, front_desk, other_patient):

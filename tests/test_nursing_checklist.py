@@ -450,7 +450,14 @@ def test_it_holds_the_hard_stops_for_every_caller(appointment, nurse, physician)
     response = client.post(url, {"to": Status.IN_PROCEDURE}, format="json")
     assert response.status_code == 409
     assert "Consent form signed — not answered" in str(response.data)
+    # Unanswered items are never overridden (issue 10: one reason used to waive them all).
     client.force_authenticate(physician)
+    response = client.post(
+        url, {"to": Status.IN_PROCEDURE, "override_reason": "Emergency block"}, format="json"
+    )
+    assert response.status_code == 409
+    assert not HardStopOverride.objects.exists()
+    ready_to_start(appointment, nurse, physician, escort="no")
     response = client.post(
         url, {"to": Status.IN_PROCEDURE, "override_reason": "Emergency block"}, format="json"
     )
@@ -586,8 +593,9 @@ def test_it_records_antithrombotic_doses_from_the_form(client, appointment, on_a
     answer = ChecklistAnswer.objects.get(item__code="antithrombotics")
     assert answer.value == {"doses": {"apixaban": day.isoformat()}, "risk_factors": True}
     page = client.get(phase_url(appointment, "pre_procedure")).content.decode()
+    # The risk factors ticked move the hold one category up (issue 10: it used to stay put).
     assert (
-        "Apixaban (Eliquis): held 3 days before intermediate-risk procedures, per clinic protocol"
+        "Apixaban (Eliquis): held 5 days before high-risk procedures, per clinic protocol"
     ) in page
 
 

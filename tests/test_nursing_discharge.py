@@ -245,7 +245,7 @@ def test_it_prints_the_instructions(client, calendar, patient, nurse, physician)
     client.force_login(nurse)
     url = reverse("nursing_instructions", args=[appointment.pk])
     page = client.get(url).content.decode()
-    assert "Efter din behandling" in page and "window.print()" in page
+    assert "Efter din behandling" in page and "data-print" in page
     discharge(appointment, nurse)
     ProcedureProtocol.objects.update(instructions_da="Ny tekst")
     page = client.get(url).content.decode()

@@ -11,7 +11,13 @@ from rest_framework.test import APIClient
 
 from clinic.nursing import services
 from clinic.nursing.models import AnticoagulantHold, ChecklistAnswer, ChecklistItem
-from tests.factories import CALM, TodaysAppointmentFactory, take_round, to_recovery
+from tests.factories import (
+    CALM,
+    TodaysAppointmentFactory,
+    ready_to_start,
+    take_round,
+    to_recovery,
+)
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 EVERY_STAFF = {"front_desk", "nurse", "physician", "manager", "admin"}
@@ -120,6 +126,10 @@ def test_it_shows_managers_the_record_without_recording_buttons(client, manager,
 def test_it_offers_the_override_only_to_physicians(client, calendar, patient, nurse, physician):
     appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient)
     url = reverse("nursing_record", args=[appointment.pk])
+    client.force_login(physician)
+    # Nothing answered: nothing a physician may override (issue 10).
+    assert "Override and start" not in client.get(url).content.decode()
+    ready_to_start(appointment, nurse, physician, escort="no")
     client.force_login(nurse)
     assert "Override and start" not in client.get(url).content.decode()
     client.force_login(physician)

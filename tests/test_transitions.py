@@ -255,9 +255,9 @@ def test_it_shows_a_safety_guards_refusal_and_passes_the_override_reason(
 ):
     seen = []
 
-    def guard(appointment, actor, override_reason):
-        seen.append(override_reason)
-        if not override_reason:
+    def guard(appointment, actor, overrides):
+        seen.append(overrides.general)
+        if not overrides:
             raise TransitionRefused("The time-out has not been confirmed.")
 
     monkeypatch.setitem(services.TRANSITION_GUARDS, Status.IN_PROCEDURE, [guard])

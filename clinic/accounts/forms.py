@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model, password_validation
 
 from clinic.models import Site
@@ -97,3 +98,11 @@ class StaffCreateForm(StaffForm):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class StaffPasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, which never mails a superuser: a break-glass account is
+    recovered on the server (`manage.py changepassword`), not by whoever reads its inbox."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if not user.is_superuser)

@@ -3,6 +3,8 @@ from django.urls import path
 from clinic.accounts import api, views
 
 urlpatterns = [
+    # Before django.contrib.auth's own (clinic.urls): throttled, and never for a superuser.
+    path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/2fa/", views.second_factor_verify, name="second_factor_verify"),
     path("accounts/2fa/setup/", views.second_factor_setup, name="second_factor_setup"),
     path("accounts/security/", views.account_security, name="account_security"),

@@ -4,6 +4,7 @@ from base64 import b32encode
 
 import segno
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +23,7 @@ from clinic.accounts.two_factor import (
     second_factor_required,
 )
 from clinic.decorators import permission_required
+from clinic.ratelimit import post_rate_limited
 from clinic.roles import roles_of
 from clinic.ui import render_table
 
@@ -223,3 +225,13 @@ def staff_edit(request, pk):
         "accounts/staff_form.html",
         {"form": form, "staff": staff, "staff_roles": roles_of(staff)},
     )
+
+
+def _too_many_resets(request):
+    return render(request, "registration/too_many.html", status=429)
+
+
+# Per address, on top of Django's: each request may send an email to a staff member.
+password_reset = post_rate_limited(
+    scope="password_reset", limit_setting="PASSWORD_RESET_LIMIT", refused=_too_many_resets
+)(auth_views.PasswordResetView.as_view(form_class=forms.StaffPasswordResetForm))

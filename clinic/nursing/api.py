@@ -31,6 +31,7 @@ from clinic.nursing.models import (
     Discharge,
     DischargeAssessment,
     Escalation,
+    HardStopOverride,
     ObservationRound,
     TimeOutConfirmation,
 )
@@ -62,6 +63,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
             "kind",
             "required",
             "hard_stop",
+            "overridable",
             "fail_values",
             "unit",
             "min_value",
@@ -102,6 +104,16 @@ class AnswersInSerializer(serializers.Serializer):
     answers = AnswerInSerializer(many=True, allow_empty=False)
 
 
+class HardStopOverrideSerializer(serializers.ModelSerializer):
+    item = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    stop_label = serializers.CharField(read_only=True)
+    by = UserField(read_only=True)
+
+    class Meta:
+        model = HardStopOverride
+        fields = ["stop", "item", "stop_label", "to_status", "failures", "reason", "by", "at"]
+
+
 class ChecklistBodySerializer(serializers.Serializer):
     appointment = serializers.IntegerField()
     status = serializers.CharField()
@@ -109,6 +121,12 @@ class ChecklistBodySerializer(serializers.Serializer):
     answers = ChecklistAnswerSerializer(many=True)
     time_out_confirmed_by = serializers.DictField()
     start_blockers = serializers.ListField(child=serializers.CharField())
+    hard_stops = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Failed hard stops of the signed checks that no physician overrode: the "
+        "procedure cannot start.",
+    )
+    overrides = HardStopOverrideSerializer(many=True, help_text="One per overridden stop.")
 
 
 def checklist_body(appointment) -> dict:
@@ -117,6 +135,9 @@ def checklist_body(appointment) -> dict:
         ChecklistAnswer.objects.filter(appointment=appointment)
         .select_related("item", "entered_by", "signed_by")
         .prefetch_related("amendments__by")
+    )
+    overrides = list(
+        HardStopOverride.objects.filter(appointment=appointment).select_related("by", "item")
     )
     return {
         "appointment": appointment.pk,
@@ -127,6 +148,10 @@ def checklist_body(appointment) -> dict:
             role: {"id": s.signed_by_id, "at": s.signed_at} for role, s in state.signatures.items()
         },
         "start_blockers": rules.start_blockers(appointment, state),
+        "hard_stops": rules.hard_stops(
+            appointment, state, overridden={o.stop for o in overrides if o.item_id}
+        ),
+        "overrides": HardStopOverrideSerializer(overrides, many=True).data,
     }
 
 

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.html import escape
 
 from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
@@ -199,12 +200,33 @@ class PhysicianSignatureForm(forms.Form):
         return data
 
 
-class OverrideForm(StyledFormMixin, forms.Form):
-    override_reason = forms.CharField(
-        label="Physician's reason to override",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+class StopOverridesForm(StyledFormMixin, forms.Form):
+    """A physician's reason for each failed hard stop the protocol lets be overridden: one
+    field per stop (`override-<stop>`), so one reason never waives another."""
+
+    PREFIX = "override-"
+
+    def __init__(self, *args, stops=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stops = list(stops)
+        for stop in self.stops:
+            self.fields[self.PREFIX + stop.stop] = forms.CharField(
+                label=f"Reason to override: {stop.item.label if stop.item else stop.stop}",
+                # form_fields.html shows help text unescaped; the message quotes protocol text.
+                help_text=escape(stop.message),
+                max_length=500,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+            )
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Stop -> reason, for the stops given one."""
+        return {
+            stop.stop: reason
+            for stop in self.stops
+            if (reason := self.cleaned_data.get(self.PREFIX + stop.stop, "").strip())
+        }
 
 
 class ObservationRoundForm(StyledFormMixin, forms.ModelForm):
@@ -371,6 +393,7 @@ class ChecklistItemForm(StyledFormMixin, forms.ModelForm):
             "applies_when",
             "required",
             "hard_stop",
+            "overridable",
             "fail_values",
             "unit",
             "min_value",

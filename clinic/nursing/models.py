@@ -22,6 +22,7 @@ from simple_history.models import HistoricalRecords
 
 from clinic.models import Medication, Patient, ProcedureType
 from clinic.nursing import discharge_scores, news2
+from scheduling.models import Status
 
 ANTITHROMBOTIC_CHOICES = [
     (value, label)
@@ -63,6 +64,9 @@ class Phase(models.TextChoices):
 
 # Phases that must be complete before the procedure starts.
 BEFORE_START = (Phase.PRE_PROCEDURE, Phase.SIGN_IN, Phase.TIME_OUT)
+# The WHO sign-in and time-out are done, or the procedure does not start: nobody overrides
+# them (WHO Surgical Safety Checklist; Universal Protocol).
+NEVER_OVERRIDDEN = (Phase.SIGN_IN, Phase.TIME_OUT)
 
 
 class ChecklistItem(models.Model):
@@ -101,7 +105,13 @@ class ChecklistItem(models.Model):
     required = models.BooleanField(default=True)
     hard_stop = models.BooleanField(
         default=False,
-        help_text="A failing answer stops the procedure unless a physician overrides.",
+        help_text="A failing answer stops the procedure.",
+    )
+    overridable = models.BooleanField(
+        "a physician may override",
+        default=False,
+        help_text="A physician may let the procedure start despite a failing answer, giving a "
+        "reason. Never for sign-in and time-out items, nor for an unanswered item.",
     )
     fail_values = models.JSONField(
         default=list,
@@ -133,7 +143,12 @@ class ChecklistItem(models.Model):
                 | Q(max_value__isnull=True)
                 | Q(max_value__gt=models.F("min_value")),
                 name="checklist_item_range_valid",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(overridable=False) | ~Q(phase__in=NEVER_OVERRIDDEN),
+                name="checklist_item_sign_in_time_out_never_overridable",
+                violation_error_message="Sign-in and time-out items can never be overridden.",
+            ),
         ]
 
     def __str__(self):
@@ -150,6 +165,8 @@ class ChecklistItem(models.Model):
             errors["fail_values"] = "Failing answers must be among: " + ", ".join(allowed) + "."
         if self.hard_stop and not (self.fail_values or self.kind == self.Kind.ANTITHROMBOTIC):
             errors["hard_stop"] = "Name the answers that fail this hard stop."
+        if self.overridable and self.phase in NEVER_OVERRIDDEN:
+            errors["overridable"] = "Sign-in and time-out items can never be overridden."
         has_range = self.min_value is not None or self.max_value is not None
         if self.kind != self.Kind.NUMBER and (has_range or self.unit):
             errors["unit"] = "A unit and a range only apply to number answers."
@@ -477,12 +494,21 @@ class TimeOutConfirmation(models.Model):
 
 
 class HardStopOverride(models.Model):
-    """A physician let a status change pass despite failed safety checks, and why."""
+    """A physician let a status change pass despite a failed safety check, and why.
+
+    One row per stop: `stop` names it (a checklist item's code, or "discharge" for the
+    discharge criteria, which a physician overrides together). Rows from before per-stop
+    overrides have an empty `stop`.
+    """
 
     appointment = models.ForeignKey(
         "scheduling.Appointment", on_delete=models.CASCADE, related_name="hard_stop_overrides"
     )
     to_status = models.CharField(max_length=20)
+    stop = models.CharField(max_length=40, blank=True, help_text="Which stop was overridden.")
+    item = models.ForeignKey(
+        ChecklistItem, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     failures = models.TextField(help_text="The checks that failed at the time.")
     reason = models.TextField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -496,7 +522,19 @@ class HardStopOverride(models.Model):
         ]
 
     def __str__(self):
-        return f"Override to {self.to_status} by {self.by}"
+        return f"Override of {self.stop or 'hard stops'} by {self.by}"
+
+    @property
+    def stop_label(self) -> str:
+        """The overridden stop in a nurse's words."""
+        if self.item_id:
+            return self.item.label
+        return "Discharge criteria" if self.stop == "discharge" else "Hard stops"
+
+    @property
+    def to_status_label(self) -> str:
+        """'In procedure', not the stored code."""
+        return Status(self.to_status).label if self.to_status in Status.values else self.to_status
 
 
 class ObservationRound(SignedRecord):

@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from clinic.models import ProcedureType
 from clinic.nursing.models import (
     ANTITHROMBOTIC_CHOICES,
     BEFORE_START,
+    NEVER_OVERRIDDEN,
     Amendment,
     AnticoagulantHold,
     ChecklistAnswer,
@@ -24,6 +26,7 @@ from clinic.nursing.models import (
     Phase,
     ProcedureProtocol,
     TimeOutConfirmation,
+    effective_bleeding_risk,
 )
 
 TEXT_MAX = 200
@@ -50,10 +53,11 @@ def antithrombotics_of(patient) -> dict[str, str]:
     return found
 
 
-def hold_summary(appointment) -> list[str]:
-    """The clinic's hold time for each antithrombotic the patient takes, for this procedure."""
+def hold_summary(appointment, *, risk_factors: bool = False) -> list[str]:
+    """The clinic's hold time for each antithrombotic the patient takes, for this procedure;
+    patient risk factors move it one bleeding-risk category up (ASRA 2018)."""
     agents = antithrombotics_of(appointment.patient)
-    risk = appointment.procedure_type.bleeding_risk
+    risk = effective_bleeding_risk(appointment.procedure_type.bleeding_risk, risk_factors)
     holds = {
         h.agent: h for h in AnticoagulantHold.objects.filter(agent__in=agents, bleeding_risk=risk)
     }
@@ -68,6 +72,12 @@ def hold_summary(appointment) -> list[str]:
             f"{hold.get_bleeding_risk_display().lower()}-risk procedures, per clinic protocol"
             + (f" ({hold.note})" if hold.note else "")
             + "."
+        )
+    if lines and risk != appointment.procedure_type.bleeding_risk:
+        usual = appointment.procedure_type.get_bleeding_risk_display().lower()
+        counted = ProcedureType.BleedingRisk(risk).label.lower()
+        lines.append(
+            f"Bleeding risk factors: this {usual}-risk procedure counts as {counted}-risk."
         )
     return lines
 
@@ -199,6 +209,22 @@ def _antithrombotic(item, value, appointment):
     return {"doses": clean, "risk_factors": bool(value.get("risk_factors"))}
 
 
+@dataclass(frozen=True)
+class Stop:
+    """One thing that keeps a procedure from starting.
+
+    `stop` names it for an override (a checklist item's code, or time-out-nurse /
+    time-out-physician); only a failed answer to an item the protocol marks overridable may
+    be overridden, never an unanswered item and never the sign-in or time-out.
+    """
+
+    stop: str
+    message: str
+    kind: str  # not_answered, not_signed, hard_stop, time_out_unconfirmed
+    overridable: bool = False
+    item: ChecklistItem | None = field(default=None, compare=False)
+
+
 @dataclass
 class ChecklistState:
     """The checklist of one appointment: items, answers and what is still missing."""
@@ -215,29 +241,39 @@ class ChecklistState:
     def rows(self, phase) -> list[tuple[ChecklistItem, ChecklistAnswer | None]]:
         return [(item, self.answers.get(item.pk)) for item in self.items_in(phase)]
 
-    def incomplete(self, phases) -> list[str]:
+    def incomplete_stops(self, phases) -> list[Stop]:
         """Required items of these phases without a signed answer."""
-        problems = []
+        stops = []
         for item in self.items:
             if item.phase not in phases or not item.required:
                 continue
             answer = self.answers.get(item.pk)
+            where = f"{item.get_phase_display()}: {item.label}"
             if answer is None:
-                problems.append(f"{item.get_phase_display()}: {item.label} — not answered.")
+                stops.append(Stop(item.code, f"{where} — not answered.", "not_answered", item=item))
             elif not answer.is_signed:
-                problems.append(f"{item.get_phase_display()}: {item.label} — not signed yet.")
-        return problems
+                stops.append(Stop(item.code, f"{where} — not signed yet.", "not_signed", item=item))
+        return stops
 
-    def failures(self, phases) -> list[str]:
+    def incomplete(self, phases) -> list[str]:
+        return [stop.message for stop in self.incomplete_stops(phases)]
+
+    def failed_stops(self, phases) -> list[Stop]:
         """Signed answers of these phases that fail a hard stop."""
-        problems = []
+        stops = []
         for item in self.items:
             answer = self.answers.get(item.pk)
             if item.phase in phases and answer is not None and answer.is_signed:
                 reason = answer.failure(self.appointment, holds=self.holds)
                 if reason:
-                    problems.append(f"Hard stop — {reason}")
-        return problems
+                    overridable = item.overridable and item.phase not in NEVER_OVERRIDDEN
+                    stops.append(
+                        Stop(item.code, f"Hard stop — {reason}", "hard_stop", overridable, item)
+                    )
+        return stops
+
+    def failures(self, phases) -> list[str]:
+        return [stop.message for stop in self.failed_stops(phases)]
 
     def phase_progress(self, phase) -> tuple[int, int]:
         """(signed answers, items) of a phase."""
@@ -245,12 +281,19 @@ class ChecklistState:
         signed = sum(1 for i in items if (a := self.answers.get(i.pk)) and a.is_signed)
         return signed, len(items)
 
-    def missing_signatures(self) -> list[str]:
+    def missing_signature_stops(self) -> list[Stop]:
         return [
-            f"Time-out: not confirmed by the {role.label.lower()}."
+            Stop(
+                f"time-out-{role.value}",
+                f"Time-out: not confirmed by the {role.label.lower()}.",
+                "time_out_unconfirmed",
+            )
             for role in TimeOutConfirmation.Role
             if role not in self.signatures
         ]
+
+    def missing_signatures(self) -> list[str]:
+        return [stop.message for stop in self.missing_signature_stops()]
 
 
 def checklist_state(appointment) -> ChecklistState:
@@ -276,16 +319,27 @@ def checklist_state(appointment) -> ChecklistState:
     )
 
 
-def start_blockers(appointment, state: ChecklistState | None = None) -> list[str]:
+def start_stops(appointment, state: ChecklistState | None = None) -> list[Stop]:
     """Why the procedure may not start yet: required pre-procedure, sign-in and time-out
     answers missing or unsigned, failed hard stops, and the time-out not confirmed by both
     the nurse and the physician (WHO Surgical Safety Checklist; Universal Protocol)."""
     state = state or checklist_state(appointment)
     return [
-        *state.incomplete(BEFORE_START),
-        *state.failures(BEFORE_START),
-        *state.missing_signatures(),
+        *state.incomplete_stops(BEFORE_START),
+        *state.failed_stops(BEFORE_START),
+        *state.missing_signature_stops(),
     ]
+
+
+def start_blockers(appointment, state: ChecklistState | None = None) -> list[str]:
+    return [stop.message for stop in start_stops(appointment, state)]
+
+
+def hard_stops(appointment, state: ChecklistState | None = None, overridden=()) -> list[str]:
+    """Failed hard stops of the signed checks, except those a physician overrode: what must
+    be loud on the record, the boards and the API."""
+    state = state or checklist_state(appointment)
+    return [s.message for s in state.failed_stops(BEFORE_START) if s.stop not in overridden]
 
 
 def discharge_blockers(appointment, state: ChecklistState | None = None) -> list[str]:

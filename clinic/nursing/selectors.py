@@ -1,14 +1,18 @@
 """Reads of the perioperative record: one appointment's record and the recovery board."""
 
 import datetime
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from clinic.nursing import rules
 from clinic.nursing.models import (
+    BEFORE_START,
     Amendment,
+    AnticoagulantHold,
+    ChecklistAnswer,
     DischargeAssessment,
     Escalation,
     HardStopOverride,
@@ -25,6 +29,9 @@ BOARD_SECTIONS = [
     ("discharged", "Discharged", (Status.DISCHARGED, Status.COMPLETED)),
 ]
 IN_UNIT = (Status.CHECKED_IN, Status.IN_PROCEDURE, Status.IN_RECOVERY)
+# Until the start a failed hard stop blocks; after it, only overrides are left to show.
+BEFORE_THE_START = (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
+AFTER_THE_START = (Status.IN_PROCEDURE, Status.IN_RECOVERY, Status.DISCHARGED, Status.COMPLETED)
 
 
 def appointment_for_record(pk: int) -> Appointment:
@@ -89,11 +96,18 @@ def nursing_record(appointment) -> dict:
         .select_related("by", "answer__item")
         .order_by("at")
     )
+    overrides = list(
+        HardStopOverride.objects.filter(appointment=appointment).select_related("by", "item")
+    )
+    before_start = appointment.status in BEFORE_THE_START
+    stops = rules.start_stops(appointment, state) if before_start else []
+    failing = {s.item.phase for s in stops if s.kind == "hard_stop"}
     phases = [
         {
             "phase": phase,
             "rows": state.rows(phase),
             "progress": state.phase_progress(phase),
+            "hard_stop": phase in failing,
         }
         for phase in Phase
     ]
@@ -101,9 +115,10 @@ def nursing_record(appointment) -> dict:
         "appointment": appointment,
         "state": state,
         "phases": phases,
-        "start_blockers": rules.start_blockers(appointment, state)
-        if appointment.status in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)
-        else [],
+        "start_blockers": [s.message for s in stops],
+        "start_stops": stops,
+        "override_stops": [s for s in stops if s.overridable],
+        "hard_stops": [s.message for s in stops if s.kind == "hard_stop"],
         "discharge_blockers": rules.discharge_blockers(appointment, state)
         if appointment.status == Status.IN_RECOVERY
         else [],
@@ -112,9 +127,7 @@ def nursing_record(appointment) -> dict:
         "escalation_due": bool(last and last.needs_escalation and not last.escalations.all()),
         "assessments": assessments,
         "discharge": getattr(appointment, "discharge", None),
-        "overrides": list(
-            HardStopOverride.objects.filter(appointment=appointment).select_related("by")
-        ),
+        "overrides": overrides,
         "answer_amendments": list(answer_amendments),
         "protocol": protocol,
         "recovery_started_at": started,
@@ -133,6 +146,9 @@ class BoardRow:
     next_due: datetime.datetime | None
     signed_answers: int
     now: datetime.datetime
+    # Failed hard stops not overridden, and the overrides (nursing/_hard_stop_flag.html).
+    hard_stops: list[str] = field(default_factory=list)
+    overrides: list = field(default_factory=list)
 
     @property
     def overdue(self) -> bool:
@@ -165,7 +181,12 @@ def recovery_board(*, site, day: datetime.date, now=None) -> list[dict]:
             starts_at__lt=start + datetime.timedelta(days=1),
         )
         .select_related(
-            "patient", "procedure_type__nursing_protocol", "recovery_bay", "room", "physician"
+            "patient",
+            "procedure_type__nursing_protocol",
+            "recovery_bay",
+            "room",
+            "physician",
+            "site",
         )
         .annotate(
             recovery_at=Subquery(
@@ -188,6 +209,8 @@ def recovery_board(*, site, day: datetime.date, now=None) -> list[dict]:
         .order_by("starts_at")
     )
     sections = {key: [] for key, _, _ in BOARD_SECTIONS}
+    appointments = list(appointments)
+    flags = hard_stop_flags(appointments)
     for appointment in appointments:
         section = next(key for key, _, statuses in BOARD_SECTIONS if appointment.status in statuses)
         due = None
@@ -208,11 +231,59 @@ def recovery_board(*, site, day: datetime.date, now=None) -> list[dict]:
                 next_due=due,
                 signed_answers=appointment.signed_answers,
                 now=now,
+                hard_stops=flags[appointment.pk].hard_stops,
+                overrides=flags[appointment.pk].overrides,
             )
         )
     # Overdue patients first: they are the ones to see now.
     sections["recovery"].sort(key=lambda row: (not row.overdue, row.next_due or now))
     return [{"key": key, "title": title, "rows": sections[key]} for key, title, _ in BOARD_SECTIONS]
+
+
+@dataclass
+class HardStopFlags:
+    hard_stops: list[str] = field(default_factory=list)
+    overrides: list = field(default_factory=list)
+
+
+def hard_stop_flags(appointments) -> dict[int, HardStopFlags]:
+    """Per appointment: failed hard stops of its signed checks (before the start) and the
+    physicians' overrides, in three queries for a whole board."""
+    flags = defaultdict(HardStopFlags)
+    by_pk = {a.pk: a for a in appointments}
+    # Only the statuses where each can exist are asked: a card of another status costs nothing.
+    started = [pk for pk, a in by_pk.items() if a.status in AFTER_THE_START]
+    if started:
+        for override in HardStopOverride.objects.filter(appointment__in=started).select_related(
+            "by", "item"
+        ):
+            flags[override.appointment_id].overrides.append(override)
+    waiting = [pk for pk, a in by_pk.items() if a.status in BEFORE_THE_START]
+    if not waiting:
+        return flags
+    answers = list(
+        ChecklistAnswer.objects.filter(
+            appointment__in=waiting,
+            signed_at__isnull=False,
+            item__hard_stop=True,
+            item__active=True,
+            item__phase__in=BEFORE_START,
+        )
+        .select_related("item")
+        .order_by("item__order", "item_id")
+    )
+    if answers:
+        holds = {(h.agent, h.bleeding_risk): h for h in AnticoagulantHold.objects.all()}
+        for answer in answers:
+            reason = answer.failure(by_pk[answer.appointment_id], holds=holds)
+            if reason:
+                flags[answer.appointment_id].hard_stops.append(f"Hard stop — {reason}")
+    return flags
+
+
+def appointment_hard_stop_flags(appointment) -> HardStopFlags:
+    """One appointment's flags, for a card on another area's board."""
+    return hard_stop_flags([appointment])[appointment.pk]
 
 
 def patient_perioperative_appointments(*, patient) -> list[Appointment]:

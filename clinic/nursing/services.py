@@ -265,10 +265,14 @@ def time_out_confirm(*, actor, appointment, role: str) -> TimeOutConfirmation:
 # --- Status changes ------------------------------------------------------------------
 
 
-def _transition(*, actor, appointment, to, override_reason=""):
+def _transition(*, actor, appointment, to, override_reason="", overrides=None):
     with transaction.atomic():
         return appointment_transition(
-            actor=actor, appointment=appointment, to=to, override_reason=override_reason
+            actor=actor,
+            appointment=appointment,
+            to=to,
+            override_reason=override_reason,
+            overrides=overrides,
         )
 
 
@@ -276,13 +280,19 @@ def appointment_check_in(*, actor, appointment) -> Appointment:
     return _transition(actor=actor, appointment=appointment, to=Status.CHECKED_IN)
 
 
-def procedure_start(*, actor, appointment, override_reason: str = "") -> Appointment:
-    """Start the procedure; the hard stops are checked by clinic.nursing.guards."""
+def procedure_start(
+    *, actor, appointment, override_reason: str = "", overrides: dict | None = None
+) -> Appointment:
+    """Start the procedure; the hard stops are checked by clinic.nursing.guards.
+
+    `overrides` maps a failed stop (a checklist item's code) to a physician's reason.
+    """
     return _transition(
         actor=actor,
         appointment=appointment,
         to=Status.IN_PROCEDURE,
         override_reason=override_reason,
+        overrides=overrides,
     )
 
 

@@ -25,6 +25,7 @@ class ChecklistItemTable(tables.Table):
             "applies_when",
             "required",
             "hard_stop",
+            "overridable",
             "active",
         ]
         order_by = ["order"]

@@ -12,6 +12,7 @@ pages = [
     path(
         "appointments/<int:pk>/time-out/", views.time_out_confirm, name="nursing_time_out_confirm"
     ),
+    path("appointments/<int:pk>/hold-times/", views.hold_text, name="nursing_hold_text"),
     path("answers/<int:pk>/amend/", views.answer_amend, name="nursing_answer_amend"),
     path("appointments/<int:pk>/rounds/new/", views.round_new, name="nursing_round_new"),
     path("rounds/<int:pk>/amend/", views.round_amend, name="nursing_round_amend"),

@@ -1,5 +1,6 @@
 """Pages of the perioperative record, made for a tablet: few taps, nothing lost."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -25,6 +26,7 @@ from clinic.nursing.models import (
     ObservationRound,
     Phase,
     TimeOutConfirmation,
+    antithrombotic_problems,
 )
 from clinic.nursing.tables import AnticoagulantHoldTable, ChecklistItemTable, ProtocolTable
 from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
@@ -98,8 +100,11 @@ def board(request):
 def _render_record(request, appointment, *, refusal=None, status=200, **extra):
     context = selectors.nursing_record(appointment)
     user = request.user
-    if clinical_role_allows(user, "nursing.override_hard_stop"):
-        context["override_form"] = extra.pop("override_form", None) or forms.OverrideForm()
+    override_form = extra.pop("override_form", None)
+    if context["override_stops"] and clinical_role_allows(user, "nursing.override_hard_stop"):
+        context["override_form"] = override_form or forms.StopOverridesForm(
+            stops=context["override_stops"]
+        )
     if context["escalation_due"] and clinical_role_allows(user, "nursing.add_escalation"):
         context["escalation_form"] = extra.pop("escalation_form", None) or forms.EscalationForm()
     context.update(refusal=refusal, **extra)
@@ -132,13 +137,19 @@ def check_in(request, pk):
 @clinical_permission_required("nursing.add_checklistanswer")
 def start(request, pk):
     appointment = _appointment(pk)
-    reason = request.POST.get("override_reason", "")
+    # One reason field per overridable failed stop (see guards.hard_stops_before_start).
+    stops = [s for s in rules.start_stops(appointment) if s.overridable]
+    override_form = forms.StopOverridesForm(request.POST, stops=stops)
+    if not override_form.is_valid():
+        return _render_record(request, appointment, status=400, override_form=override_form)
     try:
         services.procedure_start(
-            actor=request.user, appointment=appointment, override_reason=reason
+            actor=request.user,
+            appointment=appointment,
+            override_reason=request.POST.get("override_reason", ""),
+            overrides=override_form.reasons,
         )
     except TransitionRefused as exc:
-        override_form = forms.OverrideForm(request.POST) if reason else None
         return _render_record(
             request, appointment, refusal=_refusal(exc), status=409, override_form=override_form
         )
@@ -202,7 +213,16 @@ def checklist(request, pk, phase):
                 count = services.checklist_sign(
                     actor=request.user, appointment=appointment, phase=phase
                 )
-                messages.success(request, f"{phase.label}: {count} answers signed.")
+                hard_stops = rules.hard_stops(appointment)
+                if hard_stops:
+                    # Loud, not a green count: a failed hard stop is what the team must see.
+                    messages.error(
+                        request,
+                        f"{phase.label} signed, but the procedure cannot start: "
+                        + " ".join(hard_stops),
+                    )
+                else:
+                    messages.success(request, f"{phase.label}: {count} answers signed.")
                 if phase in NEXT_PHASE:
                     return redirect("nursing_checklist", appointment.pk, NEXT_PHASE[phase])
                 return redirect(_record_url(appointment, phase.value))
@@ -211,18 +231,58 @@ def checklist(request, pk, phase):
         messages.error(request, "Some answers need a correction; the others are kept as drafts.")
     else:
         _audit_view(request, appointment, f"checklist: {phase.label}")
+    failing = {s.item.phase for s in state.failed_stops(rules.BEFORE_START)}
+    entered = _antithrombotic_entered(rows)
     context = {
         "appointment": appointment,
         "phase": phase,
-        "phases": [(p, state.phase_progress(p)) for p in Phase],
+        "phases": [(p, state.phase_progress(p), p in failing) for p in Phase],
         "form": form,
         "signed_rows": [(i, a) for i, a in rows if a and a.is_signed],
         "state": state,
-        "holds": rules.hold_summary(appointment),
+        "holds": rules.hold_summary(appointment, risk_factors=bool(entered.get("risk_factors"))),
+        "problems": antithrombotic_problems(entered, appointment) if entered else [],
         "is_physician": clinical_role_allows(request.user, services.PHYSICIAN_SIGNATURE),
         "physician_form": forms.PhysicianSignatureForm(),
     }
     return render(request, "nursing/checklist.html", context)
+
+
+def _antithrombotic_entered(rows) -> dict:
+    """The antithrombotic answer entered so far (draft or signed), or an empty one."""
+    for item, answer in rows:
+        if item.kind == ChecklistItem.Kind.ANTITHROMBOTIC and answer is not None:
+            return answer.value
+    return {}
+
+
+@clinical_permission_required("nursing.add_checklistanswer")
+def hold_text(request, pk):
+    """The hold rule of the antithrombotic item as the nurse fills it in (htmx): risk factors
+    move the procedure one bleeding-risk category up, and the doses entered so far are
+    checked against the hold table."""
+    appointment = _appointment(pk)
+    name = f"item-{request.GET.get('item', '')}"
+    risk_factors = bool(request.GET.get(f"{name}-risk"))
+    doses = {}
+    for agent in rules.antithrombotics_of(appointment.patient):
+        if request.GET.get(f"{name}-{agent}-stopped"):
+            continue
+        day = request.GET.get(f"{name}-{agent}", "")
+        try:
+            doses[agent] = datetime.date.fromisoformat(day).isoformat()
+        except ValueError:
+            continue  # not (yet) a date: the form itself says so
+    return render(
+        request,
+        "nursing/_hold_text.html",
+        {
+            "holds": rules.hold_summary(appointment, risk_factors=risk_factors),
+            "problems": antithrombotic_problems(
+                {"doses": doses, "risk_factors": risk_factors}, appointment
+            ),
+        },
+    )
 
 
 @require_POST
