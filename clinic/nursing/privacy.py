@@ -51,7 +51,7 @@ def export_sections(patient) -> list[Section]:
             "Safety checks overridden",
             rows(
                 HardStopOverride.objects.filter(**mine).select_related("by"),
-                ["appointment_id", "to_status", "failures", "reason", "by", "at"],
+                ["appointment_id", "stop", "to_status", "failures", "reason", "by", "at"],
             ),
         ),
         Section(
