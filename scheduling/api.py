@@ -84,6 +84,10 @@ class AppointmentSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     # A plain string here: the cancel endpoint's `reason` documents the choices once.
     cancel_reason = serializers.CharField(read_only=True)
+    checked_in_late = serializers.BooleanField(
+        read_only=True,
+        help_text="Checked in more than an hour after starts_at.",
+    )
 
     class Meta:
         model = Appointment
@@ -112,6 +116,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "status_display",
             "cancel_reason",
             "cancel_note",
+            "checked_in_at",
+            "checked_in_from",
+            "checked_in_late",
             "created_at",
             "updated_at",
         ]
@@ -337,7 +344,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         # status moves are checked per target status in `transition`.
         if self.action in ("reschedule", "cancel"):
             return [HasPermissions(*BOOK)]
-        if self.action == "transition":
+        if self.action in ("transition", "undo_check_in"):
             return [HasPermissions("scheduling.change_appointment")]
         return super().get_permissions()
 
@@ -405,6 +412,21 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 override_reason=data["override_reason"],
                 overrides=data["overrides"],
             )
+        return self._answer(pk)
+
+    @extend_schema(
+        summary="Undo a check-in made by mistake",
+        description="Back to booked or confirmed, whichever it was checked in from: on the "
+        "appointment's day (site-local) only, while the patient is still just checked in.",
+        request=None,
+        responses={200: AppointmentSerializer, 403: FORBIDDEN},
+    )
+    @action(detail=True, methods=["post"], url_path="undo-check-in")
+    def undo_check_in(self, request, pk=None):
+        appointment = self.get_object()
+        if not selectors.may_undo_check_in_as(request.user):
+            raise PermissionDenied("Your role may not undo a check-in.")
+        services.appointment_check_in_undo(actor=request.user, appointment=appointment)
         return self._answer(pk)
 
 

@@ -345,6 +345,10 @@ class Packer:
             notes=f"{DEMO_NOTE} {self.rng.choice(BOOKING_NOTES)}",
             status=status_for(self.rng, windows.starts_at, windows.ends_at, self.now),
         )
+        if appointment.status in (Status.CHECKED_IN, Status.COMPLETED):
+            # Arrived half an hour early, after confirming by phone.
+            appointment.checked_in_at = windows.starts_at - datetime.timedelta(minutes=30)
+            appointment.checked_in_from = Status.CONFIRMED
         self.appointments.append(appointment)
         return appointment
 

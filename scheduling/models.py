@@ -144,6 +144,11 @@ TRANSITIONS: dict[str, set[str]] = {
 FREED_STATUSES = (Status.CANCELLED, Status.NO_SHOW)
 # Statuses whose time may still be moved by a reschedule.
 MOVABLE_STATUSES = (Status.REQUESTED, Status.BOOKED, Status.CONFIRMED)
+# The statuses a check-in starts from, and so the ones an undone check-in returns to.
+CHECK_IN_FROM = (Status.BOOKED, Status.CONFIRMED)
+# A patient who arrives later than this after the booked start is marked late: the day's
+# list may have to be re-ordered around them.
+LATE_CHECK_IN = datetime.timedelta(hours=1)
 
 
 class Laterality(models.TextChoices):
@@ -208,6 +213,13 @@ class Appointment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
     cancel_reason = models.CharField(max_length=30, choices=CancelReason.choices, blank=True)
     cancel_note = models.CharField(max_length=255, blank=True)
+    # When the patient was checked in and from which status, so an undo can return there.
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_from = models.CharField(
+        max_length=20,
+        choices=[(s.value, s.label) for s in CHECK_IN_FROM],
+        blank=True,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -241,6 +253,10 @@ class Appointment(models.Model):
                 condition=~Q(status__in=[Status.CANCELLED]) | ~Q(cancel_reason=""),
                 name="appointment_cancel_has_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(checked_in_from__in=["", *CHECK_IN_FROM]),
+                name="appointment_checked_in_from_booked_or_confirmed",
+            ),
         ]
 
     def __str__(self):
@@ -261,6 +277,11 @@ class Appointment(models.Model):
     def is_active(self) -> bool:
         """Still holds its time (not cancelled or a no-show)."""
         return self.status not in FREED_STATUSES
+
+    @property
+    def checked_in_late(self) -> bool:
+        """Checked in more than LATE_CHECK_IN after the booked start."""
+        return bool(self.checked_in_at) and self.checked_in_at > self.starts_at + LATE_CHECK_IN
 
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
@@ -284,6 +305,7 @@ class AppointmentEvent(models.Model):
         STATUS = "status", "Status changed"
         CANCELLED = "cancelled", "Cancelled"
         NO_SHOW = "no_show", "No-show"
+        CHECK_IN_UNDONE = "check_in_undone", "Check-in undone"
         EDITED = "edited", "Edited"
         OVERRIDE = "override", "Override"
 

@@ -335,3 +335,38 @@ def check_booking(
         exclude_pk=exclude_pk,
     )
     return refusals
+
+
+# --- The procedure day: check-in and its undo --------------------------------------------
+
+
+def site_today(site: Site, now: datetime.datetime | None = None) -> datetime.date:
+    """Today's date where the site is, which is what "the appointment's day" is read in."""
+    return timezone.localdate(now or timezone.now(), site.zone)
+
+
+def is_appointment_day(appointment: Appointment, now: datetime.datetime | None = None) -> bool:
+    return appointment.local_start.date() == site_today(appointment.site, now)
+
+
+def check_in_day_refusal(
+    appointment: Appointment, now: datetime.datetime | None = None
+) -> Reason | None:
+    """Why this appointment cannot be checked in now, or None: a patient is checked in on
+    the day of the appointment (site-local), neither before it nor after."""
+    day = appointment.local_start.date()
+    today = site_today(appointment.site, now)
+    when = f"{day:%a %d %b %Y} at {appointment.site}"
+    if day > today:
+        return Reason(
+            "check_in_before_the_day",
+            f"Check-in opens on the day of the appointment ({when}); today is "
+            f"{today:%a %d %b}. To record that the patient will come, confirm attendance.",
+        )
+    if day < today:
+        return Reason(
+            "check_in_after_the_day",
+            f"The appointment was on {when}; a patient can no longer be checked in for it. "
+            "Mark a no-show or cancel it instead.",
+        )
+    return None

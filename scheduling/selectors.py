@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clinic.models import Room, Site
 from clinic.roles import Role, group_name, roles_of
+from scheduling import rules
 from scheduling.models import (
     FREED_STATUSES,
     MOVABLE_STATUSES,
@@ -40,6 +41,11 @@ STATUS_ROLES: dict[str, frozenset] = {
 }
 
 
+# A mistaken check-in is taken back by those who check patients in at the desk and the
+# unit, and by managers and admins.
+UNDO_CHECK_IN_ROLES = frozenset({Role.FRONT_DESK, Role.NURSE, Role.MANAGER, Role.ADMIN})
+
+
 def may_set_status(user, status: str) -> bool:
     if not user.is_authenticated or not user.has_perm("scheduling.change_appointment"):
         return False
@@ -56,7 +62,8 @@ def status_moves_for(*, user, appointment: Appointment, now=None) -> list[str]:
     """The next statuses this user may set from the appointment's status, lifecycle order.
 
     Cancelling needs a reason, so it is offered as its own page, not among these moves;
-    a no-show is only offered once the start time has passed.
+    a no-show is only offered once the start time has passed, a check-in only on the
+    appointment's day.
     """
     now = now or timezone.now()
     moves = []
@@ -65,9 +72,36 @@ def status_moves_for(*, user, appointment: Appointment, now=None) -> list[str]:
             continue
         if status == Status.NO_SHOW and appointment.starts_at > now:
             continue
+        if status == Status.CHECKED_IN and not rules.is_appointment_day(appointment, now):
+            continue
         if may_set_status(user, status):
             moves.append(status)
     return moves
+
+
+def may_undo_check_in_as(user) -> bool:
+    """The role may undo check-ins (whether this one may be undone is may_undo_check_in)."""
+    if not user.is_authenticated or not user.has_perm("scheduling.change_appointment"):
+        return False
+    return bool(roles_of(user) & UNDO_CHECK_IN_ROLES)
+
+
+def may_undo_check_in(*, user, appointment: Appointment, now=None) -> bool:
+    """Offered while the patient is just checked in, on the appointment's day."""
+    return (
+        appointment.status == Status.CHECKED_IN
+        and rules.is_appointment_day(appointment, now)
+        and may_undo_check_in_as(user)
+    )
+
+
+def check_in_waits_for_the_day(*, user, appointment: Appointment, now=None) -> bool:
+    """The appointment could be checked in by this user, but not before its day comes."""
+    return (
+        Status.CHECKED_IN in TRANSITIONS[appointment.status]
+        and may_set_status(user, Status.CHECKED_IN)
+        and appointment.local_start.date() > rules.site_today(appointment.site, now)
+    )
 
 
 def may_reschedule(*, user, appointment: Appointment) -> bool:

@@ -1,4 +1,5 @@
-"""Writes of scheduling: book, reschedule, change status, cancel, mark no-show.
+"""Writes of scheduling: book, reschedule, change status, check in and undo it, cancel,
+mark no-show.
 
 Every write checks the booking rules, lets the database have the last word (exclusion
 constraints on PostgreSQL, an IMMEDIATE transaction on SQLite), records an
@@ -17,11 +18,13 @@ from typing import TypeVar
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from clinic.models import Room
+from clinic.audit import audit_record
+from clinic.models import AuditEvent, Room
 from clinic.refusals import Reason, Refused
 from scheduling import rules
 from scheduling.dates import OUT_OF_RANGE, in_range
 from scheduling.models import (
+    CHECK_IN_FROM,
     MOVABLE_STATUSES,
     Appointment,
     AppointmentEvent,
@@ -95,6 +98,20 @@ def register_transition_guard(status: str):
         return guard
 
     return decorator
+
+
+# The key of the guards run before a check-in is undone: a later layer (the nursing record)
+# may refuse the undo once the patient has gone further than arriving.
+UNDO_CHECK_IN = "undo_check_in"
+
+
+@register_transition_guard(Status.CHECKED_IN)
+def check_in_on_the_day(appointment, actor, override_reason) -> None:
+    """A patient is checked in on the appointment's day (site-local), never days ahead:
+    a check-in takes the appointment off the reschedule list and opens the nursing day."""
+    refusal = rules.check_in_day_refusal(appointment)
+    if refusal is not None:
+        raise TransitionRefused(refusal)
 
 
 def constraint_refusal(exc: IntegrityError, *, bay_chosen=False) -> BookingRefused:
@@ -448,11 +465,16 @@ def appointment_transition(
             code="illegal_transition",
         )
     given = Overrides(general=override_reason or "", per_stop=dict(overrides or {}))
+    now = timezone.now()
+    extra_fields = dict(extra_fields or {})
+    if to == Status.CHECKED_IN:
+        # Kept so that an undo returns to where the check-in came from, and to mark it late.
+        extra_fields |= {"checked_in_at": now, "checked_in_from": current_status}
     with transaction.atomic():
         for guard in TRANSITION_GUARDS.get(to, []):
             guard(appointment, actor, given)
         changed = Appointment.objects.filter(pk=appointment.pk, status=current_status).update(
-            status=to, updated_by=actor, updated_at=timezone.now(), **(extra_fields or {})
+            status=to, updated_by=actor, updated_at=now, **extra_fields
         )
         if changed != 1:
             appointment.refresh_from_db()
@@ -477,8 +499,90 @@ def appointment_transition(
             to_status=to,
             detail=detail,
         )
+        if to == Status.CHECKED_IN:
+            audit_record(
+                user=actor,
+                action=AuditEvent.Action.CHANGE,
+                obj=appointment,
+                patient=appointment.patient,
+                detail="checked in" + (" (late)" if appointment.checked_in_late else ""),
+            )
         change = {Status.CANCELLED: "cancelled", Status.NO_SHOW: "no_show"}.get(to, "status")
         appointment_changed.send(Appointment, appointment=appointment, change=change)
+    return appointment
+
+
+def _checked_in_from(appointment) -> str:
+    """The status the check-in came from; for a check-in older than the field, its event."""
+    if appointment.checked_in_from:
+        return appointment.checked_in_from
+    event = (
+        appointment.events.filter(to_status=Status.CHECKED_IN, from_status__in=CHECK_IN_FROM)
+        .order_by("-at", "-pk")
+        .first()
+    )
+    return event.from_status if event else Status.BOOKED
+
+
+def appointment_check_in_undo(*, actor, appointment: Appointment, now=None) -> Appointment:
+    """Take back a check-in made by mistake: back to booked or confirmed, whichever it was.
+
+    Only on the appointment's day (site-local) and only while the patient is still just
+    checked in; guards under UNDO_CHECK_IN may refuse more. Conditional on the status, so
+    it cannot undo a procedure someone started meanwhile.
+    """
+    now = now or timezone.now()
+    if appointment.status != Status.CHECKED_IN:
+        raise TransitionRefused(
+            f"Only a check-in can be undone; this appointment is "
+            f"{appointment.get_status_display().lower()}.",
+            code="check_in_undo_not_checked_in",
+        )
+    if not rules.is_appointment_day(appointment, now):
+        raise TransitionRefused(
+            "A check-in can only be undone on the day of the appointment "
+            f"({appointment.local_start:%a %d %b %Y}).",
+            code="check_in_undo_day_over",
+        )
+    for guard in TRANSITION_GUARDS.get(UNDO_CHECK_IN, []):
+        guard(appointment, actor, Overrides())
+    back_to = _checked_in_from(appointment)
+    with transaction.atomic():
+        changed = Appointment.objects.filter(pk=appointment.pk, status=Status.CHECKED_IN).update(
+            status=back_to,
+            checked_in_at=None,
+            checked_in_from="",
+            updated_by=actor,
+            updated_at=now,
+        )
+        if changed != 1:
+            appointment.refresh_from_db()
+            raise TransitionRefused(
+                "Someone else changed this appointment a moment ago; it is now "
+                f"{appointment.get_status_display().lower()}. The check-in was not undone.",
+                code="changed_meanwhile",
+            )
+        checked_in_at = appointment.checked_in_at
+        appointment.refresh_from_db()
+        _record_history(appointment, actor=actor)
+        label = Status(back_to).label.lower()
+        at = f" at {rules.hhmm(checked_in_at, appointment.site)}" if checked_in_at else ""
+        _record(
+            appointment,
+            actor=actor,
+            kind=AppointmentEvent.Kind.CHECK_IN_UNDONE,
+            from_status=Status.CHECKED_IN,
+            to_status=back_to,
+            detail=f"Check-in{at} undone; the appointment is {label} again.",
+        )
+        audit_record(
+            user=actor,
+            action=AuditEvent.Action.CHANGE,
+            obj=appointment,
+            patient=appointment.patient,
+            detail=f"check-in undone, back to {label}",
+        )
+        appointment_changed.send(Appointment, appointment=appointment, change="check_in_undone")
     return appointment
 
 

@@ -7,6 +7,8 @@ move or cancel the patient's reminders and surveys in the same transaction.
 
 from django.dispatch import Signal
 
-CHANGES = ("booked", "rescheduled", "cancelled", "no_show", "status")
+# "check_in_undone": back to booked or confirmed after a mistaken check-in, not a new booking
+# (its reminders were sent already).
+CHANGES = ("booked", "rescheduled", "cancelled", "no_show", "status", "check_in_undone")
 
 appointment_changed = Signal()

@@ -27,6 +27,11 @@ urlpatterns = [
         views.appointment_transition,
         name="appointment_transition",
     ),
+    path(
+        "appointments/<int:pk>/undo-check-in/",
+        views.appointment_check_in_undo,
+        name="appointment_check_in_undo",
+    ),
     path("waitlist/", views.waitlist, name="waitlist"),
     path("waitlist/add/", views.waitlist_add, name="waitlist_add"),
     path("waitlist/<int:pk>/remove/", views.waitlist_remove, name="waitlist_remove"),

@@ -26,7 +26,9 @@ from scheduling.dates import EARLIEST_DAY, LATEST_DAY
 from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import CalendarFeed, Status
 from scheduling.services import (
+    UNDO_CHECK_IN,
     TransitionRefused,
+    appointment_check_in_undo,
     appointment_mark_no_show,
     appointment_transition,
 )
@@ -164,20 +166,26 @@ def day_list_print(request):
 @permission_required(CHANGE)
 @require_POST
 def board_card_transition(request, pk):
-    """Check in or mark a no-show from a board card; htmx swaps the returned card."""
+    """Check in, undo a check-in or mark a no-show from a board card; htmx swaps the
+    returned card."""
     appointment = get_object_or_404(board.card_appointments(), pk=pk)
     to = request.POST.get("to", "")
     if to in Status.values and not selectors.may_set_status(request.user, to):
         raise PermissionDenied
+    if to == UNDO_CHECK_IN and not selectors.may_undo_check_in_as(request.user):
+        raise PermissionDenied
     error = ""
     try:
-        if to == Status.CHECKED_IN:
+        if to == UNDO_CHECK_IN:
+            appointment_check_in_undo(actor=request.user, appointment=appointment)
+        elif to == Status.CHECKED_IN:
             appointment_transition(actor=request.user, appointment=appointment, to=to)
         elif to == Status.NO_SHOW:
             appointment_mark_no_show(actor=request.user, appointment=appointment)
         else:
             raise TransitionRefused(
-                "The board can only check a patient in or mark a no-show.", code="not_on_the_board"
+                "The board can only check a patient in (or undo it) or mark a no-show.",
+                code="not_on_the_board",
             )
         appointment = board.card_appointments().get(pk=pk)
     except TransitionRefused as refused:

@@ -247,6 +247,40 @@ def appointment_transition(request, pk):
     return redirect(appointment)
 
 
+@require_POST
+@permission_required("scheduling.change_appointment")
+def appointment_check_in_undo(request, pk):
+    """Take back a mistaken check-in; answers like appointment_transition."""
+    appointment = _appointment(pk)
+    if not selectors.may_undo_check_in_as(request.user):
+        raise PermissionDenied
+    error = ""
+    try:
+        appointment = services.appointment_check_in_undo(
+            actor=request.user, appointment=appointment
+        )
+    except services.TransitionRefused as exc:
+        error = str(exc)
+    if request.htmx:
+        return render(
+            request,
+            "scheduling/booking/_status_card.html",
+            {"appointment": appointment, "error": error},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            f"Check-in undone: the appointment is {appointment.get_status_display().lower()} "
+            "again.",
+        )
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        return redirect(next_url)
+    return redirect(appointment)
+
+
 @permission_required(*BOOK)
 def appointment_reschedule(request, pk):
     appointment = _appointment(pk)

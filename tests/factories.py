@@ -22,7 +22,7 @@ from factory.django import DjangoModelFactory
 
 from clinic.models import OpeningHours, Patient, ProcedureType, Room, Site, StaffProfile
 from clinic.nursing import rules, services
-from clinic.nursing.models import ChecklistItem, Phase, TimeOutConfirmation
+from clinic.nursing.models import ChecklistItem, ObservationRound, Phase, TimeOutConfirmation
 from clinic.roles import Role, group_name
 from followup.dispatch import invitation_send
 from followup.models import Alert, Invitation, Response
@@ -225,6 +225,9 @@ def _earlier_today(o):
     return start
 
 
+_NOT_ARRIVED = (Status.REQUESTED, Status.BOOKED, Status.CONFIRMED, Status.CANCELLED, Status.NO_SHOW)
+
+
 class TodaysAppointmentFactory(AppointmentFactory):
     """The nursing day: the patient checked in twenty minutes ago, with the calendar's
     recovery bay (booking refuses the past, and the nursing day happens today)."""
@@ -237,6 +240,13 @@ class TodaysAppointmentFactory(AppointmentFactory):
     )
     starts_at = factory.LazyAttribute(_earlier_today)
     status = Status.CHECKED_IN
+    # Arrived on time, after confirming; a patient still waiting has no check-in yet.
+    checked_in_at = factory.LazyAttribute(
+        lambda o: None if o.status in _NOT_ARRIVED else o.starts_at - datetime.timedelta(minutes=5)
+    )
+    checked_in_from = factory.LazyAttribute(
+        lambda o: "" if o.status in _NOT_ARRIVED else Status.CONFIRMED
+    )
 
 
 def appointment_maker(calendar, patient, first_day=None):
@@ -462,6 +472,15 @@ def to_recovery(appointment, nurse, physician):
 
 def take_round(appointment, nurse, **changes):
     return services.round_record(actor=nurse, appointment=appointment, data={**CALM, **changes})
+
+
+def round_amend_form(round_, **changes) -> dict:
+    """What the round amend page posts: the signed values as shown (time on the site's
+    clock), with `changes` typed over them."""
+    taken_at = timezone.localtime(round_.taken_at, round_.appointment.site.zone)
+    values = {name: getattr(round_, name) for name in ObservationRound.ENTERED_FIELDS}
+    values["taken_at"] = taken_at.strftime("%Y-%m-%dT%H:%M")
+    return {**{k: str(v) for k, v in values.items()}, **changes}
 
 
 def ready_to_discharge(appointment, nurse, physician, total_scores=None):

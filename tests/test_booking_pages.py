@@ -313,10 +313,10 @@ def test_it_finds_patients_by_mrn_or_name_for_the_booking_form(
 # --- the appointment's page ---------------------------------------------------------------
 
 
-def test_it_shows_the_appointment_with_its_history(client, front_desk, nurse, book):
+def test_it_shows_the_appointment_with_its_history(client, front_desk, manager, book):
     appointment = book(9, 0, notes="Allergic to latex")
-    client.force_login(nurse)
-    client.post(reverse("appointment_transition", args=[appointment.pk]), {"to": Status.CHECKED_IN})
+    client.force_login(manager)
+    client.post(reverse("appointment_transition", args=[appointment.pk]), {"to": Status.CONFIRMED})
     client.force_login(front_desk)
     response = client.get(appointment.get_absolute_url())
     content = response.content.decode()
@@ -329,29 +329,30 @@ def test_it_shows_the_appointment_with_its_history(client, front_desk, nurse, bo
         "Fluoro room",
         "Bay 1, 09:35–10:05",
         "Allergic to latex",
-        "Checked in",
+        "Confirmed",
     ]:
         assert text in content, text
     events = response.context["events"]
     assert [(e.kind, e.user) for e in events] == [
         (AppointmentEvent.Kind.BOOKED, front_desk),
-        (AppointmentEvent.Kind.STATUS, nurse),
+        (AppointmentEvent.Kind.STATUS, manager),
     ]
-    assert "Booked → Checked in" in content
+    assert "Booked → Confirmed" in content
     history = response.context["field_history"]
-    assert history[0].user == nurse
-    assert ("status", "Booked", "Checked in") in [
+    assert history[0].user == manager
+    assert ("status", "Booked", "Confirmed") in [
         (c.field, c.old, c.new) for c in history[0].changes
     ]
 
 
 def test_it_offers_actions_by_role_and_status(client, personas, book):
     appointment = book(9, 0)
+    # Next Monday: no check-in before the day (tests/test_checkin.py has the day itself).
     expectations = {
-        "front_desk": {"confirmed", "checked_in", "reschedule", "cancel"},
-        "manager": {"confirmed", "checked_in", "reschedule", "cancel"},
-        "nurse": {"checked_in"},
-        "physician": {"checked_in"},
+        "front_desk": {"confirmed", "reschedule", "cancel"},
+        "manager": {"confirmed", "reschedule", "cancel"},
+        "nurse": set(),
+        "physician": set(),
     }
     for role, wanted in expectations.items():
         client.force_login(personas[role])

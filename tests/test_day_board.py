@@ -5,13 +5,14 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.models import AuditEvent
 from scheduling.models import Appointment, Status
 from scheduling.selectors_board import day_board
 from scheduling.services import appointment_cancel
 from tests.browser import DESKTOP, login
-from tests.factories import filler_name, local
+from tests.factories import TodaysAppointmentFactory, filler_name, local
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 BOARD_PAGES = ["day_board", "week_board", "physician_day", "day_list_print"]
@@ -136,8 +137,11 @@ def test_it_reads_a_day_in_a_constant_number_of_queries(
     assert_query_count_flat(client, reverse(name), fill_day, **params)
 
 
-def test_it_checks_a_patient_in_from_the_board_without_a_reload(client, front_desk, book, calendar):
-    appointment = book(9, 0)
+def test_it_checks_a_patient_in_from_the_board_without_a_reload(
+    client, front_desk, patient, calendar
+):
+    # Checked in on the appointment's day (tests/test_checkin.py refuses other days).
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient, status=Status.BOOKED)
     client.force_login(front_desk)
     response = client.post(
         reverse("board_card_transition", args=[appointment.pk]),
@@ -193,8 +197,8 @@ def test_it_shows_a_refusal_inside_the_card(client, front_desk, book, calendar):
     assert appointment.status == Status.BOOKED
 
 
-def test_it_redirects_back_to_the_board_without_htmx(client, front_desk, book, calendar):
-    appointment = book(9, 0)
+def test_it_redirects_back_to_the_board_without_htmx(client, front_desk, patient, book, calendar):
+    appointment = TodaysAppointmentFactory(calendar=calendar, patient=patient, status=Status.BOOKED)
     client.force_login(front_desk)
     board_url = reverse("day_board") + f"?site={calendar['site'].pk}&day={calendar['monday']}"
     response = client.post(
@@ -244,11 +248,12 @@ def test_it_lets_each_role_make_only_its_status_changes(
     assert response.status_code == (200 if allowed else 403)
 
 
-def test_it_offers_no_buttons_to_a_role_that_may_not_use_them(client, nurse, book, calendar):
-    last_monday = calendar["monday"] - datetime.timedelta(days=14)
-    book(9, 0, day=last_monday, now=local(last_monday, 0))
+def test_it_offers_no_buttons_to_a_role_that_may_not_use_them(client, nurse, calendar):
+    # Today, its start passed: a check-in is possible, and a no-show for the front desk.
+    waiting = TodaysAppointmentFactory(calendar=calendar, status=Status.BOOKED)
     client.force_login(nurse)
-    html = client.get(reverse("day_board"), board_params(calendar, last_monday)).content.decode()
+    today = waiting.local_start.date()
+    html = client.get(reverse("day_board"), board_params(calendar, today)).content.decode()
     assert ">Check in</button>" in html
     assert ">No-show</button>" not in html
 
@@ -305,8 +310,10 @@ def test_it_prints_the_day_list_and_records_who_printed_it(client, front_desk, b
 def test_it_checks_in_in_the_browser_without_reloading_the_page(
     open_page, front_desk, calendar, fill_day
 ):
-    fill_day(40)
-    params = f"site={calendar['site'].pk}&day={calendar['monday']}"
+    # Today: a patient is checked in on the appointment's day only.
+    today = timezone.localdate(timezone=calendar["site"].zone)
+    fill_day(40, day=today)
+    params = f"site={calendar['site'].pk}&day={today}"
     url = f"{reverse('day_board')}?{params}"
     page = open_page(DESKTOP)
     login(page, front_desk)

@@ -17,7 +17,14 @@ from clinic.nursing import selectors, services
 from clinic.nursing.models import Amendment, Escalation, ObservationRound, ProcedureProtocol
 from scheduling.models import Status
 from tests.browser import TABLET, login
-from tests.factories import CALM, PatientFactory, TodaysAppointmentFactory, UserFactory, take_round
+from tests.factories import (
+    CALM,
+    PatientFactory,
+    TodaysAppointmentFactory,
+    UserFactory,
+    round_amend_form,
+    take_round,
+)
 
 
 def score(**changes) -> ObservationRound:
@@ -263,9 +270,9 @@ def test_it_amends_a_round_and_scores_it_again(client, recovering, nurse):
     round_ = take_round(recovering, nurse)
     client.force_login(nurse)
     url = reverse("nursing_round_amend", args=[round_.pk])
-    response = client.post(url, {"field": "spo2", "value": "150", "reason": "typo"})
+    response = client.post(url, round_amend_form(round_, spo2="150", reason="typo"))
     assert "SpO₂ 150% is not possible" in response.content.decode()
-    response = client.post(url, {"field": "spo2", "value": "91", "reason": "Typed 97 for 91"})
+    response = client.post(url, round_amend_form(round_, spo2="91", reason="Typed 97 for 91"))
     assert response.status_code == 302
 
     round_.refresh_from_db()

@@ -9,7 +9,7 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from scheduling.models import Appointment, Status
-from tests.factories import local
+from tests.factories import TodaysAppointmentFactory, local
 
 LIST = "/api/v1/appointments/"
 SLOTS = "/api/v1/slots/"
@@ -236,8 +236,9 @@ def test_it_cancels_with_a_reason(api, front_desk, book):
     assert "cancelled cannot become cancelled" in response.data["detail"]
 
 
-def test_it_moves_through_legal_statuses_and_refuses_illegal_ones(api, nurse, book):
-    appointment = book(9, 0)
+def test_it_moves_through_legal_statuses_and_refuses_illegal_ones(api, nurse, calendar):
+    # Today: check-in happens on the appointment's day (tests/test_checkin.py).
+    appointment = TodaysAppointmentFactory(calendar=calendar, status=Status.BOOKED)
     as_user(api, nurse)
     response = api.post(detail(appointment, "transition"), {"to": "checked_in"})
     assert response.status_code == 200, response.data

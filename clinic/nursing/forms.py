@@ -1,12 +1,14 @@
 """Forms of the perioperative record: large radio buttons for gloved hands."""
 
+import datetime
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.html import escape
 
-from clinic.nursing import discharge_scores, rules
+from clinic.nursing import discharge_scores, news2, rules
 from clinic.nursing.models import (
     AnticoagulantHold,
     ChecklistItem,
@@ -282,6 +284,58 @@ class ObservationRoundForm(StyledFormMixin, forms.ModelForm):
         return [self[name] for name in self.RADIOS]
 
 
+# The entries NEWS2 scores, with the short names the preview shows its parameters by.
+NEWS2_FIELDS = (
+    "respiration_rate",
+    "spo2",
+    "on_oxygen",
+    "spo2_scale",
+    "systolic_bp",
+    "pulse",
+    "consciousness",
+    "temperature",
+)
+NEWS2_PARAMETERS = {
+    "respiration_rate": "Respiration",
+    "spo2": "SpO₂",
+    "air_or_oxygen": "Air/O₂",
+    "systolic_bp": "Systolic BP",
+    "pulse": "Pulse",
+    "consciousness": "ACVPU",
+    "temperature": "Temperature",
+}
+
+
+def news2_preview(data) -> dict:
+    """The NEWS2 of a round still being typed: the form's own checks, then
+    clinic.nursing.news2 (RCP 2017, chart 1) as for a saved round, so Python stays the one
+    scorer. `result` is None until every scored entry is there and possible; `missing` and
+    `invalid` name what stops it (labels as on the form)."""
+    form = ObservationRoundForm(data)
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    missing, invalid = [], []
+    for name in NEWS2_FIELDS:
+        if cleaned.get(name) is not None:
+            continue
+        label = ObservationRound.LABELS.get(name, (str(form[name].label),))[0]
+        label = label[:1].upper() + label[1:]
+        (invalid if str(data.get(name, "")).strip() else missing).append(label)
+    result = None
+    if not missing and not invalid:
+        result = news2.news2(news2.Observations(**{name: cleaned[name] for name in NEWS2_FIELDS}))
+    return {
+        "result": result,
+        "parameters": [
+            (label, result.parameter_scores[key]) for key, label in NEWS2_PARAMETERS.items()
+        ]
+        if result
+        else [],
+        "missing": missing,
+        "invalid": invalid,
+    }
+
+
 class EscalationForm(StyledFormMixin, forms.Form):
     physician = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, label="Physician called"
@@ -301,21 +355,52 @@ class EscalationForm(StyledFormMixin, forms.Form):
         return data
 
 
-class RoundAmendForm(StyledFormMixin, forms.Form):
-    field = forms.ChoiceField(label="Value to correct")
-    value = forms.CharField(label="Corrected value", max_length=500)
+class RoundAmendForm(ObservationRoundForm):
+    """Amending a signed round on the round form itself (same widgets, labels and units),
+    filled with the signed values; the time taken is read and shown on the site's clock (the
+    view activates the site's zone) and a reason is required."""
+
+    taken_at = forms.DateTimeField(
+        label="Time taken",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        error_messages={"invalid": "Enter the date and time the observations were taken."},
+    )
     reason = forms.CharField(label="Reason for the amendment", max_length=500)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        meta = ObservationRound._meta
-        self.fields["field"].choices = [
-            (name, str(meta.get_field(name).verbose_name).capitalize()) for name in ROUND_AMENDABLE
-        ]
-        self.fields["value"].help_text = (
-            "Numbers as on the chart; air/oxygen: False or True; consciousness: A, C, V, P or "
-            "U; choices by their code, e.g. normal, weak, unable; time taken: YYYY-MM-DD HH:MM."
-        )
+    class Meta(ObservationRoundForm.Meta):
+        fields = (*ObservationRound.ENTERED_FIELDS, "taken_at")
+
+    def __init__(self, *args, round_: ObservationRound, **kwargs):
+        initial = {name: getattr(round_, name) for name in self._meta.fields}
+        super().__init__(*args, initial=initial, **kwargs)
+        self.round = round_
+        self.fields["taken_at"].widget.attrs["class"] = "form-control form-control-lg"
+        self.fields["reason"].widget.attrs["class"] = "form-control form-control-lg"
+
+    def clean_taken_at(self):
+        value = self.cleaned_data["taken_at"]
+        try:
+            value.astimezone(datetime.UTC)  # year 1 or 9999 on the site's clock overflows
+        except OverflowError:
+            raise ValidationError("Enter a real time, on or after the procedure day.") from None
+        return value
+
+    def changes(self) -> dict:
+        """The values that differ from the signed round (after is_valid)."""
+        changed = {}
+        for name in ROUND_AMENDABLE:
+            new, old = self.cleaned_data.get(name), getattr(self.round, name)
+            # The form shows whole minutes: an untouched time is not a change.
+            if (
+                name == "taken_at"
+                and new is not None
+                and new.replace(second=0, microsecond=0) == old.replace(second=0, microsecond=0)
+            ):
+                continue
+            if new != old:
+                changed[name] = new
+        return changed
 
 
 class AssessmentForm(forms.Form):

@@ -10,11 +10,16 @@ with one reason.
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.nursing import rules
-from clinic.nursing.models import HardStopOverride
+from clinic.nursing.models import ChecklistAnswer, HardStopOverride
 from clinic.refusals import Reason
 from clinic.roles import clinical_role_allows
 from scheduling.models import Status
-from scheduling.services import Overrides, TransitionRefused, register_transition_guard
+from scheduling.services import (
+    UNDO_CHECK_IN,
+    Overrides,
+    TransitionRefused,
+    register_transition_guard,
+)
 
 OVERRIDE_PERMISSION = "nursing.override_hard_stop"
 START_BLOCKED = "start_blocked"
@@ -141,3 +146,15 @@ def discharge_criteria(appointment, actor, overrides: Overrides) -> None:
         failures="\n".join(failures),
         reason=reason,
     )
+
+
+@register_transition_guard(UNDO_CHECK_IN)
+def no_undo_after_signed_checks(appointment, actor, overrides) -> None:
+    """A check-in is undone only while the nurse has signed nothing for this visit: signed
+    checks belong to a patient who arrived."""
+    if ChecklistAnswer.objects.filter(appointment=appointment, signed_at__isnull=False).exists():
+        raise TransitionRefused(
+            "The check-in cannot be undone: pre-procedure checks are already signed for this "
+            "visit. Cancel or mark the appointment instead, with a reason.",
+            code="check_in_undo_checks_signed",
+        )

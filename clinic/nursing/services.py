@@ -367,41 +367,80 @@ def _round_time(round_: ObservationRound, typed):
 @transaction.atomic
 def round_amend(*, actor, round_: ObservationRound, field: str, value, reason: str):
     """Amend one value of a signed round; NEWS2 is scored again and the change kept."""
+    return round_amend_values(actor=actor, round_=round_, values={field: value}, reason=reason)
+
+
+def _round_text(round_: ObservationRound, field: str, value) -> str:
+    """A round's value as the round form shows it: words for choices, air or oxygen, and the
+    time on the site's clock."""
+    if field == "on_oxygen":
+        return "Oxygen" if value else "Air"
+    if field == "taken_at" and value is not None:
+        return timezone.localtime(value, round_.appointment.site.zone).strftime("%Y-%m-%d %H:%M")
+    choices = dict(ObservationRound._meta.get_field(field).flatchoices)
+    return str(choices.get(value, value))
+
+
+@transaction.atomic
+def round_amend_values(*, actor, round_: ObservationRound, values: dict, reason: str):
+    """Amend values of a signed round at once (the amend page shows the whole round): each
+    change is kept with the reason, and NEWS2 is scored again once, kept when it moved."""
     _require_clinician(actor, "nursing.change_observationround")
     reason = reason.strip()
     if not reason:
         raise NursingRefused(NO_REASON, code="amendment_reason_missing")
-    if field not in ROUND_AMENDABLE:
-        raise NursingRefused(f"{field} cannot be amended.", code="not_amendable")
-    model_field = ObservationRound._meta.get_field(field)
-    try:
-        new = model_field.to_python(value)
-    except ValidationError as exc:
-        raise ValidationError({field: exc.messages}) from None
-    if field == "taken_at" and new is not None:
-        new = _round_time(round_, new)
-    old = getattr(round_, field)
-    if new == old:
-        raise NursingRefused("The new value is the same as the signed one.", code="unchanged")
+    for field in values:
+        if field not in ROUND_AMENDABLE:
+            raise NursingRefused(f"{field} cannot be amended.", code="not_amendable")
+    new_values, errors = {}, {}
+    for field, value in values.items():
+        try:
+            new = ObservationRound._meta.get_field(field).to_python(value)
+            if field == "taken_at" and new is not None:
+                new = _round_time(round_, new)
+        except ValidationError as exc:
+            errors[field] = exc.message_dict[field] if hasattr(exc, "error_dict") else exc.messages
+            continue
+        if new != getattr(round_, field):
+            new_values[field] = new
+    if errors:
+        raise ValidationError(errors)
+    if not new_values:
+        raise NursingRefused(
+            "The new value is the same as the signed one."
+            if len(values) == 1
+            else "Nothing was changed: every value is the same as the signed one.",
+            code="unchanged",
+        )
+    old_values = {field: getattr(round_, field) for field in new_values}
     old_total, old_risk = round_.news2_total, round_.news2_risk
-    setattr(round_, field, new)
+    for field, new in new_values.items():
+        setattr(round_, field, new)
     round_.full_clean(exclude=["news2_total", "news2_risk", "news2_scores"])
     round_.score()
     round_.save()
-    _amendment_record(
-        actor=actor,
-        record=round_,
-        field=str(model_field.verbose_name),
-        old=_text(old),
-        new=_text(new),
-        reason=reason,
-        detail=f"amended {field}: {reason}",
-        rescored=(
-            "NEWS2",
-            f"{old_total} ({old_risk})",
-            f"{round_.news2_total} ({round_.news2_risk})",
-        ),
-    )
+    names = [str(ObservationRound._meta.get_field(field).verbose_name) for field in new_values]
+    for (field, new), name in zip(new_values.items(), names, strict=True):
+        _amendment_record(
+            actor=actor,
+            record=round_,
+            field=name,
+            old=_round_text(round_, field, old_values[field]),
+            new=_round_text(round_, field, new),
+            reason=reason,
+            detail=f"amended {field}: {reason}",
+        )
+    old_score = f"{old_total} ({old_risk})"
+    new_score = f"{round_.news2_total} ({round_.news2_risk})"
+    if old_score != new_score:
+        Amendment.objects.create(
+            round=round_,
+            field="NEWS2",
+            old_value=old_score,
+            new_value=new_score,
+            reason=f"Scored again after amending {', '.join(names)}.",
+            by=actor,
+        )
     return round_
 
 

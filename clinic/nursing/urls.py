@@ -15,6 +15,7 @@ pages = [
     path("appointments/<int:pk>/hold-times/", views.hold_text, name="nursing_hold_text"),
     path("answers/<int:pk>/amend/", views.answer_amend, name="nursing_answer_amend"),
     path("appointments/<int:pk>/rounds/new/", views.round_new, name="nursing_round_new"),
+    path("rounds/preview/", views.round_preview, name="nursing_round_preview"),
     path("rounds/<int:pk>/amend/", views.round_amend, name="nursing_round_amend"),
     path("rounds/<int:pk>/escalation/", views.escalation_new, name="nursing_escalation_new"),
     path("appointments/<int:pk>/discharge/", views.discharge, name="nursing_discharge"),

@@ -387,7 +387,22 @@ def round_new(request, pk):
     return render(
         request,
         "nursing/round_form.html",
-        {"appointment": appointment, "form": form, "previous": previous},
+        {
+            "appointment": appointment,
+            "form": form,
+            "previous": previous,
+            "preview": forms.news2_preview(data) if data is not None else None,
+        },
+    )
+
+
+@require_POST
+@clinical_permission_required("nursing.add_observationround")
+def round_preview(request):
+    """The NEWS2 of the round form as it is typed (htmx), scored by the same Python as a
+    saved round; nothing is stored or audited: no record is read."""
+    return render(
+        request, "nursing/_news2_preview.html", {"preview": forms.news2_preview(request.POST)}
     )
 
 
@@ -419,28 +434,35 @@ def round_amend(request, pk):
     round_ = get_object_or_404(ObservationRound, pk=pk)
     appointment = _appointment(round_.appointment_id)
     data = request.POST if request.method == "POST" else None
-    form = forms.RoundAmendForm(data)
-    if data is not None and form.is_valid():
-        try:
-            services.round_amend(
-                actor=request.user,
-                round_=round_,
-                field=form.cleaned_data["field"],
-                value=form.cleaned_data["value"],
-                reason=form.cleaned_data["reason"],
-            )
-        except services.NursingRefused as exc:
-            form.add_error(None, exc.messages)
-        except ValidationError as exc:
-            form.add_error("value", exc.messages)
-        else:
-            messages.success(request, "Observation amended; NEWS2 scored again.")
-            return redirect(_record_url(appointment, "rounds"))
-    return render(
-        request,
-        "nursing/amend.html",
-        {"appointment": appointment, "form": form, "title": str(round_), "current": ""},
-    )
+    # Times are typed and shown on the site's clock, as everywhere on the record.
+    with timezone.override(appointment.site.zone):
+        form = forms.RoundAmendForm(data, round_=round_)
+        if data is not None and form.is_valid():
+            try:
+                services.round_amend_values(
+                    actor=request.user,
+                    round_=round_,
+                    values=form.changes(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except services.NursingRefused as exc:
+                form.add_error(None, exc.messages)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "Observations amended; NEWS2 scored again.")
+                return redirect(_record_url(appointment, "rounds"))
+        return render(
+            request,
+            "nursing/round_form.html",
+            {
+                "appointment": appointment,
+                "form": form,
+                "amended": round_,
+                "preview": forms.news2_preview(data if data is not None else form.initial),
+            },
+        )
 
 
 # --- Discharge -----------------------------------------------------------------------

@@ -22,11 +22,13 @@ BADGE_CLASSES = {
     Status.CANCELLED: "text-bg-secondary",
     Status.NO_SHOW: "text-bg-dark",
 }
-# The words on the buttons that move an appointment to each status.
+# The words on the buttons that move an appointment to each status. Confirming (the patient
+# said they will come) and checking in (the patient is here) must not be mistaken for
+# each other: they read and look different, and sit in different rows of the card.
 ACTION_LABELS = {
     Status.BOOKED: "Book",
-    Status.CONFIRMED: "Confirm",
-    Status.CHECKED_IN: "Check in",
+    Status.CONFIRMED: "Confirm attendance (phone)",
+    Status.CHECKED_IN: "Check in — patient has arrived",
     Status.IN_PROCEDURE: "Start procedure",
     Status.IN_RECOVERY: "To recovery",
     Status.DISCHARGED: "Discharge",
@@ -34,6 +36,11 @@ ACTION_LABELS = {
     Status.NO_SHOW: "Mark no-show",
     Status.CANCELLED: "Cancel",
 }
+
+
+# Moves made before the day (or instead of it) go in the card's second row, outlined.
+SECONDARY_MOVES = {Status.CONFIRMED: "btn-outline-secondary", Status.NO_SHOW: "btn-outline-dark"}
+PRIMARY_STYLES = {Status.CHECKED_IN: "btn-success"}
 
 
 @register.simple_tag
@@ -46,13 +53,31 @@ def status_badge(appointment):
 
 
 @register.simple_tag(takes_context=True)
-def status_moves(context, appointment) -> list[tuple[str, str]]:
-    """(status, button label) for each move the current user may make now."""
+def status_moves(context, appointment) -> dict[str, list[tuple[str, str, str]]]:
+    """(status, button label, button class) for each move the current user may make now:
+    "primary" the day's next step, "secondary" confirming and marking a no-show."""
     user = context["request"].user
-    return [
-        (status, ACTION_LABELS[status])
-        for status in selectors.status_moves_for(user=user, appointment=appointment)
-    ]
+    moves = {"primary": [], "secondary": []}
+    for status in selectors.status_moves_for(user=user, appointment=appointment):
+        if status in SECONDARY_MOVES:
+            moves["secondary"].append((status, ACTION_LABELS[status], SECONDARY_MOVES[status]))
+        else:
+            style = PRIMARY_STYLES.get(status, "btn-primary")
+            moves["primary"].append((status, ACTION_LABELS[status], style))
+    return moves
+
+
+@register.simple_tag(takes_context=True)
+def may_undo_check_in(context, appointment) -> bool:
+    return selectors.may_undo_check_in(user=context["request"].user, appointment=appointment)
+
+
+@register.simple_tag(takes_context=True)
+def check_in_waits(context, appointment) -> bool:
+    """True when the user could check this appointment in once its day comes."""
+    return selectors.check_in_waits_for_the_day(
+        user=context["request"].user, appointment=appointment
+    )
 
 
 @register.simple_tag(takes_context=True)

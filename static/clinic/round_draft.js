@@ -1,8 +1,10 @@
+// The observation round form keeps what is typed in this browser until the round is saved:
+// nothing is lost if the tablet sleeps or the login times out. A draft made before the
+// latest round was saved belongs to that round (or is stale), so it is dropped.
+// The form carries its draft key and the latest round's id (data-draft-key, data-draft-after).
 (function () {
-  // Nothing lost if the tablet sleeps or the login times out: what is typed stays in this
-  // browser until the round is saved. A draft made before the latest round was saved
-  // belongs to that round (or is stale), so it is dropped.
   var form = document.getElementById("round-form");
+  if (!form || !form.dataset.draftKey) { return; }
   var notice = document.getElementById("round-draft");
   var key = form.dataset.draftKey;
   var after = form.dataset.draftAfter;
@@ -22,6 +24,11 @@
     try { localStorage.removeItem(key); } catch (e) { /* nothing stored */ }
     notice.hidden = true;
   }
+  // The live NEWS2 (htmx) scores the form again on this event; a plain "change" would also
+  // store the draft again.
+  function rescore() {
+    form.dispatchEvent(new Event("news2-rescore"));
+  }
   var draft = read();
   if (draft && draft.after !== after) { clear(); draft = null; }
   if (form.dataset.bound === "true") {
@@ -35,11 +42,14 @@
       [], { hour: "2-digit", minute: "2-digit" }
     );
     notice.hidden = false;
+    // htmx binds its triggers on load; score the restored values once it has.
+    document.addEventListener("DOMContentLoaded", rescore);
   }
   form.addEventListener("input", save);
   form.addEventListener("change", save);
   document.getElementById("round-draft-clear").addEventListener("click", function () {
     clear();
     form.reset();
+    rescore();
   });
 })();
