@@ -5,6 +5,7 @@ its AppConfig; the core then asks each area, in INSTALLED_APPS order, for what i
 
 - `<app>.roles.ROLE_PERMISSIONS`: the permissions it adds to each staff role;
 - `<app>.urls`: its pages and API, included at the site root;
+- `<app>.privacy`: its part of a patient's data export and anonymisation (clinic.privacy);
 - `<app>.demo.seed()`, and `seed_late()` for appointments later areas' demos add;
 - templates `<app label>/nav.html`, `home_cards.html`, `patient_actions.html`,
   `patient_sections.html`, `appointment_actions.html`, `board_card.html` (on an

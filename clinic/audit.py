@@ -4,7 +4,11 @@ from django.apps import apps
 from django.utils.text import capfirst
 
 from clinic.models import AuditEvent, Patient
+from clinic.privacy import Identifiers
 from clinic.roles import active_break_glass
+
+# Read to keep them out of `detail`; a patient loaded without them is not read again for it.
+IDENTIFYING = {"first_name", "last_name", "mrn", "email", "phone", "date_of_birth"}
 
 
 def _under_break_glass(user, detail: str):
@@ -21,9 +25,15 @@ def client_ip(request) -> str | None:
 
 
 def audit_record(*, request=None, user=None, action, obj=None, patient=None, detail=""):
-    """Append one audit row. `user` defaults to the request's user."""
+    """Append one audit row. `user` defaults to the request's user.
+
+    The row is kept forever (append-only), so a patient's own identifying values are taken
+    out of `detail` (e.g. an override reason that names them): anonymisation cannot reach it.
+    """
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
+    if patient is not None and detail and not patient.get_deferred_fields() & IDENTIFYING:
+        detail = Identifiers.of(patient).redact(detail)
     break_glass, detail = _under_break_glass(user, detail)
     return AuditEvent.objects.create(
         user=user,

@@ -296,6 +296,9 @@ class Patient(models.Model):
     )
     # Clinical fields: shown and edited only with the clinical record permissions.
     spinal_history = models.TextField(blank=True)
+    # Set by clinic.services_privacy.patient_anonymise (GDPR Art. 17): the identifying
+    # fields are scrubbed everywhere, the clinical record stays for the retention period.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -305,6 +308,8 @@ class Patient(models.Model):
         permissions = [
             ("view_clinical_record", "Can view a patient's clinical record"),
             ("change_clinical_record", "Can change a patient's clinical record"),
+            ("export_patient_data", "Can export all of a patient's data (GDPR Art. 15/20)"),
+            ("anonymise_patient", "Can anonymise a patient (GDPR Art. 17)"),
         ]
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="patient_name_idx"),
@@ -314,7 +319,12 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=Q(date_of_birth__gte=datetime.date(1900, 1, 1)),
                 name="patient_born_after_1900",
-            )
+            ),
+            # An anonymised patient is never emailed again: no address, no consent.
+            models.CheckConstraint(
+                condition=Q(anonymised_at__isnull=True) | Q(email="", email_consent=False),
+                name="patient_anonymised_has_no_email",
+            ),
         ]
 
     def __str__(self):
@@ -345,6 +355,14 @@ class Patient(models.Model):
                 raise ValidationError({"date_of_birth": "Date of birth must be after 1900."})
         if self.email_consent and not self.email:
             raise ValidationError({"email": "Add an email address, or untick email consent."})
+        if self.anonymised_at and (self.email or self.email_consent):
+            raise ValidationError(
+                {"email": "This patient was anonymised: they are not emailed again."}
+            )
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
     @property
     def can_receive_email(self) -> bool:

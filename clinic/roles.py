@@ -21,6 +21,8 @@ class Role(models.TextChoices):
 
 
 DEMOGRAPHICS = ["clinic.view_patient", "clinic.add_patient", "clinic.change_patient"]
+# A patient's GDPR requests: the data-subject export and anonymisation (clinic.privacy_views).
+PATIENT_RIGHTS = ["clinic.export_patient_data", "clinic.anonymise_patient"]
 CLINICAL_READ = ["clinic.view_patient", "clinic.view_clinical_record"]
 CLINICAL_WRITE = [*CLINICAL_READ, "clinic.change_clinical_record"]
 CATALOGUE_READ = ["clinic.view_proceduretype", "clinic.view_site", "clinic.view_room"]
@@ -43,12 +45,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [*DEMOGRAPHICS, *CATALOGUE_READ],
     Role.NURSE: [*CLINICAL_WRITE, *CATALOGUE_READ],
     Role.PHYSICIAN: [*CLINICAL_WRITE, *CATALOGUE_READ],
-    Role.MANAGER: [*DEMOGRAPHICS, *CLINICAL_READ, *CATALOGUE_WRITE, "clinic.view_auditevent"],
+    Role.MANAGER: [
+        *DEMOGRAPHICS,
+        *CLINICAL_READ,
+        *CATALOGUE_WRITE,
+        "clinic.view_auditevent",
+        *PATIENT_RIGHTS,
+    ],
     Role.ADMIN: [
         *DEMOGRAPHICS,
         *CLINICAL_WRITE,
         *CATALOGUE_WRITE,
         "clinic.view_auditevent",
+        *PATIENT_RIGHTS,
         "auth.view_user",
         "auth.add_user",
         "auth.change_user",

@@ -518,3 +518,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "InvitationKindEnum": "followup.models.Invitation.Kind",
     }
 )
+
+# --- Patient rights (GDPR) ------------------------------------------------------------------
+# How long the clinical record of an anonymised patient is kept after their last appointment:
+# the Danish rule for patient records (journalføringsbekendtgørelsen) is at least 10 years.
+PATIENT_RECORD_RETENTION_YEARS = env_int("PATIENT_RECORD_RETENTION_YEARS", 10, minimum=1)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("catalogue/<int:pk>/", views.procedure_type_detail, name="procedure_type_detail"),
     path("catalogue/<int:pk>/edit/", views.procedure_type_edit, name="procedure_type_edit"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("", include("clinic.privacy_urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", views.api_docs, name="api_docs"),

@@ -194,7 +194,7 @@ def audit_list(request):
         filterset=filterset,
         template="clinic/audit_list.html",
         export_name="audit-trail",
-        export_audit=f"audit trail ({request.GET.urlencode() or 'all'})",
+        export_audit="audit trail",
     )
 
 
