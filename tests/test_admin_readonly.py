@@ -62,6 +62,7 @@ EDITABLE_IN_ADMIN = {
     "followup.careplan",
     "followup.preparationinstruction",
     "followup.instrumentwording",
+    "followup.redflagquestion",
 }
 GUARDED_APPS = {"scheduling", "nursing", "followup"}
 
