@@ -10,7 +10,15 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from simple_history.admin import SimpleHistoryAdmin
 
-from clinic.models import Allergy, AuditEvent, CrossSiteAccess, Medication, Patient, StaffProfile
+from clinic.models import (
+    Allergy,
+    AuditEvent,
+    BreakGlass,
+    CrossSiteAccess,
+    Medication,
+    Patient,
+    StaffProfile,
+)
 
 BORN = datetime.date(1980, 1, 1)
 
