@@ -164,8 +164,10 @@ def test_it_ends_break_glass_on_request(client, superuser):
     ).exists()
 
 
+# `db` is named so pytest-django runs this with the database tests, before any transactional
+# test empties the database (it cannot see the fixtures asked for by name).
 @pytest.mark.parametrize("persona", ["admin_user", "manager", "physician", "nurse", "front_desk"])
-def test_it_lets_no_one_but_a_superuser_start_break_glass(client, request, persona):
+def test_it_lets_no_one_but_a_superuser_start_break_glass(db, client, request, persona):
     user = request.getfixturevalue(persona)
     assert _start(client, user).status_code == 403
     assert client.get(reverse("break_glass")).status_code == 403
