@@ -170,15 +170,16 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
 def oncall_message(alerts: list, *, escalation: bool) -> EmailMessage:
     """To the on-call address: a patient's new (or still unacknowledged) alerts.
 
-    Staff-facing, in English, plain text; it names the patient so on-call can act at once.
+    Staff-facing, in English, plain text. It carries alert numbers, their kinds and a link
+    that needs a login, never the patient's name, MRN, phone or answers: an on-call mailbox
+    is often a shared list or a phone's lock screen.
     """
     first = alerts[0]
     context = {
         "alerts": alerts,
-        "patient": first.patient,
         "escalation": escalation,
         "escalate_minutes": settings.FOLLOWUP_ALERT_ESCALATE_MINUTES,
-        "patient_url": settings.SITE_URL + first.patient.get_absolute_url(),
+        "alerts_url": settings.SITE_URL + reverse("alert_list") + "?state=open",
         "clinic_name": settings.CLINIC_NAME,
     }
     with translation.override("en"):

@@ -83,8 +83,13 @@ def test_it_emails_on_call_about_a_response_once_within_a_tick(appointment, enqu
     assert oncall_notify() == 1
     (message,) = mail.outbox
     assert message.to == ["oncall@localhost"]
-    assert "Karen Jensen (MRN-0001)" in message.subject
+    numbers = {f"Follow-up alert #{alert.pk}" for alert in response.alerts.all()}
+    assert message.subject in numbers
     assert "Red-flag symptom" in message.body and "Patient feels much worse" in message.body
+    assert "/followup/alerts/?state=open" in message.body
+    # Nothing that names the patient, or what they answered, leaves in the email.
+    for value in ("Karen", "Jensen", "MRN-0001", response.patient.phone or "-", "saddle"):
+        assert value.lower() not in (message.subject + message.body).lower()
     assert all(alert.oncall_emailed_at for alert in response.alerts.all())
     assert dispatch_tick()["alerts"] == 0 and oncall_notify() == 0
     assert EmailLog.objects.get(kind="oncall_alert").status == "sent"
