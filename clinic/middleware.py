@@ -39,7 +39,9 @@ class IdleTimeoutMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is not None and session.session_key and not session.is_empty():
+        # A board refreshing itself (an htmx GET) is not someone using the tablet.
+        refresh = request.method == "GET" and request.headers.get("HX-Request") == "true"
+        if session is not None and session.session_key and not session.is_empty() and not refresh:
             now = int(time.time())
             if now - session.get(TOUCHED_AT, 0) >= SESSION_TOUCH_SECONDS:
                 session[TOUCHED_AT] = now

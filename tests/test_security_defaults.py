@@ -7,6 +7,7 @@ import io
 import time
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -51,12 +52,24 @@ def test_it_signs_out_a_session_left_idle(client, nurse, settings):
     assert reverse("login") in response["Location"]
 
 
+def stored_expiry(client):
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_it_does_not_count_a_board_refreshing_itself_as_use(client, nurse, monkeypatch):
+    client.force_login(nurse)
+    first = stored_expiry(client)
+    monkeypatch.setattr(time, "time", lambda real=time.time: real() + 120)
+    client.get(reverse("nursing_board"), headers={"HX-Request": "true"})
+    assert stored_expiry(client) == first
+
+
 def test_it_keeps_an_active_session_alive(client, nurse, settings, monkeypatch):
     client.force_login(nurse)
-    first = client.session.get_expiry_date()
+    first = stored_expiry(client)
     monkeypatch.setattr(time, "time", lambda real=time.time: real() + 120)
     client.get(reverse("home"))
-    assert client.session.get_expiry_date() > first
+    assert stored_expiry(client) > first
 
 
 # --- API --------------------------------------------------------------------------------
