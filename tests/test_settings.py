@@ -87,6 +87,11 @@ def test_it_splits_lists_and_drops_blanks(monkeypatch):
     assert env.env_list("ALLOWED_HOSTS") == ["a.example", "b.example"]
 
 
+def test_it_lets_manage_py_work_on_a_machine_with_no_configuration():
+    result = run_manage("check", DJANGO_DEBUG=None)
+    assert result.returncode == 0, result.stderr
+
+
 def test_it_refuses_production_without_a_secret_key():
     result = run_manage("check", DJANGO_DEBUG="false", ALLOWED_HOSTS="clinic.example.org")
     assert result.returncode != 0
@@ -111,7 +116,17 @@ def test_it_starts_a_development_server_with_no_other_configuration():
 
 
 def test_it_is_in_production_mode_unless_told_otherwise():
-    result = run_manage("check", DJANGO_DEBUG=None)
+    """The server's entry point (gunicorn loads clinic.wsgi) with nothing configured."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATA"))}
+    environment.pop("ALLOWED_HOSTS", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import clinic.wsgi"],
+        cwd=ROOT,
+        env={**environment, "CLINIC_VAR_DIR": "/tmp/clinic-settings-test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
     assert "DJANGO_DEBUG=true" in result.stderr
