@@ -9,6 +9,7 @@ from clinic.models import (
     ProcedureType,
     Room,
     SpinalRegion,
+    validate_no_control_characters,
 )
 from clinic.ui import DateInput, StyledFormMixin
 
@@ -119,3 +120,17 @@ class ProcedureTypeForm(StyledFormMixin, forms.ModelForm):
             "typical_sedation",
             "active",
         ]
+
+
+class CrossSiteForm(forms.Form):
+    """Why a user opens another site's patient record (clinic.sites)."""
+
+    reason = forms.CharField(
+        min_length=10,
+        max_length=255,
+        validators=[validate_no_control_characters],
+        error_messages={
+            "required": "Say in a sentence why you need this record.",
+            "min_length": "Say in a sentence why you need this record (at least 10 characters).",
+        },
+    )

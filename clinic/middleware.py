@@ -3,7 +3,11 @@
 import time
 
 from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+
+from clinic.sites import CrossSiteRefused, route_check
 
 # How often an active session's idle clock is pushed forward: once a minute is enough for
 # a 30-minute timeout, and spares a session write on every request.
@@ -50,7 +54,7 @@ class IdleTimeoutMiddleware:
 
 def touch_session_at_login(sender, request, user, **kwargs):
     """Starts the idle clock at login, so the first page after it saves nothing more."""
-    if getattr(settings, "SESSION_COOKIE_AGE", None) and hasattr(request, "session"):
+    if hasattr(request, "session"):
         request.session[TOUCHED_AT] = int(time.time())
 
 
@@ -66,8 +70,6 @@ class SiteScopeMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from clinic.sites import CrossSiteRefused, route_check
-
         if not request.user.is_authenticated or request.resolver_match is None:
             return None
         try:
@@ -77,16 +79,11 @@ class SiteScopeMiddleware:
         return None
 
     def process_exception(self, request, exception):
-        from clinic.sites import CrossSiteRefused
-
         if isinstance(exception, CrossSiteRefused):
             return self._refusal(request, exception)
         return None
 
     def _refusal(self, request, refused):
-        from django.http import JsonResponse
-        from django.shortcuts import render
-
         if request.path.startswith(("/api/", "/fhir/")):
             body = {
                 "detail": str(refused.args[0]) if refused.args else "Another site's record.",

@@ -1,5 +1,3 @@
-import unicodedata
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -126,19 +124,22 @@ def patient_clinical_edit(request, pk):
 def cross_site_open(request, pk):
     """Opens another site's record of a patient, for a while, with the user's reason."""
     patient = get_object_or_404(Patient, pk=pk)
-    reason = request.POST.get("reason", "").strip()
+    form = forms.CrossSiteForm(request.POST)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=False):
         next_url = patient.get_absolute_url()
-    if len(reason) < 10 or any(unicodedata.category(char) == "Cc" for char in reason):
+    if not form.is_valid():
         context = {
             "patient": patient,
             "next": next_url,
-            "reason": reason,
-            "error": "Say in a sentence why you need this record (at least 10 characters).",
+            "reason": request.POST.get("reason", ""),
+            "error": " ".join(form.errors["reason"]),
+            "minutes": settings.CROSS_SITE_ACCESS_MINUTES,
         }
         return render(request, "clinic/cross_site.html", context, status=400)
-    sites.cross_site_access_open(request=request, patient=patient, reason=reason[:255])
+    sites.cross_site_access_open(
+        request=request, patient=patient, reason=form.cleaned_data["reason"]
+    )
     messages.warning(
         request,
         f"Another site's record is open for {settings.CROSS_SITE_ACCESS_MINUTES} minutes; "
