@@ -251,7 +251,8 @@ STORAGES = {
 }
 
 # Email: EMAIL_URL such as smtp://user:password@host:587?tls=1, smtps://host:465,
-# console:// (default) or locmem://; or, instead of EMAIL_URL, EMAIL_HOST with EMAIL_PORT,
+# outbox:// (files under var/outbox/, shown on the staff Outbox page; the default in debug
+# mode, so `make run` needs no mail server), console:// (the default otherwise) or locmem://; or, instead of EMAIL_URL, EMAIL_HOST with EMAIL_PORT,
 # EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS and EMAIL_USE_SSL.
 if env_str("EMAIL_HOST"):
     if env_str("EMAIL_URL"):
@@ -267,7 +268,11 @@ if env_str("EMAIL_HOST"):
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_TIMEOUT = 20
 else:
-    EMAIL_URL = env_url("EMAIL_URL", "console://", schemes={"smtp", "smtps", "console", "locmem"})
+    EMAIL_URL = env_url(
+        "EMAIL_URL",
+        "outbox://" if DEBUG else "console://",
+        schemes={"smtp", "smtps", "console", "locmem", "outbox"},
+    )
     _email = urlsplit(EMAIL_URL)
     if _email.scheme in {"smtp", "smtps"}:
         try:
@@ -282,8 +287,15 @@ else:
         EMAIL_USE_SSL = _email.scheme == "smtps"
         EMAIL_USE_TLS = "tls=1" in (_email.query or "")
         EMAIL_TIMEOUT = 20
+    elif _email.scheme == "outbox":
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "EMAIL_URL=outbox:// keeps patient emails in files on this machine: debug only."
+            )
+        EMAIL_BACKEND = "clinic.mail.OutboxBackend"
     else:
         EMAIL_BACKEND = f"django.core.mail.backends.{_email.scheme}.EmailBackend"
+EMAIL_OUTBOX_DIR = VAR_DIR / "outbox"
 # Patient email leaves over TLS in production. A relay on this host, or a mail catcher that
 # says EMAIL_ALLOW_PLAINTEXT=true (compose's mailpit), may take it in plain text.
 EMAIL_ALLOW_PLAINTEXT = env_bool("EMAIL_ALLOW_PLAINTEXT", DEBUG)
@@ -432,12 +444,23 @@ SESSION_COOKIE_AGE = 60 * env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+# One line per event: Django's own console handler is dropped (everything reaches the root
+# handler once), 4xx answers carry no traceback, and Celery logs a task once (when it ends),
+# not "received" and beat's "sending due task" every minute as well.
+# https://docs.djangoproject.com/en/5.2/topics/logging/#default-logging-configuration
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_traceback_for_4xx": {"()": "clinic.logs.NoTracebackForClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", choices=LOG_LEVELS)},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["no_traceback_for_4xx"]},
+        "django.db.backends": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
+    },
 }
 
 # Follow-up engine

@@ -26,6 +26,8 @@ urlpatterns = [
     path("catalogue/<int:pk>/", views.procedure_type_detail, name="procedure_type_detail"),
     path("catalogue/<int:pk>/edit/", views.procedure_type_edit, name="procedure_type_edit"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("outbox/", views.outbox_list, name="outbox_list"),
+    path("outbox/<str:name>/", views.outbox_detail, name="outbox_detail"),
     path("", include("clinic.privacy_urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

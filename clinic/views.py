@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from clinic import forms, services, sites
+from clinic import forms, mail, services, sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.filters import AuditEventFilter, PatientFilter, ProcedureTypeFilter
@@ -17,9 +17,14 @@ from clinic.tables import AuditEventTable, PatientTable, ProcedureTypeTable
 from clinic.ui import render_table
 
 
+def outbox_is_on() -> bool:
+    """The outbox holds what `make run` sent: a page for evaluation, never for production."""
+    return settings.DEBUG and settings.EMAIL_BACKEND == "clinic.mail.OutboxBackend"
+
+
 @login_required
 def home(request):
-    return render(request, "clinic/home.html")
+    return render(request, "clinic/home.html", {"outbox_on": outbox_is_on()})
 
 
 @permission_required("clinic.view_patient")
@@ -209,3 +214,28 @@ def api_docs(request):
     if not settings.API_DOCS_UI:
         raise Http404("The API documentation page is off on this server; see /api/schema/.")
     return _swagger_ui(request)
+
+
+def _outbox_on():
+    if not outbox_is_on():
+        raise Http404("The outbox exists only in debug mode with EMAIL_URL=outbox://.")
+
+
+@login_required
+def outbox_list(request):
+    """The emails sent on this development server, newest first, their links clickable."""
+    _outbox_on()
+    return render(
+        request,
+        "clinic/outbox.html",
+        {"messages_sent": mail.outbox_messages(), "folder": settings.EMAIL_OUTBOX_DIR},
+    )
+
+
+@login_required
+def outbox_detail(request, name):
+    _outbox_on()
+    message = mail.outbox_message(name)
+    if message is None:
+        raise Http404("No such email in the outbox.")
+    return render(request, "clinic/outbox_detail.html", {"message": message})

@@ -10,20 +10,25 @@ worklists, alerts and patient timelines have something to show. Areas that recor
 procedure day complete those earlier procedures too, in seed_demo's late phase.
 
 Nothing is left for the dispatcher to email: due rows are recorded as sent, answered or
-expired, and alerts as already emailed to on-call. Idempotent: an appointment that has
-its reminder row is done, and the earlier procedures are only made while none exists.
+expired, and alerts as already emailed to on-call. The rows still open (sent, not yet
+answered) get their real email through the configured backend, which under `make run` is
+the outbox, so every "sent" the pages show has an email behind it with links that work.
+Idempotent: an appointment that has its reminder row is done, and the earlier procedures are
+only made while none exists.
 """
 
 import datetime
 import random
+from email.utils import formatdate
 
 from django.contrib.auth import get_user_model
+from django.core.mail import get_connection
 from django.db.models import Q
 from django.utils import timezone
 
 from clinic.management.commands.seed_demo import MRN_PREFIX, RANDOM_SEED, Seeded
 from clinic.models import Patient, ProcedureType, Room, Site
-from followup import services
+from followup import emails, services
 from followup.models import Alert, EmailLog, Invitation
 from followup.red_flags import red_flag_questions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS
@@ -387,7 +392,7 @@ def seed() -> dict[str, Seeded]:
         "responses": Seeded(),
         "alerts": Seeded(),
     }
-    todo = (
+    todo = list(
         Appointment.objects.filter(Q(patient__mrn__startswith=MRN_PREFIX))
         .exclude(invitations__kind=K.APPOINTMENT_REMINDER)
         .exclude(status__in=(Status.CANCELLED, Status.REQUESTED))
@@ -403,4 +408,19 @@ def seed() -> dict[str, Seeded]:
             past += 1
     nurses = list(get_user_model().objects.filter(username__in=NURSES))
     _settle_alerts(results["alerts"].objects, now, nurses)
+    _write_open_emails([appointment.pk for appointment in todo])
     return results
+
+
+def _write_open_emails(appointment_ids) -> None:
+    """The email behind each invitation this run recorded as sent and still open."""
+    invitations = Invitation.objects.filter(
+        appointment_id__in=appointment_ids, status=S.SENT
+    ).select_related("patient", "appointment__site", "appointment__procedure_type")
+    messages = []
+    for invitation in invitations.order_by("sent_at", "pk"):
+        message = emails.invitation_message(invitation)
+        message.extra_headers["Date"] = formatdate(invitation.sent_at.timestamp(), localtime=True)
+        messages.append(message)
+    if messages:
+        get_connection(fail_silently=False).send_messages(messages)

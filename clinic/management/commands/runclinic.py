@@ -14,6 +14,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+SHORT_BANNER_AFTER = 12  # seconds: Celery's worker and beat have logged their start-up by then
+
 
 def web_is_up(host, port) -> bool:
     try:
@@ -46,6 +48,7 @@ class Command(BaseCommand):
         }
         stopping = False
         banner_due = True
+        reminder_at = None
 
         def stop(signum, frame):
             nonlocal stopping
@@ -59,6 +62,12 @@ class Command(BaseCommand):
                 if banner_due and web_is_up(host, port):
                     self.print_banner(host, port)
                     banner_due = False
+                    reminder_at = time.monotonic() + SHORT_BANNER_AFTER
+                # The worker's and beat's start-up logs push the banner off screen: repeat
+                # its gist once they are done.
+                if reminder_at is not None and time.monotonic() >= reminder_at:
+                    self.stdout.write(self.short_banner(host, port))
+                    reminder_at = None
                 exited = [name for name, proc in processes.items() if proc.poll() is not None]
                 if exited:
                     self.stderr.write(f"{', '.join(exited)} stopped; stopping the rest.")
@@ -90,9 +99,29 @@ class Command(BaseCommand):
             "",
             f"  {settings.CLINIC_NAME} is running at http://{host}:{port}/",
             f"  Health: http://{host}:{port}/healthz   API docs: http://{host}:{port}/api/docs/",
+            *self.email_lines(host, port),
             f"  Demo logins (password {DEMO_PASSWORD}):",
             *(f"    {role:<11} {', '.join(names)}" for role, names in by_role.items()),
             "  Press Ctrl-C to stop the web server, worker and beat.",
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+    def email_lines(self, host, port) -> list[str]:
+        if settings.EMAIL_BACKEND != "clinic.mail.OutboxBackend":
+            return [f"  Emails go through {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]}."]
+        return [
+            f"  Emails are not sent: they are kept in {settings.EMAIL_OUTBOX_DIR}/",
+            f"  and listed at http://{host}:{port}/outbox/ (log in first).",
+        ]
+
+    def short_banner(self, host, port) -> str:
+        outbox = (
+            f"   emails: http://{host}:{port}/outbox/"
+            if settings.EMAIL_BACKEND == "clinic.mail.OutboxBackend"
+            else ""
+        )
+        return (
+            f"\n  Running at http://{host}:{port}/{outbox}\n"
+            "  Demo logins are listed above. Ctrl-C stops.\n"
+        )
