@@ -141,7 +141,16 @@ def test_it_serves_the_schema_and_docs_to_staff_only(client, personas, settings)
 
 # Foundation URLs tested elsewhere: public ones, the admin and the API (by path).
 # cross_site_open is POST-only and tested in tests/test_site_scoping.py.
-FOUNDATION_ELSEWHERE = {"healthz", "api_token", "api_schema", "api_docs", "cross_site_open"}
+# Tested in their own files; the outbox pages exist only in debug mode (test_first_ten_minutes).
+FOUNDATION_ELSEWHERE = {
+    "healthz",
+    "api_token",
+    "api_schema",
+    "api_docs",
+    "cross_site_open",
+    "outbox_list",
+    "outbox_detail",
+}
 
 
 def foundation_url_names():
