@@ -23,6 +23,12 @@ MESSAGE_NAME = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9]{6}-[0-9]+-[0-9]+\.eml$")
 LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 _counter = itertools.count(1)
 _lock = threading.Lock()
+BACKEND = "clinic.mail.OutboxBackend"
+
+
+def outbox_in_use() -> bool:
+    """Emails are kept here rather than sent: a development server's, never production's."""
+    return settings.DEBUG and settings.EMAIL_BACKEND == BACKEND
 
 
 class OutboxBackend(BaseEmailBackend):

@@ -252,8 +252,9 @@ STORAGES = {
 
 # Email: EMAIL_URL such as smtp://user:password@host:587?tls=1, smtps://host:465,
 # outbox:// (files under var/outbox/, shown on the staff Outbox page; the default in debug
-# mode, so `make run` needs no mail server), console:// (the default otherwise) or locmem://; or, instead of EMAIL_URL, EMAIL_HOST with EMAIL_PORT,
-# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS and EMAIL_USE_SSL.
+# mode, so `make run` needs no mail server), console:// (the default otherwise) or locmem://;
+# or, instead of EMAIL_URL, EMAIL_HOST with EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS and EMAIL_USE_SSL.
 if env_str("EMAIL_HOST"):
     if env_str("EMAIL_URL"):
         raise ImproperlyConfigured("Set EMAIL_URL or EMAIL_HOST, not both.")

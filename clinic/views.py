@@ -17,14 +17,9 @@ from clinic.tables import AuditEventTable, PatientTable, ProcedureTypeTable
 from clinic.ui import render_table
 
 
-def outbox_is_on() -> bool:
-    """The outbox holds what `make run` sent: a page for evaluation, never for production."""
-    return settings.DEBUG and settings.EMAIL_BACKEND == "clinic.mail.OutboxBackend"
-
-
 @login_required
 def home(request):
-    return render(request, "clinic/home.html", {"outbox_on": outbox_is_on()})
+    return render(request, "clinic/home.html", {"outbox_on": mail.outbox_in_use()})
 
 
 @permission_required("clinic.view_patient")
@@ -217,7 +212,7 @@ def api_docs(request):
 
 
 def _outbox_on():
-    if not outbox_is_on():
+    if not mail.outbox_in_use():
         raise Http404("The outbox exists only in debug mode with EMAIL_URL=outbox://.")
 
 

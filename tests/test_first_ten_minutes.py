@@ -7,6 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from clinic.mail import BACKEND as OUTBOX
 from clinic.mail import OutboxBackend, outbox_messages
 from followup.emails import invitation_message, oncall_message
 from followup.models import Invitation
@@ -17,7 +18,6 @@ from tests.factories import AlertFactory, AppointmentFactory, InvitationFactory,
 from tests.test_settings import run_manage
 
 URL = re.compile(rb"https?://[^\s<>\"')\]]+")
-OUTBOX = "clinic.mail.OutboxBackend"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def email_links(message) -> list[str]:
 
 
 def test_it_uses_make_runs_port_in_every_link_of_emails_feeds_and_ics(
-    settings, make_run_site_url, appointment, physician
+    settings, client, make_run_site_url, appointment, physician
 ):
     assert make_run_site_url == "http://127.0.0.1:18800"
     settings.SITE_URL = make_run_site_url
@@ -73,9 +73,6 @@ def test_it_uses_make_runs_port_in_every_link_of_emails_feeds_and_ics(
             assert url.startswith(make_run_site_url + "/"), f"{where}: {url}"
 
     calendar_feed_create(physician=physician)
-    from django.test import Client
-
-    client = Client()
     client.force_login(physician)
     page = client.get(reverse("calendar_feed_settings")).content
     assert f"{make_run_site_url}/calendar/".encode() in page

@@ -14,6 +14,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from clinic.mail import outbox_in_use
+
 SHORT_BANNER_AFTER = 12  # seconds: Celery's worker and beat have logged their start-up by then
 
 
@@ -108,7 +110,7 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def email_lines(self, host, port) -> list[str]:
-        if settings.EMAIL_BACKEND != "clinic.mail.OutboxBackend":
+        if not outbox_in_use():
             return [f"  Emails go through {settings.EMAIL_BACKEND.rsplit('.', 2)[-2]}."]
         return [
             f"  Emails are not sent: they are kept in {settings.EMAIL_OUTBOX_DIR}/",
@@ -116,11 +118,7 @@ class Command(BaseCommand):
         ]
 
     def short_banner(self, host, port) -> str:
-        outbox = (
-            f"   emails: http://{host}:{port}/outbox/"
-            if settings.EMAIL_BACKEND == "clinic.mail.OutboxBackend"
-            else ""
-        )
+        outbox = f"   emails: http://{host}:{port}/outbox/" if outbox_in_use() else ""
         return (
             f"\n  Running at http://{host}:{port}/{outbox}\n"
             "  Demo logins are listed above. Ctrl-C stops.\n"
