@@ -1,5 +1,5 @@
-"""Admin of the follow-up engine: managers edit care plans, preparation advice and the
-red-flag questions here.
+"""Admin of the follow-up engine: managers edit care plans, preparation advice, the
+red-flag questions and the diagnostic block protocols here.
 
 Rows the engine writes (invitations, emails, responses, alerts) are read-only: they change
 through the services so that every state change stays conditional and logged.
@@ -15,6 +15,7 @@ from followup.models import (
     Alert,
     CarePlan,
     CarePlanStep,
+    DiagnosticBlockProtocol,
     EmailLog,
     Instrument,
     InstrumentWording,
@@ -90,6 +91,18 @@ class RedFlagQuestionAdmin(SimpleHistoryAdmin):
     list_editable = ["order", "active"]
     search_fields = ["code", "text_en", "text_da"]
     ordering = ["region", "order", "code"]
+
+
+@admin.register(DiagnosticBlockProtocol)
+class DiagnosticBlockProtocolAdmin(SimpleHistoryAdmin):
+    """How each diagnostic block's diary is read (followup.blocks): protocol data."""
+
+    list_display = [
+        "procedure_type",
+        "local_anaesthetic",
+        "expected_duration_hours",
+        "positive_threshold",
+    ]
 
 
 @admin.register(InstrumentWording)

@@ -602,3 +602,49 @@ class RedFlagQuestion(models.Model):
     def text(self, language: str) -> str:
         """The wording in `language`, English where no Danish is given."""
         return (self.text_da if language == "da" else "") or self.text_en
+
+
+class DiagnosticBlockProtocol(models.Model):
+    """How a diagnostic block's pain diary is read: protocol data managers edit.
+
+    A block is positive when the diary's best % relief against the pain before the block,
+    counting only diary times within the local anaesthetic's expected duration, reaches
+    `positive_threshold` (followup.blocks). Defaults from shared/reference/clinical.md:
+    lidocaine lasts about 1-2 h, bupivacaine about 4-6 h; >=80% relief is the threshold used
+    before RFA (CMS LCD L38803 family, as confirmed by the clinic).
+    """
+
+    procedure_type = models.OneToOneField(
+        ProcedureType, on_delete=models.CASCADE, related_name="block_protocol"
+    )
+    local_anaesthetic = models.CharField(max_length=80, blank=True)
+    expected_duration_hours = models.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        help_text="Diary times up to this many hours after the block count.",
+    )
+    positive_threshold = models.PositiveSmallIntegerField(
+        default=80, help_text="Peak % relief from which the block is positive."
+    )
+    source = models.CharField(max_length=255, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expected_duration_hours__gt=0, expected_duration_hours__lte=24),
+                name="block_protocol_duration_0_24h",
+            ),
+            models.CheckConstraint(
+                condition=Q(positive_threshold__gte=1, positive_threshold__lte=100),
+                name="block_protocol_threshold_1_100",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Block protocol: {self.procedure_type}"
+
+    @property
+    def window_minutes(self) -> int:
+        """The diary times (minutes after the block) that count: up to the expected duration."""
+        return int(self.expected_duration_hours * 60)

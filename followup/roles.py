@@ -14,10 +14,17 @@ CLINICAL_FOLLOWUP = [
 RESCHEDULE_WORK = ["followup.view_reschedulerequest", "followup.change_reschedulerequest"]
 # Those who read the email log may put a failed send back in the queue.
 EMAIL_WORK = ["followup.view_emaillog", "followup.change_invitation"]
-# Managers edit the care plans, preparation advice and red-flag questions (data, not code).
+# Managers edit the care plans, preparation advice, red-flag questions and block protocols
+# (data, not code).
 PLAN_EDIT = [
     f"followup.{verb}_{model}"
-    for model in ("careplan", "careplanstep", "preparationinstruction", "redflagquestion")
+    for model in (
+        "careplan",
+        "careplanstep",
+        "preparationinstruction",
+        "redflagquestion",
+        "diagnosticblockprotocol",
+    )
     for verb in ("view", "add", "change", "delete")
 ]
 

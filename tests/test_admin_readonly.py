@@ -63,6 +63,7 @@ EDITABLE_IN_ADMIN = {
     "followup.preparationinstruction",
     "followup.instrumentwording",
     "followup.redflagquestion",
+    "followup.diagnosticblockprotocol",
 }
 GUARDED_APPS = {"scheduling", "nursing", "followup"}
 

@@ -8,6 +8,7 @@ from django import template
 
 from clinic.roles import Role, roles_of
 from followup import selectors_worklists as selectors
+from followup.blocks import peak_relief_by_appointment
 
 register = template.Library()
 
@@ -44,3 +45,9 @@ def clinical_alerts_of_day(user, schedule) -> list:
 def is_physician(user) -> bool:
     """Whether `user` may take a clinical alert (followup.services.alert_acknowledge)."""
     return Role.PHYSICIAN in roles_of(user)
+
+
+@register.simple_tag
+def diagnostic_block(appointment):
+    """The appointment's diagnostic block result (followup.blocks), None for other procedures."""
+    return peak_relief_by_appointment([appointment.pk]).get(appointment.pk)
