@@ -24,6 +24,7 @@ from django.utils.translation import pgettext
 from followup import selectors
 from followup.models import Invitation
 from followup.tokens import make_token
+from scheduling.advice import medication_plan
 from scheduling.models import MOVABLE_STATUSES, Status
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,33 @@ def _day(value) -> dict:
     }
 
 
+def _date_words(day) -> dict:
+    """A calendar date as `_day` writes it, without a time."""
+    return {
+        "weekday": formats.date_format(day, "l"),
+        "date": formats.date_format(day, pgettext("date in a patient email", "j F Y")),
+    }
+
+
+def _medication(appointment) -> list[dict]:
+    """The blood-thinner plan in dates the patient reads (scheduling.advice); the drug is
+    named in the body only, never in the subject."""
+    plan = medication_plan(appointment)
+    if plan is None:
+        return []
+    return [
+        {
+            "drug": step.drug,
+            "decides": step.physician_decides,
+            "held": step.is_held,
+            "last": _date_words(step.last_dose) if step.is_held else None,
+            "stop": _date_words(step.stop_from) if step.is_held else None,
+            "restart": _date_words(step.restart) if step.is_held else None,
+        }
+        for step in plan.steps
+    ]
+
+
 def _common(invitation: Invitation, unsubscribe_url: str) -> dict:
     site = invitation.appointment.site
     return {
@@ -102,6 +130,7 @@ def _reminder_context(invitation: Invitation, unsubscribe_url: str) -> dict:
         if appointment.status in MOVABLE_STATUSES
         else "",
         "baseline_url": link("survey", baseline.pk) if baseline else "",
+        "medication": _medication(appointment),
     }
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from clinic.models import ProcedureType, Site
 from clinic.selectors import patient_search
 from clinic.ui import DateInput, FilterForm
-from scheduling import selectors
+from scheduling import selectors, selectors_medication
 from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import Status, WaitlistEntry
 
@@ -84,3 +84,34 @@ class WaitlistFilter(django_filters.FilterSet):
 
     def filter_patient(self, queryset, name, value):
         return queryset.filter(patient__in=patient_search(query=value))
+
+
+class MedicationCallFilter(AppointmentDaysMixin, django_filters.FilterSet):
+    """The phone worklist: upcoming days (today to three weeks ahead unless asked), site,
+    and whether the patient was phoned yet."""
+
+    date_from = ScheduleDateFilter(label="From", method=days_applied_together, widget=DateInput())
+    date_to = ScheduleDateFilter(label="To", method=days_applied_together, widget=DateInput())
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    called = django_filters.ChoiceFilter(
+        label="Phoned",
+        choices=[("no", "Not yet phoned"), ("yes", "Phoned")],
+        empty_label="Phoned or not",
+        method="filter_called",
+    )
+
+    class Meta:
+        form = FilterForm
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not data.get("date_to"):
+            data = data.copy()
+            data["date_to"] = selectors_medication.worklist_default_end().isoformat()
+            data.setdefault("date_from", timezone.localdate().isoformat())
+        super().__init__(data, *args, **kwargs)
+
+    def filter_called(self, queryset, name, value):
+        has_call = queryset.filter(medication_calls__isnull=False).values("pk")
+        if value == "yes":
+            return queryset.filter(pk__in=has_call)
+        return queryset.exclude(pk__in=has_call)

@@ -415,3 +415,32 @@ class CalendarFeed(models.Model):
             and Role.PHYSICIAN in roles_of(physician)
             and not is_refused_demo_account(physician)
         )
+
+
+class MedicationCall(models.Model):
+    """The patient was phoned about stopping and restarting their medicines before this
+    appointment (the plan in scheduling.advice). One per appointment: marking it twice is
+    refused by the constraint, not by a check that could race."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="medication_calls"
+    )
+    note = models.CharField(max_length=255, blank=True)
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    called_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-called_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment"],
+                name="medication_call_one_per_appointment",
+                violation_error_message="This patient was already marked as phoned.",
+            )
+        ]
+
+    def __str__(self):
+        return f"Medication call for {self.appointment}"

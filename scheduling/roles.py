@@ -17,14 +17,28 @@ AVAILABILITY_WRITE = [
     for verb in ("view", "add", "change", "delete")
 ]
 
+# The worklist of patients to phone about stopping their blood thinners, and its done mark:
+# the front desk and the nurses phone.
+MEDICATION_CALLS = ["scheduling.view_medicationcall", "scheduling.add_medicationcall"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.FRONT_DESK: [*APPOINTMENT_WRITE, "scheduling.view_unavailability"],
-    Role.NURSE: [*APPOINTMENT_READ, "scheduling.change_appointment"],
+    Role.FRONT_DESK: [*APPOINTMENT_WRITE, "scheduling.view_unavailability", *MEDICATION_CALLS],
+    Role.NURSE: [*APPOINTMENT_READ, "scheduling.change_appointment", *MEDICATION_CALLS],
     Role.PHYSICIAN: [
         *APPOINTMENT_READ,
         "scheduling.change_appointment",
         "scheduling.override_duration",
     ],
-    Role.MANAGER: [*APPOINTMENT_WRITE, *AVAILABILITY_WRITE, "scheduling.override_duration"],
-    Role.ADMIN: [*APPOINTMENT_WRITE, *AVAILABILITY_WRITE, "scheduling.override_duration"],
+    Role.MANAGER: [
+        *APPOINTMENT_WRITE,
+        *AVAILABILITY_WRITE,
+        "scheduling.override_duration",
+        *MEDICATION_CALLS,
+    ],
+    Role.ADMIN: [
+        *APPOINTMENT_WRITE,
+        *AVAILABILITY_WRITE,
+        "scheduling.override_duration",
+        *MEDICATION_CALLS,
+    ],
 }

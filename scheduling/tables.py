@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from scheduling.advice import day_text
 from scheduling.models import Appointment, WaitlistEntry
 from scheduling.templatetags.scheduling_booking import offer_url, status_badge
 
@@ -143,3 +144,79 @@ class WaitlistTable(tables.Table):
             '<div class="d-flex gap-2">{}</div>',
             format_html_join("", "{}", ((b,) for b in buttons)),
         )
+
+
+class MedicationCallTable(tables.Table):
+    """Patients to phone about their medicines before an upcoming appointment."""
+
+    call_by = tables.Column(accessor="plan__call_by", verbose_name="Phone by", orderable=False)
+    starts_at = tables.Column(verbose_name="Appointment (site time)", linkify=True)
+    patient = tables.Column(
+        linkify=lambda record: record.patient.get_absolute_url(), orderable=False
+    )
+    phone = tables.Column(accessor="patient__phone", verbose_name="Phone", orderable=False)
+    procedure_type = tables.Column(verbose_name="Procedure", orderable=False)
+    plan = tables.Column(verbose_name="Plan (per clinic protocol)", orderable=False)
+    done = tables.Column(accessor="pk", verbose_name="Phoned", orderable=False)
+
+    class Meta:
+        model = Appointment
+        fields = ["call_by", "starts_at", "patient", "phone", "procedure_type", "plan", "done"]
+        order_by = ["starts_at"]
+        attrs = {"class": "table table-hover align-middle", "id": "medication-calls"}
+
+    def render_call_by(self, value):
+        return day_text(value)
+
+    def value_call_by(self, value):
+        return value.isoformat()
+
+    def render_starts_at(self, record):
+        return f"{record.local_start:%a %Y-%m-%d %H:%M}"
+
+    def value_starts_at(self, record):
+        return record.local_start.isoformat()
+
+    def render_patient(self, record):
+        return f"{record.patient.full_name} ({record.patient.mrn})"
+
+    def render_plan(self, record):
+        lines = [step.text for step in record.plan.steps]
+        if record.plan.upgraded:
+            lines.append(record.plan.upgrade_reason)
+        return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+    def value_plan(self, record):
+        lines = [step.text for step in record.plan.steps]
+        return " ".join(lines + ([record.plan.upgrade_reason] if record.plan.upgraded else []))
+
+    def render_done(self, record):
+        # Rendered here, not by a template column: a template per row re-runs the context
+        # processors (a query each).
+        call = record.call
+        if call is not None:
+            who = call.called_by.get_full_name() if call.called_by else "—"
+            return format_html(
+                "Done {} by {}{}",
+                f"{timezone.localtime(call.called_at):%Y-%m-%d %H:%M}",
+                who,
+                f": {call.note}" if call.note else "",
+            )
+        if not self.request.user.has_perm("scheduling.add_medicationcall"):
+            return "Not yet"
+        return format_html(
+            '<form method="post" action="{}" class="d-flex gap-2">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<label class="visually-hidden" for="call-note-{}">Note</label>'
+            '<input class="form-control" id="call-note-{}" name="note" maxlength="255" '
+            'placeholder="Note (optional)">'
+            '<button class="btn btn-outline-primary" type="submit">Mark phoned</button></form>',
+            reverse("medication_call_mark", args=[record.pk]),
+            get_token(self.request),
+            record.pk,
+            record.pk,
+        )
+
+    def value_done(self, record):
+        call = record.call
+        return f"{timezone.localtime(call.called_at):%Y-%m-%d %H:%M}" if call else ""

@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("scheduling.urls_booking")),
     path("", include("scheduling.urls_board")),
     path("", include("scheduling.urls_availability")),
+    path("", include("scheduling.urls_medication")),
 ]

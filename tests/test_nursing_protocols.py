@@ -102,6 +102,7 @@ def test_it_edits_the_hold_table_and_refuses_a_duplicate(client, manager):
         "agent": "apixaban",
         "bleeding_risk": "intermediate",
         "hold_days": "4",
+        "restart_days": "1",
         "note": "Clinic decision 2026",
         "source": "Clinic protocol board",
     }

@@ -20,3 +20,8 @@ class NursingConfig(AppConfig):
         # Safety rules on status changes: registered at startup so they hold for every
         # caller (pages, API, admin). The admin is found by Django's autodiscovery.
         import clinic.nursing.guards  # noqa: F401
+        from clinic.nursing.rules import medication_plans
+        from scheduling.advice import register_medication_advice
+
+        # The hold table is nursing's; booking pages and reminders ask through scheduling.
+        register_medication_advice(medication_plans)

@@ -494,7 +494,7 @@ class ChecklistItemForm(StyledFormMixin, forms.ModelForm):
 class AnticoagulantHoldForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = AnticoagulantHold
-        fields = ["agent", "bleeding_risk", "hold_days", "note", "source"]
+        fields = ["agent", "bleeding_risk", "hold_days", "restart_days", "note", "source"]
 
 
 class ProcedureProtocolForm(StyledFormMixin, forms.ModelForm):

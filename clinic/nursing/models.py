@@ -240,7 +240,9 @@ class AnticoagulantHold(models.Model):
 
     Defaults from ASRA Pain Medicine guidelines (Narouze et al., Reg Anesth Pain Med
     2018;43:225-62), confirmed and edited by the clinic: shown to staff "per clinic protocol".
-    Days are counted from the day of the last dose to the day of the procedure.
+    Days are counted from the day of the last dose to the day of the procedure, and from
+    the procedure day to the first dose after it. They are calendar days: weekends and
+    holidays count like any other day (the clinic's rule, see `last_dose_day`).
     """
 
     agent = models.CharField(max_length=30, choices=ANTITHROMBOTIC_CHOICES)
@@ -248,6 +250,11 @@ class AnticoagulantHold(models.Model):
     hold_days = models.PositiveSmallIntegerField(
         validators=[MaxValueValidator(30)],
         help_text="Days from the last dose to the procedure day; 0 means continue.",
+    )
+    restart_days = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MaxValueValidator(14)],
+        help_text="Days from the procedure day to the first dose after it; 1 is the day after.",
     )
     note = models.CharField(max_length=255, blank=True)
     source = models.CharField(
@@ -273,6 +280,24 @@ class AnticoagulantHold(models.Model):
             f"{self.get_agent_display()}, {self.get_bleeding_risk_display().lower()} risk: "
             f"{self.hold_days} days"
         )
+
+    @property
+    def is_held(self) -> bool:
+        return self.hold_days > 0
+
+    def last_dose_day(self, procedure_day: datetime.date) -> datetime.date:
+        """The last day the patient may take a dose before a procedure on `procedure_day`.
+
+        The one rule for both the plan told at booking and the nurse's check on the day
+        (`antithrombotic_problems`): a calendar date, `hold_days` before the procedure day.
+        A weekend is not skipped or moved: a hold of 7 days before a Monday procedure ends
+        with a last dose on the Monday before.
+        """
+        return procedure_day - datetime.timedelta(days=self.hold_days)
+
+    def restart_day(self, procedure_day: datetime.date) -> datetime.date:
+        """The first day the patient takes the drug again, a calendar date as above."""
+        return procedure_day + datetime.timedelta(days=self.restart_days)
 
 
 class ProcedureProtocol(models.Model):
@@ -451,8 +476,9 @@ def antithrombotic_problems(value: dict, appointment, holds=None) -> list[str]:
                 "a physician must decide."
             )
             continue
-        days = (procedure_day - datetime.date.fromisoformat(day)).days
-        if days < hold.hold_days:
+        taken_on = datetime.date.fromisoformat(day)
+        if taken_on > hold.last_dose_day(procedure_day):
+            days = (procedure_day - taken_on).days
             taken = "on the procedure day" if days == 0 else f"{days} day{'s' * (days != 1)} before"
             problems.append(
                 f"{name} last taken {taken}; clinic protocol holds it {hold.hold_days} "

@@ -82,6 +82,61 @@ def hold_summary(appointment, *, risk_factors: bool = False) -> list[str]:
     return lines
 
 
+# ASRA 2018 counts concurrent antithrombotics as a patient bleeding-risk factor; it is the one
+# factor the medication list shows, so the plan told at booking upgrades on it alone. The
+# nurse asks about the others (age, bleeding history, liver and kidney disease) on the day.
+CONCURRENT_ANTITHROMBOTICS = 2
+
+
+def medication_plans(appointments) -> dict:
+    """The plan told at booking for each appointment whose patient takes an antithrombotic:
+    last dose and restart day per drug from the clinic's hold table (`AnticoagulantHold`,
+    the same rule as the nurse's check), registered with scheduling.advice."""
+    from scheduling.advice import MedicationPlan, MedicationStep
+
+    holds = {(h.agent, h.bleeding_risk): h for h in AnticoagulantHold.objects.all()}
+    plans = {}
+    for appointment in appointments:
+        agents = antithrombotics_of(appointment.patient)
+        if not agents:
+            continue
+        usual = appointment.procedure_type.bleeding_risk
+        upgraded = len(agents) >= CONCURRENT_ANTITHROMBOTICS
+        risk = effective_bleeding_risk(usual, upgraded)
+        day = appointment.local_start.date()
+        steps = []
+        for agent, name in sorted(agents.items(), key=lambda item: item[1]):
+            hold = holds.get((agent, risk))
+            if hold is None:
+                steps.append(MedicationStep(agent=agent, drug=name, physician_decides=True))
+                continue
+            steps.append(
+                MedicationStep(
+                    agent=agent,
+                    drug=name,
+                    hold_days=hold.hold_days,
+                    last_dose=hold.last_dose_day(day) if hold.is_held else None,
+                    restart=hold.restart_day(day) if hold.is_held else None,
+                    note=hold.note,
+                )
+            )
+        plans[appointment.pk] = MedicationPlan(
+            procedure_day=day,
+            bleeding_risk=risk,
+            bleeding_risk_label=ProcedureType.BleedingRisk(risk).label.lower(),
+            upgraded=risk != usual,
+            upgrade_reason=(
+                f"{len(agents)} antithrombotics taken together: this "
+                f"{ProcedureType.BleedingRisk(usual).label.lower()}-risk procedure counts as "
+                f"{ProcedureType.BleedingRisk(risk).label.lower()}-risk (ASRA 2018)."
+                if risk != usual
+                else ""
+            ),
+            steps=steps,
+        )
+    return plans
+
+
 def applicable_items(appointment, phases=None) -> list[ChecklistItem]:
     """The active checklist items asked for this appointment, in order."""
     items = (

@@ -38,10 +38,11 @@ class ChecklistItemTable(tables.Table):
 class AnticoagulantHoldTable(tables.Table):
     agent = tables.Column(linkify=lambda record: reverse("nursing_hold_edit", args=[record.pk]))
     hold_days = tables.Column(verbose_name="Hold (days)")
+    restart_days = tables.Column(verbose_name="Restart (days after)")
 
     class Meta:
         model = AnticoagulantHold
-        fields = ["agent", "bleeding_risk", "hold_days", "note", "source"]
+        fields = ["agent", "bleeding_risk", "hold_days", "restart_days", "note", "source"]
         order_by = ["agent"]
 
 
