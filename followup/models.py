@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from clinic.models import Patient, ProcedureType, SpinalRegion
+from followup.outcomes import POINT_CODES
 
 
 class Instrument(models.TextChoices):
@@ -648,3 +649,105 @@ class DiagnosticBlockProtocol(models.Model):
     def window_minutes(self) -> int:
         """The diary times (minutes after the block) that count: up to the expected duration."""
         return int(self.expected_duration_hours * 60)
+
+
+class OutcomeEpisode(models.Model):
+    """What one treated appointment came to: one row per procedure done, kept up to date.
+
+    Derived data, never entered: `followup.services_outcomes.outcome_episode_refresh`
+    recomputes the row after a survey answer or the appointment's completion, and
+    `manage.py rebuild_outcomes` rebuilds them all. The outcomes page and API aggregate
+    these rows in SQL (followup.selectors_outcomes) instead of re-scoring every answer per
+    request. The rules are in followup.outcomes; per follow-up point (followup.outcomes.POINTS)
+    there is `relief_<point>`, `responder30_<point>` and `responder50_<point>`.
+    """
+
+    class BaselineSource(models.TextChoices):
+        NONE = "", "No baseline"
+        SURVEY = "survey", "Baseline survey"
+        NURSE = "nurse", "Nurse's pre-procedure NRS"
+
+    # The appointment is the key: a rebuilt row keeps its id.
+    appointment = models.OneToOneField(
+        "scheduling.Appointment",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="outcome_episode",
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    procedure_type = models.ForeignKey(ProcedureType, on_delete=models.CASCADE, related_name="+")
+    physician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    site = models.ForeignKey("clinic.Site", on_delete=models.CASCADE, related_name="+")
+    # The procedure's day in the site's zone: the period filters and "last 12 months".
+    treated_on = models.DateField()
+    region = models.CharField(max_length=20, choices=SpinalRegion.choices, blank=True)
+    levels = models.CharField(max_length=60, blank=True)
+    laterality = models.CharField(max_length=10, blank=True)
+    baseline_nrs = models.PositiveSmallIntegerField(null=True, blank=True)
+    baseline_source = models.CharField(
+        max_length=10, choices=BaselineSource.choices, blank=True, default=""
+    )
+    has_followup = models.BooleanField(
+        default=False, help_text="At least one follow-up survey answered."
+    )
+    last_point = models.CharField(max_length=4, blank=True)
+    last_relief = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    immpact_category = models.CharField(max_length=30, blank=True)
+    responder_30 = models.BooleanField(null=True, blank=True)
+    responder_50 = models.BooleanField(null=True, blank=True)
+    disability_instrument = models.CharField(max_length=3, blank=True)
+    # ODI in percent points, NDI in raw points (0-50), as their MCIDs are stated.
+    disability_baseline = models.DecimalField(
+        max_digits=30, decimal_places=20, null=True, blank=True
+    )
+    disability_last = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    disability_change = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    disability_mcid = models.BooleanField(null=True, blank=True)
+    pgic_last = models.PositiveSmallIntegerField(null=True, blank=True)
+    pgic_improved = models.BooleanField(null=True, blank=True)
+    # Days until relief first fell below 50% (durable_event) or of the last answer (censored).
+    durable_days = models.PositiveIntegerField(null=True, blank=True)
+    durable_event = models.BooleanField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-treated_on", "-appointment"]
+        indexes = [
+            models.Index(fields=["site", "treated_on"], name="outcome_site_day_idx"),
+            models.Index(fields=["procedure_type", "treated_on"], name="outcome_type_day_idx"),
+            models.Index(fields=["physician", "treated_on"], name="outcome_physician_day_idx"),
+            models.Index(fields=["treated_on", "appointment"], name="outcome_day_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(baseline_source="", baseline_nrs__isnull=True)
+                | Q(baseline_source__in=["survey", "nurse"]),
+                name="outcome_baseline_has_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(durable_days__isnull=True, durable_event__isnull=True)
+                | Q(durable_days__isnull=False, durable_event__isnull=False),
+                name="outcome_durability_days_and_event",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Outcome of appointment {self.appointment_id}"
+
+    def relief_at(self, point: str):
+        return getattr(self, f"relief_{point}")
+
+
+def _add_point_fields():
+    for code in POINT_CODES:
+        OutcomeEpisode.add_to_class(
+            f"relief_{code}",
+            models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True),
+        )
+        OutcomeEpisode.add_to_class(f"responder30_{code}", models.BooleanField(null=True))
+        OutcomeEpisode.add_to_class(f"responder50_{code}", models.BooleanField(null=True))
+
+
+_add_point_fields()

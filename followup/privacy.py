@@ -4,7 +4,14 @@ alerts, the emails sent to them and their requests to reschedule."""
 from django.db.models import Q
 
 from clinic.privacy import REMOVED, Section, rows
-from followup.models import Alert, EmailLog, Invitation, RescheduleRequest, Response
+from followup.models import (
+    Alert,
+    EmailLog,
+    Invitation,
+    OutcomeEpisode,
+    RescheduleRequest,
+    Response,
+)
 
 
 def _emails(patient):
@@ -71,6 +78,27 @@ def export_sections(patient) -> list[Section]:
             ),
         ),
         Section(
+            "outcomes",
+            "Outcomes computed from the answers, per procedure",
+            rows(
+                OutcomeEpisode.objects.filter(patient=patient),
+                [
+                    "appointment_id",
+                    "treated_on",
+                    "baseline_nrs",
+                    "baseline_source",
+                    "last_point",
+                    "last_relief",
+                    "immpact_category",
+                    "disability_instrument",
+                    "disability_change",
+                    "pgic_last",
+                    "durable_days",
+                    "durable_event",
+                ],
+            ),
+        ),
+        Section(
             "emails_sent",
             "Emails sent",
             rows(_emails(patient), ["at", "kind", "to_address", "status", "error"]),
@@ -95,6 +123,7 @@ def patient_rows(patient) -> list:
         Alert.objects.filter(patient=patient),
         _emails(patient),
         RescheduleRequest.objects.filter(appointment__patient=patient),
+        OutcomeEpisode.objects.filter(patient=patient),
     ]
 
 

@@ -8,6 +8,7 @@ change commit or roll back together.
 from django.utils import timezone
 
 from followup import services
+from followup.services_outcomes import TREATED, outcome_episode_refresh_after_commit
 from scheduling.models import Status
 
 
@@ -26,6 +27,9 @@ def on_appointment_changed(sender, *, appointment, change, **kwargs):
             services.baseline_open_at_check_in(appointment=appointment)
         elif appointment.status == Status.DISCHARGED:
             services.plan_instantiate(appointment=appointment, discharged_at=timezone.now())
+        if appointment.status in TREATED:
+            # Treated: the appointment has an outcome row from now on (after the commit).
+            outcome_episode_refresh_after_commit(appointment_id=appointment.pk)
 
 
 def on_clinical_warning(sender, *, appointment, kind, severity, summary, source_id=None, **kw):

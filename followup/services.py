@@ -29,6 +29,7 @@ from followup.models import (
 )
 from followup.red_flags import red_flag_questions
 from followup.selectors import baseline_response
+from followup.services_outcomes import outcome_episode_refresh_after_commit
 
 S = Invitation.Status
 K = Invitation.Kind
@@ -488,6 +489,8 @@ def response_record(
             from followup.tasks import notify_oncall
 
             notify_oncall.delay_on_commit()
+        # The outcome row of the appointment takes in this answer once it is committed.
+        outcome_episode_refresh_after_commit(appointment_id=current.appointment_id)
     invitation.status, invitation.answered_at = S.ANSWERED, now
     return response
 

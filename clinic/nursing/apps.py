@@ -25,3 +25,9 @@ class NursingConfig(AppConfig):
 
         # The hold table is nursing's; booking pages and reminders ask through scheduling.
         register_medication_advice(medication_plans)
+
+        from clinic.nursing.selectors import baseline_pain_scores
+        from scheduling.outcome_sources import register_baseline_pain
+
+        # The nurse's pre-procedure pain is the outcome baseline when no survey gave one.
+        register_baseline_pain("nursing", baseline_pain_scores)

@@ -294,3 +294,30 @@ def patient_perioperative_appointments(*, patient) -> list[Appointment]:
         .select_related("procedure_type")
         .order_by("-starts_at", "-pk")
     )
+
+
+# The checklist item where the nurse records pain before the procedure (seeded protocol).
+BASELINE_PAIN_ITEM = "baseline-pain"
+
+
+def baseline_pain_scores(appointment_ids: list[int]) -> dict[int, int]:
+    """The signed pre-procedure pain score (NRS 0-10) of each appointment that has one.
+
+    Registered with scheduling.outcome_sources (see NursingConfig.ready): the follow-up
+    engine's baseline when the patient answered no baseline survey. One query.
+    """
+    scores = {}
+    rows = ChecklistAnswer.objects.filter(
+        appointment_id__in=appointment_ids,
+        item__code=BASELINE_PAIN_ITEM,
+        signed_at__isnull=False,
+    ).values_list("appointment_id", "value")
+    for appointment_id, value in rows:
+        # A number answer is stored as entered: 7, 7.0 or "7".
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if number.is_integer() and 0 <= number <= 10:
+            scores[appointment_id] = int(number)
+    return scores
