@@ -12,6 +12,7 @@ from clinic.models import (
     AuditEvent,
     BreakGlass,
     CrossSiteAccess,
+    Diagnosis,
     Medication,
     OpeningHours,
     Patient,
@@ -92,6 +93,15 @@ class ProcedureTypeAdmin(SimpleHistoryAdmin):
     list_display = ["name", "code", "category", "bleeding_risk", "room_minutes", "active"]
     list_filter = ["category", "bleeding_risk", "active"]
     search_fields = ["name", "code"]
+
+
+@admin.register(Diagnosis)
+class DiagnosisAdmin(SimpleHistoryAdmin):
+    """The referral diagnoses (ICD-10), seeded with the common spine pain diagnoses."""
+
+    list_display = ["code", "text", "active"]
+    list_filter = ["active"]
+    search_fields = ["code", "text"]
 
 
 @admin.register(StaffProfile)

@@ -556,3 +556,117 @@ class BreakGlass(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.started_at:%Y-%m-%d %H:%M}: {self.reason}"
+
+
+class Diagnosis(models.Model):
+    """An ICD-10 diagnosis the clinic refers for; a seeded list a manager extends."""
+
+    code = models.CharField("ICD-10 code", max_length=10, unique=True)
+    text = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "diagnoses"
+
+    def __str__(self):
+        return f"{self.code} {self.text}"
+
+
+class Indication(models.Model):
+    """Why a patient is referred: the road to a procedure, which a booking links to."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="indications")
+    referrer = models.CharField(
+        max_length=200, blank=True, validators=[validate_no_control_characters]
+    )
+    referred_on = models.DateField(null=True, blank=True)
+    diagnosis = models.ForeignKey(
+        Diagnosis, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    diagnosis_note = models.CharField(max_length=255, blank=True)
+    symptoms_since = models.DateField("symptom start date", null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["patient", "-created_at"]
+
+    def __str__(self):
+        return str(self.diagnosis or self.diagnosis_note or "Indication")
+
+    def clean(self):
+        if self.symptoms_since and self.symptoms_since > timezone.localdate():
+            raise ValidationError({"symptoms_since": "The symptoms cannot start in the future."})
+
+    def symptom_days_on(self, day: datetime.date) -> int | None:
+        """Days with symptoms on `day` (None when the start date is not known)."""
+        if self.symptoms_since is None:
+            return None
+        return (day - self.symptoms_since).days
+
+    @property
+    def symptom_weeks(self) -> int | None:
+        days = self.symptom_days_on(timezone.localdate())
+        return None if days is None else days // 7
+
+
+class ConservativeCare(models.Model):
+    """Care tried before a procedure: physiotherapy, medication, and the like, with dates."""
+
+    class Kind(models.TextChoices):
+        PHYSIOTHERAPY = "physiotherapy", "Physiotherapy"
+        MEDICATION = "medication", "Medication"
+        EXERCISE = "exercise", "Home exercise"
+        CHIROPRACTIC = "chiropractic", "Chiropractic / manual therapy"
+        OTHER = "other", "Other"
+
+    indication = models.ForeignKey(
+        Indication, on_delete=models.CASCADE, related_name="conservative_care"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    started = models.DateField()
+    ended = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["indication", "started"]
+        verbose_name_plural = "conservative care"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended__isnull=True) | Q(ended__gte=models.F("started")),
+                name="conservative_care_ends_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.started:%Y-%m-%d}"
+
+
+class Imaging(models.Model):
+    """Relevant imaging the referral brings: modality, date and the finding."""
+
+    class Modality(models.TextChoices):
+        MRI = "mri", "MRI"
+        CT = "ct", "CT"
+        XRAY = "xray", "X-ray"
+        ULTRASOUND = "ultrasound", "Ultrasound"
+        OTHER = "other", "Other"
+
+    indication = models.ForeignKey(Indication, on_delete=models.CASCADE, related_name="imaging")
+    modality = models.CharField(max_length=20, choices=Modality.choices)
+    taken_on = models.DateField()
+    finding = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["indication", "-taken_on"]
+        verbose_name_plural = "imaging"
+
+    def __str__(self):
+        return f"{self.get_modality_display()} {self.taken_on:%Y-%m-%d}"

@@ -25,13 +25,18 @@ DEMOGRAPHICS = ["clinic.view_patient", "clinic.add_patient", "clinic.change_pati
 PATIENT_RIGHTS = ["clinic.export_patient_data", "clinic.anonymise_patient"]
 CLINICAL_READ = ["clinic.view_patient", "clinic.view_clinical_record"]
 CLINICAL_WRITE = [*CLINICAL_READ, "clinic.change_clinical_record"]
-CATALOGUE_READ = ["clinic.view_proceduretype", "clinic.view_site", "clinic.view_room"]
+CATALOGUE_READ = [
+    "clinic.view_proceduretype",
+    "clinic.view_site",
+    "clinic.view_room",
+    "clinic.view_diagnosis",
+]
 CATALOGUE_WRITE = [
     *CATALOGUE_READ,
     *(
         f"clinic.{verb}_{model}"
         for verb in ("add", "change")
-        for model in ("proceduretype", "site", "room")
+        for model in ("proceduretype", "site", "room", "diagnosis")
     ),
     "clinic.view_openinghours",
     "clinic.add_openinghours",

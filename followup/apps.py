@@ -22,8 +22,10 @@ class FollowupConfig(AppConfig):
     ]
 
     def ready(self):
+        from followup import pathway_evidence
         from followup.receivers import on_appointment_changed, on_clinical_warning
         from scheduling.signals import appointment_changed, clinical_warning_raised
 
         appointment_changed.connect(on_appointment_changed, dispatch_uid="followup.appointments")
         clinical_warning_raised.connect(on_clinical_warning, dispatch_uid="followup.warnings")
+        pathway_evidence.register()

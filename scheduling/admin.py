@@ -2,7 +2,14 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.admin import ReadOnlyHistoryAdmin
-from scheduling.models import Appointment, AppointmentEvent, PhysicianSession, Unavailability
+from scheduling.models import (
+    Appointment,
+    AppointmentEvent,
+    PathwayOverride,
+    PathwayRule,
+    PhysicianSession,
+    Unavailability,
+)
 
 
 @admin.register(PhysicianSession)
@@ -37,3 +44,27 @@ class AppointmentAdmin(ReadOnlyHistoryAdmin):
     raw_id_fields = ["patient"]
     date_hierarchy = "starts_at"
     inlines = [AppointmentEventInline]
+
+
+@admin.register(PathwayRule)
+class PathwayRuleAdmin(SimpleHistoryAdmin):
+    """The clinic's repeat and pathway rules: a manager edits the numbers and switches rules
+    on or off; the check each kind makes is scheduling.pathway's."""
+
+    list_display = ["name", "code", "limit", "window_days", "percent", "duration_days", "active"]
+    list_filter = ["active", "kind"]
+    readonly_fields = ["code", "kind"]
+
+    def has_add_permission(self, request):
+        # A rule's kind names code: new kinds come with a release, not from the admin.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PathwayOverride)
+class PathwayOverrideAdmin(ReadOnlyHistoryAdmin):
+    """Read-only: written by the booking service with the reason given."""
+
+    list_display = ["at", "appointment", "rule_code", "reason", "by"]

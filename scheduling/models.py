@@ -10,6 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from clinic.accounts.two_factor import is_refused_demo_account
-from clinic.models import Patient, ProcedureType, Room, Site, Weekday
+from clinic.models import Indication, Patient, ProcedureType, Room, Site, Weekday
 from clinic.roles import Role, roles_of
 
 
@@ -210,6 +211,10 @@ class Appointment(models.Model):
     )
     levels = models.CharField(max_length=60, blank=True, validators=[validate_levels])
     notes = models.TextField("booking notes", blank=True)
+    # Why the procedure is done: the referral it answers (the pathway rules read it).
+    indication = models.ForeignKey(
+        Indication, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments"
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
     cancel_reason = models.CharField(max_length=30, choices=CancelReason.choices, blank=True)
     cancel_note = models.CharField(max_length=255, blank=True)
@@ -444,3 +449,103 @@ class MedicationCall(models.Model):
 
     def __str__(self):
         return f"Medication call for {self.appointment}"
+
+
+class PathwayRule(models.Model):
+    """A repeat or pathway rule the clinic applies as a booking warning, never a refusal.
+
+    `kind` names the check (scheduling.pathway); the numbers are the clinic's, seeded from
+    ../shared/reference/clinical.md (CMS LCD L39240 for ESI, L38803 for facet interventions,
+    marked [verify] there) and edited by a manager.
+    """
+
+    class Kind(models.TextChoices):
+        MAX_SESSIONS = "max_sessions", "At most N sessions per region in a rolling window"
+        REPEAT_RELIEF = "repeat_relief", "A repeat needs relief reported after the last one"
+        DIAGNOSTIC_BLOCKS = "diagnostic_blocks", "Positive diagnostic blocks before"
+        MAX_LEVELS = "max_levels", "At most N levels per session"
+        BASELINE = "baseline", "Baseline pain and function recorded before"
+        CONSERVATIVE_CARE = "conservative_care", "Symptoms for N weeks with conservative care"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    procedure_codes = models.JSONField(
+        default=list, help_text="Procedure type codes the rule is checked for."
+    )
+    related_codes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Procedure type codes the rule looks for in the history (the diagnostic "
+        "blocks, or the sessions that count together); empty = the same as above.",
+    )
+    limit = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Sessions, levels or blocks."
+    )
+    window_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How far back the history is read, in days."
+    )
+    percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)], help_text="Relief, in %."
+    )
+    duration_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How long relief must last, or symptoms must have lasted, in days.",
+    )
+    source = models.CharField(max_length=255)
+    verify_note = models.CharField(
+        max_length=255,
+        default="From a secondary summary: verify locally against the current source.",
+    )
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__lte=100),
+                name="pathway_rule_percent_at_most_100",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("pathway_rule_edit", args=[self.pk])
+
+    @property
+    def counted_codes(self) -> list[str]:
+        """The procedure codes read from the history."""
+        return self.related_codes or self.procedure_codes
+
+    def applies_to(self, procedure_code: str) -> bool:
+        return self.active and procedure_code in self.procedure_codes
+
+
+class PathwayOverride(models.Model):
+    """A booking made although a pathway rule warned: the warning and the stated reason."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="pathway_overrides"
+    )
+    rule = models.ForeignKey(PathwayRule, null=True, on_delete=models.SET_NULL, related_name="+")
+    rule_code = models.CharField(max_length=40)
+    warning = models.TextField()
+    evidence = models.JSONField(default=list, blank=True)
+    reason = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["appointment", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="pathway_override_has_reason")
+        ]
+
+    def __str__(self):
+        return f"{self.rule_code}: {self.reason}"

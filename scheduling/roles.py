@@ -21,11 +21,26 @@ AVAILABILITY_WRITE = [
 # the front desk and the nurses phone.
 MEDICATION_CALLS = ["scheduling.view_medicationcall", "scheduling.add_medicationcall"]
 
+# Everyone who books sees the rules; a manager edits them (the Django admin, as protocols).
+PATHWAY_READ = ["scheduling.view_pathwayrule", "scheduling.view_pathwayoverride"]
+PATHWAY_WRITE = [*PATHWAY_READ, "scheduling.change_pathwayrule"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.FRONT_DESK: [*APPOINTMENT_WRITE, "scheduling.view_unavailability", *MEDICATION_CALLS],
-    Role.NURSE: [*APPOINTMENT_READ, "scheduling.change_appointment", *MEDICATION_CALLS],
+    Role.FRONT_DESK: [
+        *APPOINTMENT_WRITE,
+        "scheduling.view_unavailability",
+        *MEDICATION_CALLS,
+        *PATHWAY_READ,
+    ],
+    Role.NURSE: [
+        *APPOINTMENT_READ,
+        "scheduling.change_appointment",
+        *MEDICATION_CALLS,
+        *PATHWAY_READ,
+    ],
     Role.PHYSICIAN: [
         *APPOINTMENT_READ,
+        *PATHWAY_READ,
         "scheduling.change_appointment",
         "scheduling.override_duration",
     ],
@@ -34,11 +49,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *AVAILABILITY_WRITE,
         "scheduling.override_duration",
         *MEDICATION_CALLS,
+        *PATHWAY_WRITE,
     ],
     Role.ADMIN: [
         *APPOINTMENT_WRITE,
         *AVAILABILITY_WRITE,
         "scheduling.override_duration",
         *MEDICATION_CALLS,
+        *PATHWAY_WRITE,
     ],
 }

@@ -21,7 +21,7 @@ from django.utils import timezone
 from clinic.audit import audit_record
 from clinic.models import AuditEvent, Room
 from clinic.refusals import Reason, Refused
-from scheduling import rules
+from scheduling import pathway, rules
 from scheduling.dates import OUT_OF_RANGE, in_range
 from scheduling.models import (
     CHECK_IN_FROM,
@@ -30,6 +30,7 @@ from scheduling.models import (
     AppointmentEvent,
     CancelReason,
     Laterality,
+    PathwayOverride,
     Status,
 )
 from scheduling.signals import appointment_changed
@@ -48,6 +49,28 @@ class BookingRefused(Refused):
 
     def __init__(self, reasons: list[Reason]):
         super().__init__(reasons, detail="Refused: " + " ".join(r.message for r in reasons))
+
+
+class PathwayWarned(Refused):
+    """Pathway rules warn about this booking (scheduling.pathway); it goes ahead only with a
+    reason, which is stored. Each reason's `stop` is the rule's code."""
+
+    code = "pathway_warning"
+
+    def __init__(self, warnings):
+        self.warnings = warnings
+        super().__init__(
+            [
+                Reason(
+                    "pathway_" + w.code.replace("-", "_"),
+                    f"{w.rule}: {w.reason}",
+                    stop=w.code,
+                    overridable=True,
+                )
+                for w in warnings
+            ],
+            detail="Pathway rules warn about this booking: give a reason to book anyway.",
+        )
 
 
 class RaceLost(BookingRefused):
@@ -240,6 +263,28 @@ def _record_history(appointment, *, actor):
     Appointment.history.bulk_history_create([appointment], update=True, default_user=actor)
 
 
+def pathway_override_record(appointment, *, actor, warnings, reason: str) -> None:
+    """Store why the booking went ahead although pathway rules warned, one row per rule."""
+    PathwayOverride.objects.bulk_create(
+        PathwayOverride(
+            appointment=appointment,
+            rule_id=w.rule_id,
+            rule_code=w.code,
+            warning=f"{w.rule}: {w.reason}",
+            evidence=[item for item in w.as_dict()["evidence"]],
+            reason=reason,
+            by=actor,
+        )
+        for w in warnings
+    )
+    _record(
+        appointment,
+        actor=actor,
+        kind=AppointmentEvent.Kind.OVERRIDE,
+        detail=f"Booked despite pathway warnings ({', '.join(w.code for w in warnings)}): {reason}",
+    )
+
+
 def _record_override(appointment, *, actor, minutes):
     """Keep a duration override in the history: it departs from the catalogue's times."""
     standard = appointment.procedure_type.room_minutes
@@ -268,11 +313,32 @@ def appointment_book(
     status: str = Status.BOOKED,
     now: datetime.datetime | None = None,
     offer_alternatives: bool = True,
+    indication=None,
+    pathway_reason: str = "",
 ) -> Appointment:
-    """Book a procedure, or raise BookingRefused with every reason and a few alternatives."""
+    """Book a procedure, or raise BookingRefused with every reason and a few alternatives.
+
+    Pathway rules that warn raise PathwayWarned unless `pathway_reason` says why to book
+    anyway; the reason is then stored with each warning (PathwayOverride).
+    """
     refuse_far_off(starts_at)
     windows = rules.windows_for(procedure_type, starts_at, room_minutes)
     levels = rules.normalise_levels(levels)
+    if indication is not None and indication.patient_id != patient.pk:
+        raise BookingRefused(
+            [Reason("indication_other_patient", "The indication is another patient's.")]
+        )
+    pathway_reason = (pathway_reason or "").strip()
+    warnings = pathway.pathway_warnings(
+        patient=patient,
+        procedure_type=procedure_type,
+        starts_at=starts_at,
+        levels=levels,
+        laterality=laterality,
+        indication=indication,
+    )
+    if warnings and not pathway_reason:
+        raise PathwayWarned(warnings)
 
     def book() -> Appointment:
         refusals = rules.check_booking(
@@ -304,6 +370,7 @@ def appointment_book(
             laterality=laterality,
             levels=levels,
             notes=notes,
+            indication=indication,
             status=status,
             created_by=actor,
             updated_by=actor,
@@ -318,6 +385,10 @@ def appointment_book(
             ),
         )
         _record_override(appointment, actor=actor, minutes=room_minutes)
+        if warnings:
+            pathway_override_record(
+                appointment, actor=actor, warnings=warnings, reason=pathway_reason
+            )
         appointment_changed.send(Appointment, appointment=appointment, change="booked")
         return appointment
 

@@ -46,6 +46,14 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _pathway_rules_off_unless_marked(request, monkeypatch):
+    """The seeded pathway rules warn about many bookings other tests make for their own
+    reasons; only tests marked `pathway_rules` evaluate them."""
+    if request.node.get_closest_marker("pathway_rules") is None:
+        monkeypatch.setattr("scheduling.pathway.ENABLED", False)
+
+
 @pytest.fixture
 def otp_verified_logins():
     """Whether the test client's login()/force_login() also pass the second factor.

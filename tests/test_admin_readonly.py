@@ -59,6 +59,7 @@ EDITABLE_IN_ADMIN = {
     "nursing.procedureprotocol",
     "scheduling.physiciansession",
     "scheduling.unavailability",
+    "scheduling.pathwayrule",
     "followup.careplan",
     "followup.preparationinstruction",
     "followup.instrumentwording",
