@@ -2,11 +2,12 @@
 
 Relief after an appointment: the patient's own % relief answer, % relief computed from NRS
 against the baseline, and a diagnostic block's diary peak relief, each reported on its own.
-A diagnostic block counts as positive on its peak relief (clinical.md: "peak % relief
-within the local anaesthetic's expected duration"); the diary's own peak is used as the
-diary scoring stores it.
+A diagnostic block with a block protocol reports its diary's peak relief within the local
+anaesthetic's expected duration (followup.blocks; clinical.md "Diagnostic block"), instead
+of the stored diary peak.
 """
 
+from followup.blocks import peak_relief_by_appointment
 from followup.models import Invitation, Response
 from scheduling import pathway
 
@@ -22,12 +23,27 @@ def relief_reported(appointments) -> list[pathway.Relief]:
     if not ids:
         return []
     found = []
+    blocks = peak_relief_by_appointment(ids)
+    starts = {a.pk: a.starts_at for a in appointments}
+    for appointment_id, block in blocks.items():
+        if block.peak_relief is not None:
+            found.append(
+                pathway.Relief(
+                    appointment_id=appointment_id,
+                    at=starts[appointment_id],
+                    percent=float(block.peak_relief),
+                    source=f"diary peak within {block.window_hours}",
+                )
+            )
     responses = Response.objects.filter(invitation__appointment_id__in=ids).values(
         "invitation__appointment_id", "submitted_at", *(name for name, _ in _RELIEF_FIELDS)
     )
     for row in responses:
         for name, label in _RELIEF_FIELDS:
-            if row[name] is not None:
+            read_by_protocol = (
+                name == "diary_peak_relief" and row["invitation__appointment_id"] in blocks
+            )
+            if row[name] is not None and not read_by_protocol:
                 found.append(
                     pathway.Relief(
                         appointment_id=row["invitation__appointment_id"],

@@ -7,9 +7,17 @@ import pytest
 from django.utils import timezone
 
 from clinic.models import ConservativeCare, Diagnosis, Indication
+from followup.models import Invitation
+from followup.services import response_record
 from scheduling.models import PathwayRule
 from scheduling.pathway import pathway_warnings
-from tests.factories import AppointmentFactory, ResponseFactory, SentSurveyFactory, seeded
+from tests.factories import (
+    AppointmentFactory,
+    InvitationFactory,
+    ResponseFactory,
+    SentSurveyFactory,
+    seeded,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.pathway_rules]
 
@@ -153,12 +161,7 @@ def test_it_wants_fifty_percent_relief_before_a_repeat_esi(referred):
 
 def test_it_wants_rfa_relief_lasting_six_months(referred):
     for n in (-60, -50):
-        relief(
-            session(referred, n, "medial-branch-block", laterality="right"),
-            85,
-            0,
-            field="diary_peak_relief",
-        )
+        relief(session(referred, n, "medial-branch-block", laterality="right"), 85, 0)
     first = session(referred, 0, "rfa", laterality="right")
     relief(first, 70, 100)
     assert codes(referred, 200, "rfa", laterality="right") == {"rfa-repeat-relief"}
@@ -234,3 +237,34 @@ def test_it_ignores_cancelled_sessions(referred):
     for n in range(4):
         relief(session(referred, 21 * n, status="cancelled"), 60, 14)
     assert codes(referred, 84) == set()
+
+
+def _diary_block(patient, n, baseline_nrs, diary):
+    """A right L4-L5 medial branch block with its baseline and same-day pain diary answered
+    (followup.blocks reads the peak within the anaesthetic's duration)."""
+    block = session(patient, n, "medial-branch-block", laterality="right")
+    response_record(
+        invitation=InvitationFactory(
+            appointment=block, kind=Invitation.Kind.BASELINE, instruments=["nrs"]
+        ),
+        answers={"nrs_current": baseline_nrs, "nrs_average": 6, "nrs_worst": 9},
+    )
+    response_record(
+        invitation=InvitationFactory(appointment=block, instruments=["diary"]),
+        answers={"diary": diary},
+    )
+    return block
+
+
+def test_it_reads_block_diaries_by_the_block_protocol(referred):
+    # Pain 8 before: 60 min at 1 is 87.5% (positive); the second block is 100% only at 8 h,
+    # after bupivacaine has worn off (6 h): its peak within the window is 50%.
+    _diary_block(referred, -60, 8, {"30": 2, "60": 1})
+    _diary_block(referred, -50, 8, {"60": 4, "480": 0})
+    found = warnings_of(referred, 0, "rfa", levels="L4-L5", laterality="right")
+    assert [e.text.split(": ")[-1] for e in found["facet-diagnostic-blocks"].evidence] == [
+        "peak relief 88%",
+        "peak relief 50%",
+    ]
+    _diary_block(referred, -39, 10, {"120": 2})
+    assert codes(referred, 0, "rfa", laterality="right") == set()
