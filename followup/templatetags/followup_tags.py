@@ -7,6 +7,7 @@ tags fetch what they show, each in one query.
 from django import template
 
 from clinic.roles import Role, roles_of
+from followup import selectors_story
 from followup import selectors_worklists as selectors
 from followup.blocks import peak_relief_by_appointment
 
@@ -51,3 +52,9 @@ def is_physician(user) -> bool:
 def diagnostic_block(appointment):
     """The appointment's diagnostic block result (followup.blocks), None for other procedures."""
     return peak_relief_by_appointment([appointment.pk]).get(appointment.pk)
+
+
+@register.simple_tag
+def patient_story(patient):
+    """The patient's timeline of pain, disability and procedures (followup.selectors_story)."""
+    return selectors_story.patient_story(patient=patient)
