@@ -10,6 +10,7 @@ from django.utils import timezone
 from clinic.models import ProcedureType
 from clinic.ui import DateInput, FilterForm
 from followup.models import Alert, Invitation, RescheduleRequest, Response
+from followup.selectors_worklists import worklist_open_q
 
 
 def patient_words(queryset, prefix, value):
@@ -86,6 +87,16 @@ class SurveyWorklistFilter(PatientQueryFilterSet):
 
 
 class NonresponderFilter(PatientQueryFilterSet):
+    state = django_filters.ChoiceFilter(
+        label="Show",
+        choices=[
+            ("open", "To work now"),
+            ("snoozed", "Snoozed or called"),
+            ("closed", "Closed"),
+        ],
+        method="filter_state",
+        empty_label="All",
+    )
     sent_after = date_filter("Sent from", "sent_at__date", "gte")
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
@@ -95,7 +106,15 @@ class NonresponderFilter(PatientQueryFilterSet):
 
     class Meta(PatientQueryFilterSet.Meta):
         model = Invitation
-        fields = ["q", "sent_after", "procedure_type"]
+        fields = ["q", "state", "sent_after", "procedure_type"]
+
+    def filter_state(self, queryset, name, value):
+        open_now = worklist_open_q(timezone.localdate())
+        if value == "open":
+            return queryset.filter(open_now)
+        if value == "closed":
+            return queryset.filter(worklist_closed_at__isnull=False)
+        return queryset.filter(worklist_closed_at__isnull=True).exclude(open_now)
 
 
 class FailedSendFilter(PatientQueryFilterSet):

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from clinic.ui import StyledFormMixin
-from followup.models import Instrument, InstrumentWording, resolve_instruments
+from clinic.ui import DateInput, StyledFormMixin
+from followup.models import Instrument, InstrumentWording, WorklistAction, resolve_instruments
 from followup.scoring import (
     NDI_SECTIONS,
     ODI_SECTIONS,
@@ -316,3 +316,45 @@ class AlertAcknowledgeForm(StyledFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": "Write what was done before acknowledging the alert."},
     )
+
+
+def _note(label="Note", required=False):
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class WorklistCallForm(StyledFormMixin, forms.Form):
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=[("", "Choose the outcome"), *WorklistAction.Outcome.choices],
+        error_messages={"required": "Choose how the call went."},
+    )
+    note = _note()
+
+
+class WorklistSnoozeForm(StyledFormMixin, forms.Form):
+    until = forms.DateField(
+        label="Call again on",
+        widget=DateInput(),
+        error_messages={"required": "Choose the day to call again."},
+    )
+    note = _note()
+
+
+class WorklistCloseForm(StyledFormMixin, forms.Form):
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Choose a reason"), *WorklistAction.Reason.choices],
+        error_messages={"required": "Choose why the row is closed."},
+    )
+    note = _note()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == WorklistAction.Reason.OTHER and not data.get("note", "").strip():
+            self.add_error("note", "Say why the row is closed.")
+        return data

@@ -226,6 +226,11 @@ class Invitation(models.Model):
         help_text="Delivered inside this other invitation's email (baseline with reminder).",
     )
 
+    # The non-responder worklist: a row leaves the open list while snoozed (a call logged,
+    # or "call again on ...") and for good once closed; see WorklistAction.
+    worklist_snoozed_until = models.DateField(null=True, blank=True)
+    worklist_closed_at = models.DateTimeField(null=True, blank=True)
+
     objects = InvitationQuerySet.as_manager()
 
     class Meta:
@@ -751,3 +756,97 @@ def _add_point_fields():
 
 
 _add_point_fields()
+
+
+class WorklistAction(models.Model):
+    """What staff did about an unanswered survey on the non-responder worklist: a call
+    (with its outcome), a snooze until a day, or closing the row with a reason.
+
+    The invitation carries the resulting state (`worklist_snoozed_until`,
+    `worklist_closed_at`), changed by conditional updates in
+    followup.services_worklists; these rows are the history of who did what, when.
+    """
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        SNOOZE = "snooze", "Snooze"
+        CLOSE = "close", "Close"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached: will answer the survey"
+        DECLINED = "declined", "Reached: declines follow-up"
+        NO_ANSWER = "no_answer", "No answer"
+        MESSAGE = "message", "Left a message"
+        WRONG_NUMBER = "wrong_number", "Wrong or missing number"
+
+    class Reason(models.TextChoices):
+        ANSWERED_BY_PHONE = "answered_by_phone", "Answers taken by phone"
+        DECLINED = "declined", "Patient declines follow-up"
+        UNREACHABLE = "unreachable", "Could not be reached"
+        NOT_RELEVANT = "not_relevant", "No longer relevant"
+        OTHER = "other", "Other (say why in the note)"
+
+    # After a call the row comes back on this many days later: tomorrow when nobody
+    # answered, after a few days when the patient said they would answer online.
+    CALL_AGAIN_AFTER_DAYS = {
+        Outcome.REACHED: 3,
+        Outcome.NO_ANSWER: 1,
+        Outcome.MESSAGE: 1,
+        Outcome.WRONG_NUMBER: 1,
+    }
+    # A call with this outcome closes the row with this reason.
+    CLOSED_BY_OUTCOME = {Outcome.DECLINED: Reason.DECLINED}
+
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.CASCADE, related_name="worklist_actions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    snoozed_until = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["invitation", "-at"], name="worklist_action_latest_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="call") | ~Q(outcome=""), name="worklist_action_call_has_outcome"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="snooze") | Q(snoozed_until__isnull=False),
+                name="worklist_action_snooze_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="close") | ~Q(reason=""),
+                name="worklist_action_close_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(note=""),
+                name="worklist_action_other_reason_has_note",
+            ),
+            # A row is closed once; a second "close" from another tab is refused.
+            models.UniqueConstraint(
+                fields=["invitation"],
+                condition=Q(kind="close"),
+                name="worklist_action_one_close",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on invitation {self.invitation_id}"
+
+    @classmethod
+    def after_call(cls, outcome: str, today: datetime.date) -> tuple[datetime.date | None, str]:
+        """What a call with `outcome` does to its row: (snooze until, close reason).
+
+        A declining patient closes the row; any other outcome takes it off the open list
+        until the day it should be called again (or checked for an online answer).
+        """
+        if outcome in cls.CLOSED_BY_OUTCOME:
+            return None, cls.CLOSED_BY_OUTCOME[outcome]
+        return today + datetime.timedelta(days=cls.CALL_AGAIN_AFTER_DAYS[outcome]), ""

@@ -14,6 +14,8 @@ CLINICAL_FOLLOWUP = [
 RESCHEDULE_WORK = ["followup.view_reschedulerequest", "followup.change_reschedulerequest"]
 # Those who read the email log may put a failed send back in the queue.
 EMAIL_WORK = ["followup.view_emaillog", "followup.change_invitation"]
+# Phoning non-responders: log a call, snooze, close. Physicians read their own patients' rows.
+NONRESPONDER_WORK = ["followup.view_worklistaction", "followup.add_worklistaction"]
 # Managers edit the care plans, preparation advice, red-flag questions and block protocols
 # (data, not code).
 PLAN_EDIT = [
@@ -32,20 +34,27 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [
         *RESCHEDULE_WORK,
         *EMAIL_WORK,
+        *NONRESPONDER_WORK,
         "followup.view_invitation",
         "followup.view_preparationinstruction",
     ],
     Role.NURSE: [
         *CLINICAL_FOLLOWUP,
         *EMAIL_WORK,
+        *NONRESPONDER_WORK,
         "followup.view_preparationinstruction",
     ],
-    Role.PHYSICIAN: [*CLINICAL_FOLLOWUP, "followup.view_preparationinstruction"],
+    Role.PHYSICIAN: [
+        *CLINICAL_FOLLOWUP,
+        "followup.view_worklistaction",
+        "followup.view_preparationinstruction",
+    ],
     Role.MANAGER: [
         *CLINICAL_FOLLOWUP,
         *PLAN_EDIT,
         *RESCHEDULE_WORK,
         *EMAIL_WORK,
+        *NONRESPONDER_WORK,
         "followup.view_instrumentwording",
     ],
     Role.ADMIN: [
@@ -53,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *PLAN_EDIT,
         *RESCHEDULE_WORK,
         *EMAIL_WORK,
+        *NONRESPONDER_WORK,
         "followup.view_instrumentwording",
         "followup.change_instrumentwording",
     ],

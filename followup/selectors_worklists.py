@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from clinic import sites
 from clinic.roles import Role, roles_of
-from followup.models import Alert, Invitation, RescheduleRequest, Response
+from followup.models import Alert, Invitation, RescheduleRequest, Response, WorklistAction
 from followup.red_flags import red_flag_labels, red_flag_questions, red_flag_regions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES
 
@@ -77,8 +77,12 @@ def nonresponders(*, now=None) -> QuerySet:
 
     The survey was sent and every reminder went out without an answer (or the engine
     closed it unanswered), or it is due but could not be emailed (no address or consent).
+    Each row carries its last logged call (`last_call_outcome`, `last_call_at`).
     """
     now = now or timezone.now()
+    last_call = WorklistAction.objects.filter(
+        invitation=OuterRef("pk"), kind=WorklistAction.Kind.CALL
+    ).order_by("-at", "-pk")
     return (
         Invitation.objects.filter(kind__in=SURVEY_KINDS, answered_at__isnull=True)
         .filter(
@@ -86,9 +90,51 @@ def nonresponders(*, now=None) -> QuerySet:
             | Q(status=Invitation.Status.EXPIRED, sent_at__isnull=False)
             | Q(status=Invitation.Status.SKIPPED, due_at__lte=now)
         )
+        .annotate(
+            last_call_outcome=Subquery(last_call.values("outcome")[:1]),
+            last_call_at=Subquery(last_call.values("at")[:1]),
+        )
         .select_related("patient", "step", "appointment__procedure_type", "appointment__site")
         .order_by("due_at", "pk")
     )
+
+
+def worklist_open_q(today) -> Q:
+    """Rows still to work: not closed, and not snoozed past `today`."""
+    return Q(worklist_closed_at__isnull=True) & (
+        Q(worklist_snoozed_until__isnull=True) | Q(worklist_snoozed_until__lte=today)
+    )
+
+
+NOT_EMAILED = Q(status=Invitation.Status.SKIPPED)
+
+
+def nonresponders_for(user, *, not_emailed=None, now=None) -> QuerySet:
+    """The non-responder rows `user` works: those emailed without an answer
+    (`not_emailed=False`), or those that could not be emailed at all (True), kept apart
+    because the patient never got the survey; None: both. A physician sees their own
+    procedures' patients only."""
+    rows = nonresponders(now=now)
+    if not_emailed is not None:
+        rows = rows.filter(NOT_EMAILED) if not_emailed else rows.exclude(NOT_EMAILED)
+    if Role.PHYSICIAN in roles_of(user):
+        rows = rows.filter(appointment__physician=user)
+    return rows
+
+
+def open_nonresponder_counts(user, *, now=None) -> dict:
+    """Open rows only (closed and snoozed ones are worked off): the start page's numbers."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    counts = {}
+    for key, not_emailed in (("nonresponders", False), ("not_emailed", True)):
+        rows = nonresponders_for(user, not_emailed=not_emailed, now=now)
+        counts[key] = rows.filter(worklist_open_q(today)).count()
+    return counts
+
+
+def worklist_actions(invitation) -> QuerySet:
+    return invitation.worklist_actions.select_related("by")
 
 
 def failed_sends() -> QuerySet:
@@ -262,7 +308,8 @@ def followup_counts(*, user, now=None) -> dict:
         ).count()
     if user.has_perm("followup.view_emaillog"):
         counts["failed_sends"] = failed_sends().count()
-        counts["nonresponders"] = nonresponders(now=now).count()
+    if user.has_perm("followup.view_worklistaction"):
+        counts.update(open_nonresponder_counts(user, now=now))
     return counts
 
 

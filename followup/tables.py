@@ -6,7 +6,7 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from followup.models import Alert, Invitation, RescheduleRequest, Response
+from followup.models import Alert, Invitation, RescheduleRequest, Response, WorklistAction
 from followup.red_flags import red_flag_labels
 from followup.scoring import PGIC_CHOICES
 
@@ -31,6 +31,13 @@ ACKNOWLEDGE_CELL = """{% if record.acknowledged_at %}
 {% elif perms.followup.change_alert %}
 <a class="btn btn-warning btn-sm" href="{% url 'alert_acknowledge' record.pk %}">Acknowledge</a>
 {% else %}Open{% endif %}"""
+WORK_CELL = """{% if record.worklist_closed_at %}Closed {{ record.worklist_closed_at|date:"Y-m-d" }}
+{% elif perms.followup.add_worklistaction %}
+<a class="btn btn-outline-primary btn-sm" href="{% url 'nonresponder_work' record.pk %}">
+Log call, snooze, close<span class="visually-hidden"> for {{ record.patient.full_name }}</span></a>
+{% else %}Open{% endif %}{% if record.worklist_snoozed_until and not record.worklist_closed_at %}
+<div class="small">Again from {{ record.worklist_snoozed_until|date:"Y-m-d" }}</div>{% endif %}"""
+OUTCOME_LABELS = dict(WorklistAction.Outcome.choices)
 
 
 def site_time(value, site) -> str:
@@ -130,6 +137,15 @@ class NonresponderTable(tables.Table):
     reminders_sent = tables.Column(verbose_name="Reminders")
     expires_at = SiteTimeColumn(verbose_name="Expires")
     status = tables.Column()
+    last_call = tables.Column(
+        accessor="last_call_outcome", verbose_name="Last call", orderable=False
+    )
+    work = tables.TemplateColumn(
+        template_code=WORK_CELL,
+        verbose_name="Work",
+        accessor="worklist_closed_at",
+        orderable=False,
+    )
 
     class Meta:
         model = Invitation
@@ -144,8 +160,23 @@ class NonresponderTable(tables.Table):
             "reminders_sent",
             "expires_at",
             "status",
+            "last_call",
+            "work",
         ]
         order_by = ["sent_at"]
+
+    def render_last_call(self, value, record):
+        when = site_time(record.last_call_at, record.appointment.site)
+        return f"{OUTCOME_LABELS.get(value, value)} ({when})"
+
+    def value_work(self, value, record):
+        if record.worklist_closed_at:
+            return "closed"
+        return (
+            f"snoozed until {record.worklist_snoozed_until}"
+            if record.worklist_snoozed_until
+            else "open"
+        )
 
 
 class FailedSendTable(tables.Table):

@@ -49,5 +49,11 @@ urlpatterns = [
         name="invitation_retry",
     ),
     path("followup/nonresponders/", views_staff.nonresponders, name="nonresponders"),
+    path("followup/not-emailed/", views_staff.not_emailed, name="not_emailed"),
+    path(
+        "followup/nonresponders/<int:pk>/",
+        views_staff.nonresponder_work,
+        name="nonresponder_work",
+    ),
     path("api/v1/followup/", include(router.urls)),
 ]

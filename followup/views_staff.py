@@ -28,10 +28,21 @@ from followup.filters import (
     ResponseFilter,
     SurveyWorklistFilter,
 )
-from followup.forms import AlertAcknowledgeForm
+from followup.forms import (
+    AlertAcknowledgeForm,
+    WorklistCallForm,
+    WorklistCloseForm,
+    WorklistSnoozeForm,
+)
 from followup.models import Alert, Invitation, RescheduleRequest
 from followup.patient_services import invitation_retry, reschedule_request_mark_handled
 from followup.services import AlertAlreadyAcknowledged, AlertNotForThisRole, alert_acknowledge
+from followup.services_worklists import (
+    WorklistRefused,
+    worklist_call_log,
+    worklist_close,
+    worklist_snooze,
+)
 
 LIST_TEMPLATE = "followup/staff/list.html"
 
@@ -286,15 +297,104 @@ def invitation_retry_view(request, pk):
     return redirect("failed_sends")
 
 
-@permission_required("followup.view_emaillog")
-def nonresponders(request):
+NONRESPONDER_LISTS = {
+    False: {
+        "title": "Non-responders",
+        "intro": (
+            "Surveys sent with every reminder and still not answered: phone the patient, "
+            "then log the call, snooze the row or close it. Calls and snoozes take a row "
+            "off the list until the day it is due again."
+        ),
+        "tab": "nonresponders",
+        "export_name": "nonresponders",
+    },
+    True: {
+        "title": "Not emailed",
+        "intro": (
+            "Surveys that could not be emailed (no address, or no consent to email): the "
+            "patient never got them. Phone for the answers or for an email address."
+        ),
+        "tab": "not_emailed",
+        "export_name": "not-emailed",
+    },
+}
+
+
+def _nonresponder_list(request, *, not_emailed):
     return _worklist(
         request,
         filter_class=NonresponderFilter,
-        queryset=selectors.nonresponders(),
+        queryset=selectors.nonresponders_for(request.user, not_emailed=not_emailed),
         table_class=tables.NonresponderTable,
-        export_name="nonresponders",
-        title="Non-responders",
-        intro="Surveys sent with every reminder and still not answered: phone the patient.",
-        tab="nonresponders",
+        defaults={"state": "open"},
+        **NONRESPONDER_LISTS[not_emailed],
+    )
+
+
+@permission_required("followup.view_worklistaction")
+def nonresponders(request):
+    return _nonresponder_list(request, not_emailed=False)
+
+
+@permission_required("followup.view_worklistaction")
+def not_emailed(request):
+    return _nonresponder_list(request, not_emailed=True)
+
+
+WORK_FORMS = {"call": WorklistCallForm, "snooze": WorklistSnoozeForm, "close": WorklistCloseForm}
+
+
+def _work_act(request, invitation, action, data):
+    note = data.get("note", "")
+    if action == "call":
+        worklist_call_log(
+            invitation=invitation, user=request.user, outcome=data["outcome"], note=note
+        )
+        return "Call logged."
+    if action == "snooze":
+        worklist_snooze(invitation=invitation, user=request.user, until=data["until"], note=note)
+        return f"Snoozed until {data['until']:%Y-%m-%d}."
+    worklist_close(invitation=invitation, user=request.user, reason=data["reason"], note=note)
+    return "Row closed."
+
+
+@permission_required("followup.add_worklistaction")
+def nonresponder_work(request, pk):
+    """One row of the non-responder lists: its contact details, what was done so far, and
+    the three ways to work it (log a call, snooze, close)."""
+    rows = sites.appointments_in_scope(
+        request.user, selectors.nonresponders_for(request.user), "appointment__site"
+    )
+    invitation = get_object_or_404(rows, pk=pk)
+    back = "not_emailed" if invitation.status == Invitation.Status.SKIPPED else "nonresponders"
+    action = request.POST.get("action") if request.method == "POST" else None
+    forms = {
+        name: form_class(request.POST if name == action else None, prefix=name)
+        for name, form_class in WORK_FORMS.items()
+    }
+    if action in forms and forms[action].is_valid():
+        try:
+            done = _work_act(request, invitation, action, forms[action].cleaned_data)
+        except WorklistRefused as refusal:
+            messages.error(request, refusal.detail)
+        else:
+            audit_record(
+                request=request,
+                action=AuditEvent.Action.CHANGE,
+                obj=invitation,
+                patient=invitation.patient,
+                detail=f"non-responder worklist: {action}",
+            )
+            messages.success(request, f"{invitation.patient.full_name}: {done}")
+        return redirect(back)
+    return render(
+        request,
+        "followup/staff/nonresponder_work.html",
+        {
+            "invitation": invitation,
+            "forms": forms,
+            "actions": selectors.worklist_actions(invitation),
+            "back": back,
+            "tab": back,
+        },
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent
 from followup.models import Alert, Invitation, RescheduleRequest
+from followup.services_worklists import worklist_call_log
 from scheduling.models import Appointment
 from tests.factories import AlertFactory, ResponseFactory, SentSurveyFactory
 
@@ -18,6 +19,8 @@ ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 CLINICAL = {"nurse", "physician", "manager", "admin"}
 EMAIL_LOG_READERS = {"front_desk", "nurse", "manager", "admin"}
 RESCHEDULERS = {"front_desk", "manager", "admin"}
+# Physicians read their own patients' non-responder rows; the others also work them.
+WORKLIST_READERS = EMAIL_LOG_READERS | {"physician"}
 NOW = timezone.now
 
 
@@ -63,7 +66,8 @@ def page_urls(answered, failed):
         "alert_acknowledge": (reverse("alert_acknowledge", args=[alert.pk]), CLINICAL),
         "reschedule_requests": (reverse("reschedule_requests"), RESCHEDULERS),
         "failed_sends": (reverse("failed_sends"), EMAIL_LOG_READERS),
-        "nonresponders": (reverse("nonresponders"), EMAIL_LOG_READERS),
+        "nonresponders": (reverse("nonresponders"), WORKLIST_READERS),
+        "not_emailed": (reverse("not_emailed"), WORKLIST_READERS),
     }
 
 
@@ -139,11 +143,10 @@ def test_it_lists_nonresponders_with_their_phone(client, front_desk, appointment
     SentSurveyFactory(appointment=appointment, sent_at=days_ago(7), reminders_sent=2)
     client.force_login(front_desk)
     response = client.get(reverse("nonresponders"))
-    assert {row.pk for row in response.context["table"].data} == {
-        silent.pk,
-        closed.pk,
-        not_emailed.pk,
-    }
+    assert {row.pk for row in response.context["table"].data} == {silent.pk, closed.pk}
+    # Never emailed: a list of its own, not mixed with those who ignored the emails.
+    listed = client.get(reverse("not_emailed")).context["table"].data
+    assert [row.pk for row in listed] == [not_emailed.pk]
     assert patient.phone in response.content.decode()
 
 
@@ -333,12 +336,16 @@ def test_it_refuses_retry_to_roles_without_the_permission(client, physician, fai
         ("reschedule_requests", "front_desk", "reschedule-requests"),
         ("failed_sends", "front_desk", "failed-sends"),
         ("nonresponders", "front_desk", "nonresponders"),
+        ("not_emailed", "front_desk", "not-emailed"),
     ],
 )
 def test_it_exports_each_worklist_as_csv(
     client, personas, answered, failed, reschedule_request, name, persona, export_name
 ):
     SentSurveyFactory(appointment=answered.invitation.appointment, status=Invitation.Status.SKIPPED)
+    SentSurveyFactory(
+        appointment=answered.invitation.appointment, sent_at=days_ago(10), reminders_sent=2
+    )
     SentSurveyFactory(
         appointment=answered.invitation.appointment, status=Invitation.Status.SCHEDULED
     )
@@ -381,7 +388,12 @@ def add_rows(appointment):
             SentSurveyFactory(
                 appointment=appointment, status=Invitation.Status.SCHEDULED, sent_at=None
             )
+            called = SentSurveyFactory(
+                appointment=appointment, sent_at=days_ago(10), reminders_sent=2
+            )
+            worklist_call_log(invitation=called, user=None, outcome="no_answer")
             SentSurveyFactory(appointment=appointment, sent_at=days_ago(10), reminders_sent=2)
+            SentSurveyFactory(appointment=appointment, status=Invitation.Status.SKIPPED)
             SentSurveyFactory(appointment=appointment, status=Invitation.Status.FAILED)
             AlertFactory(
                 response=ResponseFactory(invitation=SentSurveyFactory(appointment=appointment))
@@ -403,6 +415,8 @@ def add_rows(appointment):
         ("reschedule_requests", "front_desk"),
         ("failed_sends", "front_desk"),
         ("nonresponders", "front_desk"),
+        ("nonresponders", "physician"),
+        ("not_emailed", "nurse"),
         ("home", "nurse"),
         ("home", "front_desk"),
     ],

@@ -1,0 +1,216 @@
+"""Working off the non-responder lists: log a call, snooze, close; counters count open work
+only; physicians see their own patients' rows; the coordinator's journey in a browser."""
+
+import datetime
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from clinic.models import AuditEvent
+from followup.models import Invitation, WorklistAction
+from followup.selectors_worklists import followup_counts
+from followup.services_worklists import WorklistRefused, worklist_close, worklist_snooze
+from scheduling.models import Appointment
+from tests.browser import DESKTOP, login
+from tests.factories import PhysicianFactory, SentSurveyFactory
+
+ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
+WORKERS = {"front_desk", "nurse", "manager", "admin"}
+
+
+def days_ago(days):
+    return timezone.now() - datetime.timedelta(days=days)
+
+
+@pytest.fixture
+def appointment(book):
+    return book(9, 0)
+
+
+@pytest.fixture
+def silent(appointment):
+    """Sent ten days ago, both reminders out, no answer: a row to phone about."""
+    return SentSurveyFactory(
+        appointment=appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    )
+
+
+@pytest.fixture
+def never_emailed(appointment):
+    return SentSurveyFactory(appointment=appointment, status=Invitation.Status.SKIPPED)
+
+
+def open_rows(client, name="nonresponders"):
+    return [row.pk for row in client.get(reverse(name)).context["table"].data]
+
+
+def test_it_lets_only_the_workers_work_a_row(client, personas, silent):
+    url = reverse("nonresponder_work", args=[silent.pk])
+    for role in ROLES:
+        client.force_login(personas[role])
+        status = client.get(url).status_code
+        assert status == (200 if role in WORKERS else 403), f"{role}: {status}"
+    client.force_login(personas["physician"])
+    assert client.post(url, {"action": "close", "close-reason": "declined"}).status_code == 403
+
+
+def test_it_takes_a_called_row_off_the_open_list_and_the_count(client, front_desk, silent):
+    client.force_login(front_desk)
+    assert followup_counts(user=front_desk)["nonresponders"] == 1
+    response = client.post(
+        reverse("nonresponder_work", args=[silent.pk]),
+        {"action": "call", "call-outcome": "no_answer", "call-note": "Rang twice"},
+    )
+    assert response.status_code == 302
+    assert followup_counts(user=front_desk)["nonresponders"] == 0
+    assert open_rows(client) == []
+    silent.refresh_from_db()
+    assert silent.worklist_snoozed_until == timezone.localdate() + datetime.timedelta(days=1)
+    call = WorklistAction.objects.get(invitation=silent)
+    assert (call.kind, call.outcome, call.note, call.by) == (
+        "call",
+        "no_answer",
+        "Rang twice",
+        front_desk,
+    )
+    assert AuditEvent.objects.filter(
+        user=front_desk, action=AuditEvent.Action.CHANGE, detail__contains="call"
+    ).exists()
+    # The snoozed row is still found under its own filter, with its last call.
+    body = client.get(reverse("nonresponders"), {"state": "snoozed"}).content.decode()
+    assert "No answer" in body
+    # Tomorrow it is work again.
+    tomorrow = timezone.now() + datetime.timedelta(days=1)
+    assert followup_counts(user=front_desk, now=tomorrow)["nonresponders"] == 1
+
+
+def test_it_closes_a_row_when_the_patient_declines(client, nurse, silent):
+    client.force_login(nurse)
+    client.post(
+        reverse("nonresponder_work", args=[silent.pk]),
+        {"action": "call", "call-outcome": "declined"},
+    )
+    silent.refresh_from_db()
+    assert silent.worklist_closed_at is not None
+    assert WorklistAction.objects.get(invitation=silent, kind="close").reason == "declined"
+    assert open_rows(client) == []
+    closed = client.get(reverse("nonresponders"), {"state": "closed"}).context["table"].data
+    assert [row.pk for row in closed] == [silent.pk]
+
+
+def test_it_closes_a_row_once(front_desk, nurse, silent):
+    worklist_close(invitation=silent, user=front_desk, reason="unreachable")
+    stale = Invitation.objects.get(pk=silent.pk)
+    Invitation.objects.filter(pk=silent.pk).update(worklist_closed_at=None)  # a race
+    with pytest.raises(WorklistRefused):
+        worklist_close(invitation=stale, user=nurse, reason="declined")
+    assert WorklistAction.objects.filter(invitation=silent, kind="close").count() == 1
+
+
+def test_it_refuses_a_second_action_on_a_closed_row(client, front_desk, silent):
+    worklist_close(invitation=silent, user=front_desk, reason="not_relevant")
+    with pytest.raises(WorklistRefused):
+        worklist_snooze(
+            invitation=silent,
+            user=front_desk,
+            until=timezone.localdate() + datetime.timedelta(days=2),
+        )
+    client.force_login(front_desk)
+    response = client.post(
+        reverse("nonresponder_work", args=[silent.pk]),
+        {"action": "call", "call-outcome": "no_answer"},
+        follow=True,
+    )
+    assert "nothing was changed" in response.content.decode()
+
+
+def test_it_snoozes_until_a_day_and_asks_for_a_note_when_closing_for_other(
+    client, front_desk, silent
+):
+    client.force_login(front_desk)
+    url = reverse("nonresponder_work", args=[silent.pk])
+    response = client.post(url, {"action": "close", "close-reason": "other"})
+    assert response.status_code == 200
+    assert "Say why the row is closed." in response.content.decode()
+    past = timezone.localdate() - datetime.timedelta(days=1)
+    client.post(url, {"action": "snooze", "snooze-until": past.isoformat()})
+    silent.refresh_from_db()
+    assert silent.worklist_snoozed_until is None
+    later = timezone.localdate() + datetime.timedelta(days=5)
+    client.post(url, {"action": "snooze", "snooze-until": later.isoformat()})
+    silent.refresh_from_db()
+    assert silent.worklist_snoozed_until == later
+
+
+def test_it_keeps_the_rules_in_named_constraints(silent):
+    for fields in (
+        {"kind": "call"},
+        {"kind": "snooze"},
+        {"kind": "close"},
+        {"kind": "close", "reason": "other"},
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            WorklistAction.objects.create(invitation=silent, **fields)
+
+
+def test_it_counts_not_emailed_rows_apart(client, front_desk, silent, never_emailed):
+    counts = followup_counts(user=front_desk)
+    assert (counts["nonresponders"], counts["not_emailed"]) == (1, 1)
+    client.force_login(front_desk)
+    assert open_rows(client) == [silent.pk]
+    assert open_rows(client, "not_emailed") == [never_emailed.pk]
+    body = client.get(reverse("home")).content.decode()
+    assert "Surveys not emailed" in body
+
+
+def test_it_shows_physicians_their_own_patients_rows_only(client, physician, silent, book):
+    others = book(11, 0)
+    Appointment.objects.filter(pk=others.pk).update(physician=PhysicianFactory(username="other"))
+    SentSurveyFactory(
+        appointment=others, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    )
+    client.force_login(physician)
+    assert open_rows(client) == [silent.pk]
+    assert followup_counts(user=physician)["nonresponders"] == 1
+    body = client.get(reverse("nonresponders")).content.decode()
+    assert "Log call" not in body  # physicians read; the coordinators phone
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_lets_a_coordinator_log_a_call_and_the_count_drops(
+    open_page, front_desk, silent, patient
+):
+    page = open_page(DESKTOP)
+    login(page, front_desk)
+    page.goto(reverse("home"))
+    expect(page.locator("#count-nonresponders")).to_have_text("1")
+    page.get_by_role("link", name="Non-responders to phone").click()
+    checked = {"list": serious_violations(page)}
+    page.get_by_role(
+        "link", name=re.compile(f"Log call, snooze, close.*{patient.full_name}")
+    ).click()
+    checked["row"] = serious_violations(page)
+    page.get_by_label("Outcome").select_option("no_answer")
+    page.locator("#id_call-note").fill("No answer, try tomorrow")
+    page.get_by_role("button", name="Log call").click()
+    expect(page.get_by_text("Call logged.")).to_be_visible()
+    page.goto(reverse("home"))
+    expect(page.locator("#count-nonresponders")).to_have_text("0")
+    assert checked == {"list": [], "row": []}
+
+
+def serious_violations(page) -> list[str]:
+    # The page's own content; the shared navbar is checked by the every-page crawl.
+    results = Axe().run(page, context="main")
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} "
+        f"{[node['target'] for node in violation['nodes']][:3]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
