@@ -11,6 +11,7 @@ from followup.models import (
     OutcomeEpisode,
     RescheduleRequest,
     Response,
+    WorklistAction,
 )
 
 
@@ -99,6 +100,14 @@ def export_sections(patient) -> list[Section]:
             ),
         ),
         Section(
+            "worklist_actions",
+            "Calls about unanswered surveys",
+            rows(
+                WorklistAction.objects.filter(invitation__patient=patient).select_related("by"),
+                ["invitation_id", "kind", "outcome", "reason", "snoozed_until", "note", "by", "at"],
+            ),
+        ),
+        Section(
             "emails_sent",
             "Emails sent",
             rows(_emails(patient), ["at", "kind", "to_address", "status", "error"]),
@@ -124,6 +133,7 @@ def patient_rows(patient) -> list:
         _emails(patient),
         RescheduleRequest.objects.filter(appointment__patient=patient),
         OutcomeEpisode.objects.filter(patient=patient),
+        WorklistAction.objects.filter(invitation__patient=patient),
     ]
 
 
