@@ -20,6 +20,8 @@ from clinic.nursing.models import (
     Escalation,
     HardStopOverride,
     ObservationRound,
+    ProcedureNote,
+    ProcedureNoteAmendment,
     TimeOutConfirmation,
 )
 from followup.models import Alert, EmailLog, Invitation, Response
@@ -43,6 +45,8 @@ RECORD_CHANGES = {
     Discharge: {"instructions": "Go home"},
     HardStopOverride: {"reason": "Because"},
     Amendment: {"reason": "Rewritten", "new_value": "x"},
+    ProcedureNote: {"plan": "Rewritten", "levels": "L1-L2"},
+    ProcedureNoteAmendment: {"reason": "Rewritten", "new_value": "x"},
     Response: {"pgic": "7", "nrs_average": "0"},
     Alert: {"detail": "Nothing"},
     Invitation: {"status": "expired"},
@@ -57,6 +61,8 @@ EDITABLE_IN_ADMIN = {
     "nursing.checklistitem",
     "nursing.anticoagulanthold",
     "nursing.procedureprotocol",
+    "nursing.procedurenotetemplate",
+    "nursing.complication",
     "scheduling.physiciansession",
     "scheduling.unavailability",
     "scheduling.pathwayrule",
@@ -94,6 +100,13 @@ def records(calendar, patient, nurse, physician, superuser):
         answer=answer, field="value", old_value="yes", new_value="no", reason="Typo", by=nurse
     )
     services.patient_discharge(actor=nurse, appointment=appointment)
+    note = services.note_save(
+        actor=physician,
+        appointment=appointment,
+        values={"fluoroscopy_seconds": 30, "dap_mgy_cm2": "100", "contrast_ml": "1.5"},
+        sign=True,
+    )
+    services.note_amend(actor=physician, note=note, values={"plan": "Review"}, reason="Typo")
     response = ResponseFactory(invitation__appointment=appointment)
     AlertFactory(response=response)
     EmailLog.objects.create(

@@ -163,7 +163,9 @@ def test_it_keeps_records_history_and_permissions_through_the_move(book):
     assert len(group) == len(nurse_permissions)
     assert len(group - nurse_permissions) == 1
     assert not ContentType.objects.filter(app_label="clinic", model__in=NURSING_MODELS).exists()
-    assert ContentType.objects.filter(app_label="nursing").count() == len(NURSING_MODELS)
+    # Models added to nursing later (the procedure note, issue 14) are not part of the move.
+    moved = ContentType.objects.filter(app_label="nursing", model__in=NURSING_MODELS)
+    assert moved.count() == len(NURSING_MODELS)
 
 
 def test_it_shows_audit_rows_from_before_the_move_like_the_new_ones(client, manager, patient):

@@ -5,17 +5,26 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.admin import ClinicalReadOnlyAdmin
-from clinic.nursing.forms import AnticoagulantHoldForm, ChecklistItemForm, ProcedureProtocolForm
+from clinic.nursing.forms import (
+    AnticoagulantHoldForm,
+    ChecklistItemForm,
+    ProcedureNoteTemplateForm,
+    ProcedureProtocolForm,
+)
 from clinic.nursing.models import (
     Amendment,
     AnticoagulantHold,
     ChecklistAnswer,
     ChecklistItem,
+    Complication,
     Discharge,
     DischargeAssessment,
     Escalation,
     HardStopOverride,
     ObservationRound,
+    ProcedureNote,
+    ProcedureNoteAmendment,
+    ProcedureNoteTemplate,
     ProcedureProtocol,
     TimeOutConfirmation,
 )
@@ -49,6 +58,19 @@ class ProcedureProtocolAdmin(SimpleHistoryAdmin):
     ]
 
 
+@admin.register(ProcedureNoteTemplate)
+class ProcedureNoteTemplateAdmin(SimpleHistoryAdmin):
+    form = ProcedureNoteTemplateForm
+    list_display = ["procedure_type", "approach", "imaging_modality", "needle", "records_rf"]
+    list_filter = ["imaging_modality", "records_rf"]
+
+
+@admin.register(Complication)
+class ComplicationAdmin(SimpleHistoryAdmin):
+    list_display = ["label", "code", "order", "active"]
+    list_filter = ["active"]
+
+
 class AmendmentInline(admin.TabularInline):
     """A signed record's history: every amendment, who, when and why (read-only)."""
 
@@ -65,7 +87,14 @@ class AmendmentInline(admin.TabularInline):
         return False
 
 
+class NoteAmendmentInline(AmendmentInline):
+    model = ProcedureNoteAmendment
+    fields = ["at", "by", "revision", "field", "old_value", "new_value", "reason"]
+    readonly_fields = fields
+
+
 HISTORY_INLINES = {
+    ProcedureNote: [NoteAmendmentInline],
     ChecklistAnswer: [type("AnswerAmendments", (AmendmentInline,), {"fk_name": "answer"})],
     ObservationRound: [type("RoundAmendments", (AmendmentInline,), {"fk_name": "round"})],
     DischargeAssessment: [
@@ -82,6 +111,8 @@ for model, columns in [
     (Discharge, ["appointment", "discharged_at", "discharged_by"]),
     (HardStopOverride, ["appointment", "to_status", "reason", "by", "at"]),
     (Amendment, ["field", "old_value", "new_value", "reason", "by", "at"]),
+    (ProcedureNote, ["appointment", "levels", "laterality", "signed_by", "signed_at", "revision"]),
+    (ProcedureNoteAmendment, ["note", "field", "old_value", "new_value", "reason", "by", "at"]),
 ]:
     admin.site.register(
         model,

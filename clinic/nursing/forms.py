@@ -10,12 +10,14 @@ from django.utils.html import escape
 
 from clinic.nursing import discharge_scores, news2, rules
 from clinic.nursing.models import (
+    INJECTATE_KEYS,
     AnticoagulantHold,
     ChecklistItem,
     ObservationRound,
+    ProcedureNoteTemplate,
     ProcedureProtocol,
 )
-from clinic.nursing.services import ROUND_AMENDABLE
+from clinic.nursing.services import ROUND_AMENDABLE, note_rows
 from clinic.ui import StyledFormMixin
 
 Kind = ChecklistItem.Kind
@@ -512,3 +514,28 @@ class ProcedureProtocolForm(StyledFormMixin, forms.ModelForm):
             "instructions_en": forms.Textarea(attrs={"rows": 8}),
             "instructions_da": forms.Textarea(attrs={"rows": 8}),
         }
+
+
+class ProcedureNoteTemplateForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = ProcedureNoteTemplate
+        fields = [
+            "approach",
+            "imaging_modality",
+            "contrast_agent",
+            "injectates",
+            "needle",
+            "records_rf",
+            "rf_temperature_c",
+            "rf_seconds",
+            "findings",
+            "plan",
+        ]
+        widgets = {
+            "findings": forms.Textarea(attrs={"rows": 4}),
+            "plan": forms.Textarea(attrs={"rows": 4}),
+            "injectates": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def clean_injectates(self):
+        return note_rows(self.cleaned_data["injectates"], INJECTATE_KEYS, "injectates")

@@ -22,7 +22,7 @@ from simple_history.models import HistoricalRecords
 
 from clinic.models import Medication, Patient, ProcedureType
 from clinic.nursing import discharge_scores, news2
-from scheduling.models import Status
+from scheduling.models import Laterality, Status
 
 ANTITHROMBOTIC_CHOICES = [
     (value, label)
@@ -929,6 +929,327 @@ class Amendment(models.Model):
                 name="amendment_exactly_one_record",
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="amendment_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.field}: {self.old_value} → {self.new_value}"
+
+
+# --- The physician's procedure note (issue 14) ------------------------------------------
+
+
+class ImagingModality(models.TextChoices):
+    FLUOROSCOPY = "fluoroscopy", "Fluoroscopy"
+    ULTRASOUND = "ultrasound", "Ultrasound"
+    CT = "ct", "CT"
+    NONE = "none", "None (landmark)"
+
+
+class Complication(models.Model):
+    """One entry of the clinic's list of procedural complications, edited by a manager."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=120)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    history = NursingHistory()
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class ProcedureNoteTemplate(models.Model):
+    """What a new procedure note of one procedure type starts with: clinic data a manager
+    edits (pre-filled values, never advice the physician cannot change)."""
+
+    procedure_type = models.OneToOneField(
+        ProcedureType, on_delete=models.CASCADE, related_name="note_template"
+    )
+    approach = models.CharField(max_length=200, blank=True)
+    imaging_modality = models.CharField(
+        max_length=20, choices=ImagingModality.choices, default=ImagingModality.FLUOROSCOPY
+    )
+    contrast_agent = models.CharField(max_length=120, blank=True)
+    injectates = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Rows of {drug, dose, volume, concentration} a new note starts with.",
+    )
+    needle = models.CharField(max_length=120, blank=True)
+    records_rf = models.BooleanField(
+        "records RF parameters",
+        default=False,
+        help_text="Ask for lesion temperature, time and count (radiofrequency ablation).",
+    )
+    rf_temperature_c = models.PositiveSmallIntegerField(
+        "RF temperature (°C)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(40), MaxValueValidator(95)],
+    )
+    rf_seconds = models.PositiveSmallIntegerField(
+        "RF time per lesion (s)", null=True, blank=True, validators=[MaxValueValidator(600)]
+    )
+    findings = models.TextField(blank=True)
+    plan = models.TextField(blank=True)
+    history = NursingHistory()
+
+    class Meta:
+        ordering = ["procedure_type__name"]
+
+    def __str__(self):
+        return f"Note template: {self.procedure_type}"
+
+
+class ProcedureNote(models.Model):
+    """The physician's note of one appointment's procedure.
+
+    A draft changes freely. Once signed (by a physician) it changes only through a
+    ProcedureNoteAmendment: the database refuses any other update or a delete of a signed
+    note (trigger, migration 0006): an update must raise `revision` by one and a matching
+    amendment row must exist.
+    """
+
+    # The values an amendment may change, in the order the note shows them.
+    AMENDABLE = (
+        "levels",
+        "laterality",
+        "approach",
+        "imaging_modality",
+        "fluoroscopy_seconds",
+        "dap_mgy_cm2",
+        "contrast_agent",
+        "contrast_ml",
+        "injectates",
+        "needle",
+        "sedation",
+        "rf_temperature_c",
+        "rf_seconds",
+        "rf_lesions",
+        "complications",
+        "complication_note",
+        "findings",
+        "plan",
+    )
+
+    appointment = models.OneToOneField(
+        "scheduling.Appointment", on_delete=models.PROTECT, related_name="procedure_note"
+    )
+    template = models.ForeignKey(
+        ProcedureNoteTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    levels = models.CharField(
+        "levels treated",
+        max_length=60,
+        blank=True,
+        help_text="As treated, e.g. L4-L5, L5-S1.",
+    )
+    laterality = models.CharField("side", max_length=10, choices=Laterality.choices, default="na")
+    approach = models.CharField(max_length=200, blank=True)
+    imaging_modality = models.CharField(
+        max_length=20, choices=ImagingModality.choices, default=ImagingModality.FLUOROSCOPY
+    )
+    fluoroscopy_seconds = models.PositiveIntegerField(
+        "fluoroscopy time (s)", null=True, blank=True, validators=[MaxValueValidator(7200)]
+    )
+    dap_mgy_cm2 = models.DecimalField(
+        "dose (DAP, mGy·cm²)",
+        max_digits=9,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    contrast_agent = models.CharField(max_length=120, blank=True)
+    contrast_ml = models.DecimalField(
+        "contrast volume (mL)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    injectates = models.JSONField(
+        default=list, blank=True, help_text="Rows of {drug, dose, volume, concentration}."
+    )
+    needle = models.CharField(max_length=120, blank=True)
+    sedation = models.JSONField(default=list, blank=True, help_text="Rows of {drug, dose}.")
+    rf_temperature_c = models.PositiveSmallIntegerField(
+        "RF temperature (°C)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(40), MaxValueValidator(95)],
+    )
+    rf_seconds = models.PositiveSmallIntegerField(
+        "RF time per lesion (s)", null=True, blank=True, validators=[MaxValueValidator(600)]
+    )
+    rf_lesions = models.PositiveSmallIntegerField(
+        "RF lesions", null=True, blank=True, validators=[MaxValueValidator(40)]
+    )
+    complications = models.JSONField(
+        default=list, blank=True, help_text="Codes of the clinic's complication list."
+    )
+    complication_note = models.CharField(max_length=500, blank=True)
+    findings = models.TextField(blank=True)
+    plan = models.TextField(blank=True)
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        default=0, help_text="Amendments since signing; the database checks each one."
+    )
+
+    class Meta:
+        permissions = [("sign_procedurenote", "Can sign a procedure note as the physician")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_by__isnull=True, signed_at__isnull=True)
+                | Q(signed_by__isnull=False, signed_at__isnull=False),
+                name="procedure_note_signed_by_and_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=False) | Q(revision=0),
+                name="procedure_note_draft_not_amended",
+            ),
+            models.CheckConstraint(
+                condition=Q(rf_temperature_c__isnull=True)
+                | Q(rf_temperature_c__gte=40, rf_temperature_c__lte=95),
+                name="procedure_note_rf_temperature_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(dap_mgy_cm2__isnull=True) | Q(dap_mgy_cm2__gte=0),
+                name="procedure_note_dap_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(contrast_ml__isnull=True) | Q(contrast_ml__gte=0),
+                name="procedure_note_contrast_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Procedure note: {self.appointment}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    @property
+    def records_rf(self) -> bool:
+        """RF parameters are asked when the template says so, or once any is entered."""
+        template = self.template
+        entered = any(
+            v is not None for v in (self.rf_temperature_c, self.rf_seconds, self.rf_lesions)
+        )
+        return entered or bool(template and template.records_rf)
+
+    @property
+    def side_and_levels(self) -> str:
+        parts = []
+        if self.laterality != Laterality.NOT_APPLICABLE:
+            parts.append(self.get_laterality_display())
+        if self.levels:
+            parts.append(self.levels)
+        return " ".join(parts)
+
+    def sign_problems(self) -> list[str]:
+        """What must be entered before the physician signs: levels and side where the
+        procedure has them, fluoroscopy time and dose under fluoroscopy, the contrast volume
+        when contrast was given, the RF parameters of an ablation, and the plan."""
+        procedure_type = self.appointment.procedure_type
+        problems = []
+        if procedure_type.needs_level and not self.levels:
+            problems.append("Enter the levels treated.")
+        if procedure_type.needs_laterality and self.laterality == Laterality.NOT_APPLICABLE:
+            problems.append("Enter the side treated.")
+        if self.imaging_modality == ImagingModality.FLUOROSCOPY and (
+            self.fluoroscopy_seconds is None or self.dap_mgy_cm2 is None
+        ):
+            problems.append("Enter the fluoroscopy time and dose (DAP).")
+        if self.contrast_agent and self.contrast_ml is None:
+            problems.append("Enter the contrast volume, or clear the contrast agent.")
+        if self.records_rf and None in (self.rf_temperature_c, self.rf_seconds, self.rf_lesions):
+            problems.append("Enter the RF temperature, time per lesion and number of lesions.")
+        if "other" in self.complications and not self.complication_note.strip():
+            problems.append("Describe the complication marked other.")
+        if not self.plan.strip():
+            problems.append("Enter the plan.")
+        return problems
+
+    def complication_labels(self) -> list[str]:
+        labels = dict(Complication.objects.values_list("code", "label"))
+        return [labels.get(code, code) for code in self.complications]
+
+    def display(self, field: str) -> str:
+        """One value as the note page prints it (amendments keep the same words)."""
+        value = getattr(self, field)
+        if field == "complications":
+            return "; ".join(self.complication_labels()) or "None"
+        if field == "injectates":
+            return "; ".join(injectate_text(row) for row in value) or "—"
+        if field == "sedation":
+            return "; ".join(f"{r.get('drug', '')} {r.get('dose', '')}".strip() for r in value) or (
+                "None"
+            )
+        if value is None or value == "":
+            return "—"
+        choices = dict(self._meta.get_field(field).flatchoices)
+        if choices:
+            return str(choices.get(value, value))
+        unit = NOTE_UNITS.get(field, "")
+        return f"{value}{unit}"
+
+
+NOTE_UNITS = {
+    "fluoroscopy_seconds": " s",
+    "dap_mgy_cm2": " mGy·cm²",
+    "contrast_ml": " mL",
+    "rf_temperature_c": " °C",
+    "rf_seconds": " s",
+}
+INJECTATE_KEYS = ("drug", "dose", "volume", "concentration")
+SEDATION_KEYS = ("drug", "dose")
+
+
+def injectate_text(row: dict) -> str:
+    """'Triamcinolone 40 mg, 1 mL of 40 mg/mL'."""
+    head = " ".join(p for p in (row.get("drug", ""), row.get("dose", "")) if p)
+    tail = " of ".join(p for p in (row.get("volume", ""), row.get("concentration", "")) if p)
+    return f"{head}, {tail}" if head and tail else head or tail
+
+
+class ProcedureNoteAmendment(models.Model):
+    """A change to a signed procedure note: who, when, why, old → new. One change of
+    several values writes one row per value, all with the note's new `revision`."""
+
+    note = models.ForeignKey(ProcedureNote, on_delete=models.PROTECT, related_name="amendments")
+    revision = models.PositiveIntegerField()
+    field = models.CharField(max_length=60)
+    old_value = models.TextField()
+    new_value = models.TextField()
+    reason = models.TextField()
+    # Empty only for the removal of identifying values by a patient's anonymisation.
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="procedure_note_amendment_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(revision__gte=1), name="procedure_note_amendment_revision_positive"
+            ),
         ]
 
     def __str__(self):

@@ -11,9 +11,11 @@ from clinic.nursing.models import (
     Escalation,
     HardStopOverride,
     ObservationRound,
+    ProcedureNote,
+    ProcedureNoteAmendment,
     TimeOutConfirmation,
 )
-from clinic.privacy import Section, rows
+from clinic.privacy import REMOVED, Identifiers, Section, rows
 
 
 def export_sections(patient) -> list[Section]:
@@ -124,6 +126,29 @@ def export_sections(patient) -> list[Section]:
             ),
         ),
         Section(
+            "procedure_notes",
+            "Procedure notes",
+            rows(
+                ProcedureNote.objects.filter(**mine).select_related("signed_by"),
+                [
+                    "appointment_id",
+                    *ProcedureNote.AMENDABLE,
+                    "signed_by",
+                    "signed_at",
+                ],
+            ),
+        ),
+        Section(
+            "procedure_note_amendments",
+            "Amendments to procedure notes",
+            rows(
+                ProcedureNoteAmendment.objects.filter(
+                    note__appointment__patient=patient
+                ).select_related("by"),
+                ["field", "old_value", "new_value", "reason", "by", "at"],
+            ),
+        ),
+        Section(
             "amendments",
             "Amendments to signed records",
             rows(
@@ -152,8 +177,51 @@ def patient_rows(patient) -> list:
         DischargeAssessment.objects.filter(**mine),
         Discharge.objects.filter(**mine),
         _amendments(patient),
+        # Drafts only: a signed note is scrubbed through an amendment (see `anonymise`).
+        ProcedureNote.objects.filter(**mine, signed_at__isnull=True),
+        ProcedureNoteAmendment.objects.filter(note__appointment__patient=patient),
     ]
 
 
 def anonymise(patient) -> None:
-    """Nothing to blank outright: the record keeps its text, less identifying values."""
+    """Nothing to blank outright: the record keeps its text, less identifying values.
+
+    A signed procedure note changes only by amendment (the database insists, migration
+    0006): its identifying values are removed through one, which keeps no old text.
+    """
+    identifiers = Identifiers.of(patient)
+    if not identifiers.values:
+        return
+    notes = ProcedureNote.objects.select_for_update().filter(
+        appointment__patient=patient, signed_at__isnull=False
+    )
+    for note in notes:
+        changed = {}
+        for name in ProcedureNote.AMENDABLE:
+            value = getattr(note, name)
+            if isinstance(value, str):
+                new = identifiers.redact(value)
+            elif isinstance(value, list):
+                new = [
+                    {k: identifiers.redact(v) for k, v in row.items()}
+                    if isinstance(row, dict)
+                    else row
+                    for row in value
+                ]
+            else:
+                continue
+            if new != value:
+                changed[name] = new
+        if not changed:
+            continue
+        revision = note.revision + 1
+        ProcedureNoteAmendment.objects.create(
+            note=note,
+            revision=revision,
+            field="Identifying values",
+            old_value=REMOVED,
+            new_value=REMOVED,
+            reason="The patient's identifying values were removed (GDPR Art. 17).",
+            by=None,
+        )
+        ProcedureNote.objects.filter(pk=note.pk).update(**changed, revision=revision)

@@ -7,7 +7,13 @@ desk sees only the status, on the recovery board (scheduling.view_appointment).
 
 from clinic.roles import Role
 
-PROTOCOL_MODELS = ["checklistitem", "anticoagulanthold", "procedureprotocol"]
+PROTOCOL_MODELS = [
+    "checklistitem",
+    "anticoagulanthold",
+    "procedureprotocol",
+    "procedurenotetemplate",
+    "complication",
+]
 RECORD_MODELS = [
     "checklistanswer",
     "timeoutconfirmation",
@@ -17,6 +23,8 @@ RECORD_MODELS = [
     "discharge",
     "amendment",
     "hardstopoverride",
+    "procedurenote",
+    "procedurenoteamendment",
 ]
 PROTOCOL_READ = [f"nursing.view_{model}" for model in PROTOCOL_MODELS]
 PROTOCOL_WRITE = [
@@ -43,6 +51,13 @@ RECORD_WRITE = [
     "nursing.change_dischargeassessment",
 ]
 
+# The physician's procedure note: only a physician writes, signs and amends it; a nurse reads.
+PROCEDURE_NOTE_WRITE = [
+    "nursing.add_procedurenote",
+    "nursing.change_procedurenote",
+    "nursing.sign_procedurenote",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [],
     Role.NURSE: [*RECORD_WRITE, *PROTOCOL_READ],
@@ -51,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *PROTOCOL_READ,
         "nursing.override_hard_stop",
         "nursing.sign_time_out_as_physician",
+        *PROCEDURE_NOTE_WRITE,
     ],
     Role.MANAGER: [*RECORD_READ, *PROTOCOL_WRITE],
     Role.ADMIN: [*RECORD_READ, *PROTOCOL_WRITE],

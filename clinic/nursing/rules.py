@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from clinic.models import ProcedureType
+from clinic.models import Allergy, ProcedureType
 from clinic.nursing.models import (
     ANTITHROMBOTIC_CHOICES,
     BEFORE_START,
@@ -24,6 +24,7 @@ from clinic.nursing.models import (
     ChecklistAnswer,
     ChecklistItem,
     Phase,
+    ProcedureNoteTemplate,
     ProcedureProtocol,
     TimeOutConfirmation,
     effective_bleeding_risk,
@@ -425,3 +426,17 @@ def discharge_blockers(appointment, state: ChecklistState | None = None) -> list
             "record a round out of the escalation band, or a physician decides."
         )
     return problems
+
+
+def note_template_for(procedure_type):
+    """The procedure type's note template, or an empty one when none was set up."""
+    try:
+        return procedure_type.note_template
+    except ProcedureNoteTemplate.DoesNotExist:
+        return ProcedureNoteTemplate(procedure_type=procedure_type)
+
+
+def contrast_allergies(patient) -> list:
+    """The patient's allergies to contrast media or iodine, shown next to the contrast."""
+    kinds = (Allergy.Kind.CONTRAST, Allergy.Kind.IODINE)
+    return [a for a in patient.allergies.all() if a.kind in kinds]

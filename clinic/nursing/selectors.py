@@ -18,6 +18,8 @@ from clinic.nursing.models import (
     HardStopOverride,
     ObservationRound,
     Phase,
+    ProcedureNote,
+    ProcedureNoteAmendment,
 )
 from scheduling.models import Appointment, AppointmentEvent, Status
 
@@ -321,3 +323,75 @@ def baseline_pain_scores(appointment_ids: list[int]) -> dict[int, int]:
         if number.is_integer() and 0 <= number <= 10:
             scores[appointment_id] = int(number)
     return scores
+
+
+# --- The physician's procedure note --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreatedLevels:
+    """What a signed procedure note says was treated: side (a Laterality code) and levels."""
+
+    laterality: str
+    levels: list[str]
+
+
+def procedure_note(appointment) -> ProcedureNote | None:
+    """The appointment's note with its amendments and signatures, or None."""
+    return (
+        ProcedureNote.objects.select_related("signed_by", "written_by", "template")
+        .prefetch_related(
+            Prefetch("amendments", ProcedureNoteAmendment.objects.select_related("by"))
+        )
+        .filter(appointment=appointment)
+        .first()
+    )
+
+
+def levels_treated(appointment_ids) -> dict[int, TreatedLevels]:
+    """Side and levels treated, by appointment id, from signed notes only (for outcomes:
+    a draft may still change). Appointments without a signed note are left out."""
+    rows = ProcedureNote.objects.filter(
+        appointment_id__in=list(appointment_ids), signed_at__isnull=False
+    ).values_list("appointment_id", "laterality", "levels")
+    return {
+        appointment_id: TreatedLevels(
+            laterality, [part.strip() for part in levels.split(",") if part.strip()]
+        )
+        for appointment_id, laterality, levels in rows
+    }
+
+
+@dataclass(frozen=True)
+class NoteEvidence:
+    """One signed procedure note as evidence for the pathway rules."""
+
+    appointment_id: int
+    procedure_code: str
+    day: datetime.date
+    laterality: str
+    levels: list[str]
+    complications: list[str]
+    signed_at: datetime.datetime
+
+
+def signed_notes_of_patient(patient_id, *, before=None) -> list[NoteEvidence]:
+    """The patient's signed procedure notes, oldest first; with `before`, only notes of
+    appointments that started before it."""
+    notes = ProcedureNote.objects.filter(
+        appointment__patient_id=patient_id, signed_at__isnull=False
+    ).select_related("appointment__procedure_type", "appointment__site")
+    if before is not None:
+        notes = notes.filter(appointment__starts_at__lt=before)
+    return [
+        NoteEvidence(
+            appointment_id=note.appointment_id,
+            procedure_code=note.appointment.procedure_type.code,
+            day=note.appointment.local_start.date(),
+            laterality=note.laterality,
+            levels=[part.strip() for part in note.levels.split(",") if part.strip()],
+            complications=list(note.complications),
+            signed_at=note.signed_at,
+        )
+        for note in notes.order_by("appointment__starts_at")
+    ]

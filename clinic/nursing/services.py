@@ -8,24 +8,30 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.nursing import discharge_scores, rules
 from clinic.nursing.models import (
+    INJECTATE_KEYS,
+    SEDATION_KEYS,
     Amendment,
     ChecklistAnswer,
+    Complication,
     Discharge,
     DischargeAssessment,
     Escalation,
     ObservationRound,
     Phase,
+    ProcedureNote,
+    ProcedureNoteAmendment,
     TimeOutConfirmation,
 )
 from clinic.refusals import Refused
 from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
-from scheduling.models import Appointment, Status
+from scheduling.models import Appointment, Status, validate_levels
 from scheduling.services import appointment_transition
 from scheduling.signals import clinical_warning_raised
 
@@ -605,3 +611,245 @@ def patient_discharge(*, actor, appointment, override_reason: str = "") -> Disch
     )
     _audit(actor, AuditEvent.Action.CREATE, discharge, appointment, "discharged")
     return discharge
+
+
+# --- The physician's procedure note --------------------------------------------------
+
+# A note is written once the procedure has started.
+NOTE_STATUSES = (Status.IN_PROCEDURE, Status.IN_RECOVERY, Status.DISCHARGED, Status.COMPLETED)
+NOTE_WRITE = "nursing.add_procedurenote"
+NOTE_SIGN = "nursing.sign_procedurenote"
+NOTE_AMEND = "nursing.change_procedurenote"
+NOT_A_PHYSICIAN = "Only a physician writes, signs and amends the procedure note."
+
+
+def _require_physician(actor, permission: str) -> None:
+    if not clinical_role_allows(actor, permission):
+        raise NursingRefused(NOT_A_PHYSICIAN, code="physician_only")
+
+
+def note_rows(value, keys: tuple, name: str) -> list[dict]:
+    """Rows of {key: text}, empty rows dropped; each kept row names its drug."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise ValidationError({name: "Give a list of rows, each with " + ", ".join(keys) + "."})
+    rows = []
+    for row in value:
+        unknown = set(row) - set(keys)
+        if unknown:
+            raise ValidationError({name: f"Unknown column: {', '.join(sorted(unknown))}."})
+        if not all(isinstance(v, str) for v in row.values()):
+            raise ValidationError({name: "Every value of a row is text, e.g. “40 mg”."})
+        clean = {key: row.get(key, "").strip()[:60] for key in keys}
+        if not any(clean.values()):
+            continue
+        if not clean["drug"]:
+            raise ValidationError({name: "Name the drug of every row."})
+        rows.append(clean)
+    return rows
+
+
+def _note_values(note, values: dict) -> dict:
+    """The note's values after `values`, validated (ValidationError per field)."""
+    unknown = set(values) - set(ProcedureNote.AMENDABLE)
+    if unknown:
+        raise ValidationError({f: "Not a value of the procedure note." for f in sorted(unknown)})
+    clean = dict(values)
+    if "levels" in clean:
+        clean["levels"] = ", ".join(
+            part.strip().upper() for part in (clean["levels"] or "").split(",") if part.strip()
+        )
+        if clean["levels"]:
+            validate_levels_or_field(clean["levels"])
+    if "injectates" in clean:
+        clean["injectates"] = note_rows(clean["injectates"], INJECTATE_KEYS, "injectates")
+    if "sedation" in clean:
+        clean["sedation"] = note_rows(clean["sedation"], SEDATION_KEYS, "sedation")
+    if "complications" in clean:
+        codes = clean["complications"] or []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ValidationError({"complications": "Give a list of complication codes."})
+        known = set(Complication.objects.filter(code__in=codes).values_list("code", flat=True))
+        if set(codes) - known:
+            raise ValidationError(
+                {"complications": f"Unknown: {', '.join(sorted(set(codes) - known))}."}
+            )
+        clean["complications"] = list(dict.fromkeys(codes))
+    for field, value in clean.items():
+        model_field = ProcedureNote._meta.get_field(field)
+        if value is None and not model_field.null:
+            value = "" if not isinstance(model_field, JSONField) else []
+        try:
+            clean[field] = model_field.clean(value, note)
+        except ValidationError as exc:
+            raise ValidationError({field: exc.messages}) from None
+    return clean
+
+
+def validate_levels_or_field(levels: str) -> None:
+    try:
+        validate_levels(levels)
+    except ValidationError as exc:
+        raise ValidationError({"levels": exc.messages}) from None
+
+
+def _lock_note(appointment) -> ProcedureNote | None:
+    return (
+        ProcedureNote.objects.select_for_update(of=("self",))
+        .select_related("template")
+        .filter(appointment=appointment)
+        .first()
+    )
+
+
+def note_draft(appointment) -> ProcedureNote:
+    """A new (unsaved) note of this appointment, pre-filled from its procedure type's
+    template and the booked side and levels."""
+    template = rules.note_template_for(appointment.procedure_type)
+    return ProcedureNote(
+        appointment=appointment,
+        template=template if template.pk else None,
+        levels=appointment.levels,
+        laterality=appointment.laterality,
+        approach=template.approach,
+        imaging_modality=template.imaging_modality,
+        contrast_agent=template.contrast_agent,
+        injectates=[dict(row) for row in template.injectates],
+        needle=template.needle,
+        rf_temperature_c=template.rf_temperature_c if template.records_rf else None,
+        rf_seconds=template.rf_seconds if template.records_rf else None,
+        findings=template.findings,
+        plan=template.plan,
+    )
+
+
+@transaction.atomic
+def note_save(*, actor, appointment, values: dict, sign: bool = False) -> ProcedureNote:
+    """Write the physician's draft note (created from the template the first time); with
+    `sign`, sign it at once. A signed note is refused: amend it instead."""
+    _require_physician(actor, NOTE_WRITE)
+    if sign:
+        _require_physician(actor, NOTE_SIGN)
+    current = Appointment.objects.select_for_update().only("status").get(pk=appointment.pk)
+    if current.status not in NOTE_STATUSES:
+        raise NursingRefused(
+            "The procedure note is written once the procedure has started; this appointment "
+            f"is {current.get_status_display().lower()}.",
+            code="note_not_due",
+        )
+    note = _lock_note(appointment)
+    created = note is None
+    if created:
+        note = note_draft(appointment)
+    elif note.is_signed:
+        raise NursingRefused(
+            "The note is signed: amend it, giving a reason.", code="note_already_signed"
+        )
+    for field, value in _note_values(note, values).items():
+        setattr(note, field, value)
+    note.written_by, note.written_at = actor, timezone.now()
+    try:
+        with transaction.atomic():
+            note.save()
+    except IntegrityError:
+        raise NursingRefused(
+            "The note was just written on another device; reload the page.",
+            code="note_written_meanwhile",
+        ) from None
+    _audit(
+        actor,
+        AuditEvent.Action.CREATE if created else AuditEvent.Action.CHANGE,
+        note,
+        appointment,
+        "procedure note draft saved",
+    )
+    if sign:
+        note = note_sign(actor=actor, note=note)
+    return note
+
+
+@transaction.atomic
+def note_sign(*, actor, note: ProcedureNote) -> ProcedureNote:
+    """Sign the draft as the physician; from then on it changes only by amendment."""
+    _require_physician(actor, NOTE_SIGN)
+    note = (
+        ProcedureNote.objects.select_for_update(of=("self",))
+        .select_related("appointment__procedure_type", "template")
+        .get(pk=note.pk)
+    )
+    if note.is_signed:
+        raise NursingRefused("The note is already signed.", code="note_already_signed")
+    problems = note.sign_problems()
+    if problems:
+        raise NursingRefused(problems, code="note_incomplete", detail="The note is not complete.")
+    now = timezone.now()
+    signed = ProcedureNote.objects.filter(pk=note.pk, signed_at__isnull=True).update(
+        signed_by=actor, signed_at=now
+    )
+    if signed != 1:
+        raise NursingRefused("The note is already signed.", code="note_already_signed")
+    note.refresh_from_db()
+    _audit(actor, AuditEvent.Action.CHANGE, note, note.appointment, "procedure note signed")
+    return note
+
+
+@transaction.atomic
+def note_amend(*, actor, note: ProcedureNote, values: dict, reason: str) -> ProcedureNote:
+    """Change values of a signed note, keeping each old and new value, who, when and why.
+
+    The amendment rows are written first, then the note with its `revision` one up: the
+    database (migration 0006) refuses a signed note's update without both.
+    """
+    _require_physician(actor, NOTE_AMEND)
+    reason = (reason or "").strip()
+    if not reason:
+        raise NursingRefused(NO_REASON, code="amendment_reason_missing")
+    note = (
+        ProcedureNote.objects.select_for_update(of=("self",))
+        .select_related("appointment")
+        .get(pk=note.pk)
+    )
+    if not note.is_signed:
+        raise NursingRefused(
+            "This note is a draft: change it on the note page.", code="note_is_draft"
+        )
+    clean = _note_values(note, values)
+    changed = {f: v for f, v in clean.items() if v != getattr(note, f)}
+    if not changed:
+        raise NursingRefused(
+            "Nothing was changed: every value is the same as the signed one.", code="unchanged"
+        )
+    old = {f: note.display(f) for f in changed}
+    for field, value in changed.items():
+        setattr(note, field, value)
+    problems = note.sign_problems()
+    if problems:
+        raise NursingRefused(problems, code="note_incomplete", detail="The note is not complete.")
+    revision = note.revision + 1
+    for field in changed:
+        ProcedureNoteAmendment.objects.create(
+            note=note,
+            revision=revision,
+            field=str(ProcedureNote._meta.get_field(field).verbose_name),
+            old_value=old[field],
+            new_value=note.display(field),
+            reason=reason,
+            by=actor,
+        )
+    updated = ProcedureNote.objects.filter(pk=note.pk, revision=note.revision).update(
+        **changed, revision=revision
+    )
+    if updated != 1:
+        raise NursingRefused(
+            "The note was amended meanwhile; reload the page.", code="note_amended_meanwhile"
+        )
+    note.refresh_from_db()
+    _audit(
+        actor,
+        AuditEvent.Action.CHANGE,
+        note,
+        note.appointment,
+        f"procedure note amended ({', '.join(changed)}): {reason}",
+    )
+    return note
