@@ -7,10 +7,11 @@ its AppConfig; the core then asks each area, in INSTALLED_APPS order, for what i
 - `<app>.urls`: its pages and API, included at the site root;
 - `<app>.privacy`: its part of a patient's data export and anonymisation (clinic.privacy);
 - `<app>.demo.seed()`, and `seed_late()` for appointments later areas' demos add;
-- templates `<app label>/nav.html`, `home_cards.html`, `patient_actions.html`,
-  `patient_sections.html`, `appointment_actions.html`, `appointment_sections.html` (cards
-  under an appointment's details), `board_card.html` (on an
-  appointment's card of the scheduling boards) and `physician_day.html` (above a
+- templates `<app label>/nav.html` (everyday pages, in the bar), `nav_manage.html` (pages
+  that run the clinic, as dropdown items of the bar's "Clinic" menu), `home_cards.html`,
+  `patient_actions.html`, `patient_sections.html`, `appointment_actions.html`,
+  `appointment_sections.html` (cards under an appointment's details), `board_card.html`
+  (on an appointment's card of the scheduling boards) and `physician_day.html` (above a
   physician's day, with `schedule`): its part of shared pages
   (`{% area_includes %}` in clinic.templatetags.areas).
 """

@@ -94,8 +94,25 @@ class SpreadsheetSafeExport(TableExport):
         return safe
 
 
+DJANGO_BLANK_LABEL = "---------"
+
+
 class FilterForm(StyledFormMixin, forms.Form):
-    """The form class of every list filter (django-filter's `Meta.form`)."""
+    """The form class of every list filter (django-filter's `Meta.form`).
+
+    A filter left empty filters nothing, so its blank choice says "Any", never Django's
+    "---------" (a filter naming its own, such as "All procedures", keeps it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if getattr(field, "empty_label", None) == DJANGO_BLANK_LABEL:
+                field.empty_label = "Any"
+            if isinstance(field.widget, forms.NullBooleanSelect):
+                field.widget.choices = [
+                    (value, "Any" if value == "unknown" else label)
+                    for value, label in field.widget.choices
+                ]
 
 
 def render_table(

@@ -589,6 +589,7 @@ def test_it_keeps_a_half_typed_round_until_it_is_saved(open_page, recovering, nu
     assert len(page.evaluate(drafts)) == 1
     page.get_by_role("button", name="Menu").click()  # the navigation folds on a tablet
     page.locator("#nav.show").wait_for()  # opened, not still sliding open
+    page.locator("#nav-account").click()  # the account menu holds "Log out"
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_label("Username")).to_be_visible()
     assert page.evaluate(drafts) == []
