@@ -21,11 +21,20 @@ from rest_framework.views import APIView
 from clinic import sites
 from clinic.api_permissions import site_scope_check
 from clinic.api_support import user_name
-from clinic.models import Patient, ProcedureType, Room, Site
-from scheduling import selectors, services
+from clinic.audit import audit_record
+from clinic.models import AuditEvent, Indication, Patient, ProcedureType, Room, Site
+from scheduling import pathway, selectors, services
 from scheduling.dates import OUT_OF_RANGE, in_range, validate_schedule_day
 from scheduling.filters import AppointmentDaysMixin, days_applied_together
-from scheduling.models import Appointment, CancelReason, Laterality, Status, validate_levels
+from scheduling.models import (
+    Appointment,
+    CancelReason,
+    Laterality,
+    PathwayOverride,
+    Status,
+    validate_levels,
+)
+from scheduling.rules import normalise_levels
 from scheduling.selectors_board import card_appointments
 from scheduling.slots import PARTS_OF_DAY, find_slots
 
@@ -73,6 +82,18 @@ def starts_at_in_range(value: datetime.datetime) -> None:
         raise serializers.ValidationError(OUT_OF_RANGE)
 
 
+class PathwayOverrideSerializer(serializers.ModelSerializer):
+    by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PathwayOverride
+        fields = ["rule_code", "warning", "evidence", "reason", "by", "by_name", "at"]
+        read_only_fields = fields
+
+    def get_by_name(self, override) -> str:
+        return user_name(override.by) if override.by else ""
+
+
 class AppointmentSerializer(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     procedure_type_name = serializers.CharField(source="procedure_type.name", read_only=True)
@@ -88,6 +109,11 @@ class AppointmentSerializer(serializers.ModelSerializer):
     checked_in_late = serializers.BooleanField(
         read_only=True,
         help_text="Checked in more than an hour after starts_at.",
+    )
+    pathway_overrides = PathwayOverrideSerializer(
+        many=True,
+        read_only=True,
+        help_text="Pathway warnings the booking went ahead despite, with the reason given.",
     )
 
     class Meta:
@@ -120,6 +146,8 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "checked_in_at",
             "checked_in_from",
             "checked_in_late",
+            "indication",
+            "pathway_overrides",
             "created_at",
             "updated_at",
         ]
@@ -151,8 +179,24 @@ class AppointmentCreateSerializer(serializers.Serializer):
         max_value=600,
         help_text="Room time override; only for users who may override durations.",
     )
+    indication = serializers.PrimaryKeyRelatedField(
+        queryset=Indication.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The patient's referral this procedure answers.",
+    )
+    pathway_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text="Why to book although pathway rules warn (409 pathway_warning without it).",
+    )
 
     def validate(self, attrs):
+        indication = attrs.get("indication")
+        if indication is not None and indication.patient_id != attrs["patient"].pk:
+            raise serializers.ValidationError({"indication": "This is another patient's."})
         if attrs.get("room_minutes") and not self.context["request"].user.has_perm(OVERRIDE):
             raise PermissionDenied("Only physicians and managers may override the room time.")
         attrs["starts_at"] = _aware(attrs["starts_at"], attrs["room"].site)
@@ -227,6 +271,21 @@ class TransitionSerializer(serializers.Serializer):
     )
 
 
+class PathwayEvidenceSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    date = serializers.CharField(allow_blank=True)
+    appointment = serializers.IntegerField(allow_null=True)
+
+
+class PathwayWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The rule's code.")
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    evidence = PathwayEvidenceSerializer(many=True)
+    source = serializers.CharField()
+    verify_note = serializers.CharField()
+
+
 class SlotSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
@@ -238,9 +297,15 @@ class SlotSerializer(serializers.Serializer):
     physician_name = serializers.SerializerMethodField()
     recovery_bay = serializers.IntegerField(source="recovery_bay.pk")
     recovery_bay_name = serializers.CharField(source="recovery_bay.name")
+    pathway_warnings = serializers.SerializerMethodField(
+        help_text="Codes of the pathway rules that would warn at this slot (with a patient)."
+    )
 
     def get_physician_name(self, slot) -> str:
         return user_name(slot.physician)
+
+    def get_pathway_warnings(self, slot) -> list[str]:
+        return [w.code for w in self.context.get("pathway", {}).get(slot.starts_at, [])]
 
 
 class SlotQuerySerializer(serializers.Serializer):
@@ -256,8 +321,18 @@ class SlotQuerySerializer(serializers.Serializer):
     patient = serializers.PrimaryKeyRelatedField(
         queryset=Patient.objects.all(),
         required=False,
-        help_text="Leave out slots when this patient is already booked.",
+        help_text="Leave out slots when this patient is already booked, and mark the slots "
+        "where the clinic's pathway rules would warn for this patient.",
     )
+    levels = serializers.CharField(
+        max_length=60,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_levels],
+        help_text="Levels to be treated, for the pathway rules' marks.",
+    )
+    laterality = serializers.ChoiceField(choices=Laterality.choices, required=False)
     date_from = serializers.DateField(
         required=False, help_text="Default: today.", validators=[validate_schedule_day]
     )
@@ -343,7 +418,7 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     alternatives_serializer = SlotSerializer
 
     def get_queryset(self):
-        appointments = super().get_queryset()
+        appointments = super().get_queryset().prefetch_related("pathway_overrides__by")
         if self.action == "list":
             appointments = sites.appointments_in_scope(self.request.user, appointments)
         return appointments
@@ -459,5 +534,73 @@ class SlotFinderView(APIView):
     def get(self, request):
         query = SlotQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        slots = find_slots(**query.validated_data)
-        return Response(SlotSerializer(slots, many=True).data)
+        data = dict(query.validated_data)
+        marks_for = {"levels": data.pop("levels", ""), "laterality": data.pop("laterality", "")}
+        slots = find_slots(**data)
+        marks = {}
+        if data.get("patient") is not None:
+            marks = pathway.slot_warnings(
+                slots,
+                patient=data["patient"],
+                procedure_type=data["procedure_type"],
+                levels=normalise_levels(marks_for["levels"]),
+                laterality=marks_for["laterality"] or Laterality.NOT_APPLICABLE,
+            )
+            _audit_pathway_read(request, data["patient"])
+        return Response(SlotSerializer(slots, many=True, context={"pathway": marks}).data)
+
+
+def _audit_pathway_read(request, patient) -> None:
+    audit_record(
+        request=request, action=AuditEvent.Action.VIEW, patient=patient, detail="pathway rules"
+    )
+
+
+class PathwayCheckSerializer(serializers.Serializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    procedure_type = serializers.PrimaryKeyRelatedField(queryset=ProcedureType.objects.all())
+    starts_at = SiteLocalDateTimeField(
+        help_text="ISO 8601. Without an offset, local time at `site` (or the clinic's zone).",
+        validators=[starts_at_in_range],
+    )
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False)
+    laterality = serializers.ChoiceField(
+        choices=Laterality.choices, default=Laterality.NOT_APPLICABLE
+    )
+    levels = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default="", validators=[validate_levels]
+    )
+    indication = serializers.PrimaryKeyRelatedField(
+        queryset=Indication.objects.all(), required=False, allow_null=True
+    )
+
+    def validate(self, attrs):
+        indication = attrs.get("indication")
+        if indication is not None and indication.patient_id != attrs["patient"].pk:
+            raise serializers.ValidationError({"indication": "This is another patient's."})
+        site = attrs.pop("site", None)
+        if timezone.is_naive(attrs["starts_at"]):
+            zone = site.zone if site else timezone.get_current_timezone()
+            attrs["starts_at"] = timezone.make_aware(attrs["starts_at"], zone)
+        attrs["levels"] = normalise_levels(attrs["levels"])
+        return attrs
+
+
+class PathwayCheckView(APIView):
+    """The pathway rules' warnings for a booking, as the booking page evaluates them."""
+
+    def get_permissions(self):
+        return [HasPermissions(*BOOK)]
+
+    @extend_schema(
+        summary="Check a booking against the clinic's pathway rules",
+        request=PathwayCheckSerializer,
+        responses={200: PathwayWarningSerializer(many=True), 400: VALIDATION_ERROR},
+    )
+    def post(self, request):
+        incoming = PathwayCheckSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        found = pathway.pathway_warnings(**data)
+        _audit_pathway_read(request, data["patient"])
+        return Response(PathwayWarningSerializer([w.as_dict() for w in found], many=True).data)

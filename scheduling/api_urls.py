@@ -9,4 +9,5 @@ router.register("appointments", api.AppointmentViewSet, basename="api-appointmen
 urlpatterns = [
     *router.urls,
     path("slots/", api.SlotFinderView.as_view(), name="api-slots"),
+    path("pathway-check/", api.PathwayCheckView.as_view(), name="api-pathway-check"),
 ]

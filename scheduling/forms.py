@@ -6,12 +6,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from clinic.models import Patient, ProcedureType, Room, Site
+from clinic.models import Indication, Patient, ProcedureType, Room, Site
 from clinic.ui import DateInput, StyledFormMixin
 from scheduling import selectors
 from scheduling.dates import in_range, validate_schedule_day
 from scheduling.models import CancelReason, Laterality, WaitlistEntry, validate_levels
 from scheduling.rules import levels_too_long
+
+PATHWAY_REASON_LABEL = "Reason to book despite the pathway warnings"
 
 
 class TimeInput(forms.TimeInput):
@@ -132,6 +134,17 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": WAITLIST_LINK_ERROR},
     )
+    indication = forms.ModelChoiceField(
+        queryset=Indication.objects.none(),
+        required=False,
+        label="Indication (referral)",
+        empty_label="None chosen (the latest is read)",
+        help_text="The patient's referrals; add one on the patient's page.",
+    )
+    # Shown (as a text box) only when pathway rules warned: see `ask_pathway_reason`.
+    pathway_reason = forms.CharField(
+        required=False, max_length=1000, widget=forms.HiddenInput, label=PATHWAY_REASON_LABEL
+    )
 
     field_order = [
         "patient",
@@ -149,6 +162,21 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         limit_patient_choices(self)
+        # Only the chosen patient's referrals are offered.
+        self.fields["indication"].queryset = Indication.objects.filter(
+            patient_id=_int(self["patient"].value())
+        ).select_related("diagnosis")
+
+    def ask_pathway_reason(self) -> None:
+        """Pathway rules warned: show the reason box (booking anyway needs a reason)."""
+        self.fields["pathway_reason"].widget = forms.Textarea(
+            attrs={"rows": 2, "class": "form-control"}
+        )
+        self.fields[
+            "pathway_reason"
+        ].help_text = (
+            "Book anyway only for a clinical reason; it is stored and shown on the appointment."
+        )
 
     def clean_laterality(self):
         return self.cleaned_data["laterality"] or Laterality.NOT_APPLICABLE
@@ -184,6 +212,7 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
                 "notes",
                 "room_minutes",
                 "waitlist",
+                "indication",
             )
             if params.get(name)
         }

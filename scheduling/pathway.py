@@ -373,3 +373,21 @@ def pathway_warnings(*, starts_at, **kwargs) -> list[Warning]:
     if not ENABLED:
         return []
     return Evaluator(**kwargs).warnings_at(starts_at)
+
+
+def slot_warnings(slots, *, patient, procedure_type, **kwargs) -> dict:
+    """The warnings for each slot's start, by start time, for the slot finder to mark.
+
+    The history is read once; the rules count whole days, so each day is evaluated once.
+    """
+    if not ENABLED or patient is None or not slots:
+        return {}
+    evaluator = Evaluator(patient=patient, procedure_type=procedure_type, **kwargs)
+    by_day: dict[datetime.date, list[Warning]] = {}
+    found = {}
+    for slot in slots:
+        day = timezone.localdate(slot.starts_at)
+        if day not in by_day:
+            by_day[day] = evaluator.warnings_at(slot.starts_at)
+        found[slot.starts_at] = by_day[day]
+    return found

@@ -189,6 +189,11 @@ def appointment_events(*, appointment: Appointment) -> list[AppointmentEvent]:
     return list(appointment.events.select_related("user"))
 
 
+def pathway_overrides(*, appointment: Appointment) -> list:
+    """The pathway warnings this booking went ahead despite, with the reason given."""
+    return list(appointment.pathway_overrides.select_related("by"))
+
+
 def appointment_field_history(*, appointment: Appointment) -> list[HistoryEntry]:
     """Each saved version's field changes (django-simple-history), newest first, readable."""
     records = list(appointment.history.select_related("history_user").order_by("history_id"))

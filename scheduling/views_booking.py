@@ -90,13 +90,22 @@ def appointment_book(request):
         form = BookingForm(initial=BookingForm.initial_from(request.GET), user=request.user)
         if request.GET.get("waitlist") and "waitlist" not in form.initial:
             messages.warning(request, WAITLIST_LINK_ERROR)
-    refused = None
+    refused = warned = None
     if request.method == "POST" and form.is_valid():
         try:
             appointment = _book(request, form.cleaned_data, form.starts_at)
         except services.BookingRefused as exc:
             refused = exc
             _show_refusals(form, exc)
+        except services.PathwayWarned as exc:
+            warned = exc
+            form.ask_pathway_reason()
+            audit_record(
+                request=request,
+                action=AuditEvent.Action.VIEW,
+                patient=form.cleaned_data["patient"],
+                detail="pathway rules at booking",
+            )
         else:
             messages.success(
                 request,
@@ -116,6 +125,7 @@ def appointment_book(request):
                 "notes",
                 "room_minutes",
                 "waitlist",
+                "indication",
             )
             if form.data.get(name)
         }
@@ -123,7 +133,7 @@ def appointment_book(request):
     return render(
         request,
         "scheduling/booking/book.html",
-        {"form": form, "refused": refused, "alternatives": alternatives},
+        {"form": form, "refused": refused, "alternatives": alternatives, "warned": warned},
     )
 
 
@@ -138,6 +148,8 @@ def _book(request, data, starts_at) -> Appointment:
         levels=data["levels"],
         notes=data["notes"],
         room_minutes=data.get("room_minutes"),
+        indication=data.get("indication"),
+        pathway_reason=data.get("pathway_reason", ""),
     )
     entry = WaitlistEntry.objects.filter(
         pk=data["waitlist"],
@@ -184,6 +196,7 @@ def appointment_detail(request, pk):
             "field_history": selectors.appointment_field_history(appointment=appointment),
             "offers": offers,
             "duration_form": _duration_form(request.user, appointment),
+            "pathway_overrides": selectors.pathway_overrides(appointment=appointment),
         },
     )
 

@@ -4,12 +4,25 @@ the rules warn, and a booking anyway needs a reason, which is stored and shown."
 import datetime
 
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
 
-from scheduling.models import AppointmentEvent, PathwayOverride, PathwayRule
+from clinic.models import AuditEvent, Indication
+from scheduling.models import Appointment, AppointmentEvent, PathwayOverride, PathwayRule
 from scheduling.services import PathwayWarned
 from tests.factories import AppointmentFactory
+from tests.test_booking_pages import booking_data
+from tests.test_scheduling_api import LIST, SLOTS
+from tests.test_scheduling_api import booking as api_booking
+
+CHECK = "/api/v1/pathway-check/"
 
 pytestmark = [pytest.mark.django_db, pytest.mark.pathway_rules]
+
+
+@pytest.fixture
+def api():
+    return APIClient()
 
 
 @pytest.fixture
@@ -53,3 +66,119 @@ def test_it_books_anyway_with_a_reason_and_stores_it(book, earlier_esi, front_de
 def test_it_books_without_a_word_when_no_rule_warns(book, only_repeat_rule):
     appointment = book()
     assert not appointment.pathway_overrides.exists()
+
+
+# --- The booking page ----------------------------------------------------------------------
+
+
+def test_it_shows_the_warnings_on_the_booking_page_and_books_with_a_reason(
+    client, front_desk, calendar, patient, earlier_esi
+):
+    client.force_login(front_desk)
+    page = client.post(reverse("appointment_book"), booking_data(calendar, patient))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'id="pathway-warnings"' in html and "no relief reported" in html
+    assert earlier_esi.local_start.date().isoformat() in html  # the evidence
+    assert "verify locally" in html and "not coverage advice" in html
+    assert 'name="pathway_reason"' in html and "<textarea" in html
+    assert not Appointment.objects.exclude(pk=earlier_esi.pk).exists()
+    done = client.post(
+        reverse("appointment_book"),
+        booking_data(calendar, patient, pathway_reason="Relief 70% reported by phone"),
+    )
+    assert done.status_code == 302
+    appointment = Appointment.objects.exclude(pk=earlier_esi.pk).get()
+    detail = client.get(appointment.get_absolute_url()).content.decode()
+    assert 'id="pathway-overrides"' in detail and "Relief 70% reported by phone" in detail
+
+
+def test_it_hides_the_reason_box_until_a_rule_warns(client, front_desk):
+    client.force_login(front_desk)
+    html = client.get(reverse("appointment_book")).content.decode()
+    assert '<input type="hidden" name="pathway_reason"' in html
+
+
+def test_it_books_for_the_chosen_indication(
+    client, front_desk, calendar, patient, only_repeat_rule
+):
+    indication = Indication.objects.create(patient=patient, referrer="Dr Lund")
+    client.force_login(front_desk)
+    response = client.post(
+        reverse("appointment_book"), booking_data(calendar, patient, indication=indication.pk)
+    )
+    assert response.status_code == 302
+    assert Appointment.objects.get().indication == indication
+
+
+# --- The API --------------------------------------------------------------------------------
+
+
+def test_it_answers_409_with_the_rules_codes_and_books_with_a_reason(
+    api, front_desk, calendar, patient, earlier_esi
+):
+    api.force_authenticate(front_desk)
+    refused = api.post(LIST, api_booking(calendar, patient), format="json")
+    assert refused.status_code == 409
+    assert refused.data["reasons"][0]["code"] == "pathway_esi_repeat_relief"
+    assert refused.data["reasons"][0]["stop"] == "esi-repeat-relief"
+    booked = api.post(
+        LIST, api_booking(calendar, patient, pathway_reason="Physician's decision"), format="json"
+    )
+    assert booked.status_code == 201, booked.data
+    override = booked.data["pathway_overrides"][0]
+    assert (override["rule_code"], override["reason"]) == (
+        "esi-repeat-relief",
+        "Physician's decision",
+    )
+    shown = api.get(f"{LIST}{booked.data['id']}/")
+    assert shown.data["pathway_overrides"][0]["reason"] == "Physician's decision"
+
+
+def test_it_checks_a_booking_through_the_api(api, front_desk, calendar, patient, earlier_esi):
+    api.force_authenticate(front_desk)
+    body = {
+        "patient": patient.pk,
+        "procedure_type": calendar["tfesi"].pk,
+        "starts_at": f"{calendar['monday']}T09:00:00",
+        "site": calendar["site"].pk,
+        "levels": "L4-L5",
+    }
+    response = api.post(CHECK, body, format="json")
+    assert response.status_code == 200, response.data
+    [warning] = response.data
+    assert warning["code"] == "esi-repeat-relief"
+    assert warning["evidence"][0]["appointment"] == earlier_esi.pk
+    assert "CMS LCD L39240" in warning["source"]
+    assert AuditEvent.objects.filter(patient=patient, detail="pathway rules").exists()
+    later = {**body, "starts_at": f"{calendar['monday'] + datetime.timedelta(days=366)}T09:00"}
+    assert api.post(CHECK, later, format="json").data == []
+
+
+def test_it_lets_only_the_booking_roles_check(api, nurse, patient, calendar):
+    api.force_authenticate(nurse)
+    body = {
+        "patient": patient.pk,
+        "procedure_type": calendar["tfesi"].pk,
+        "starts_at": "2030-01-07T09:00",
+    }
+    assert api.post(CHECK, body, format="json").status_code == 403
+
+
+def test_it_marks_the_slots_where_a_rule_would_warn(
+    api, front_desk, calendar, patient, earlier_esi
+):
+    api.force_authenticate(front_desk)
+    monday = calendar["monday"]
+    query = {
+        "procedure_type": calendar["tfesi"].pk,
+        "patient": patient.pk,
+        "levels": "L4-L5",
+        "date_from": monday.isoformat(),
+        "date_to": monday.isoformat(),
+        "limit": 2,
+    }
+    slots = api.get(SLOTS, query).data
+    assert slots and all(s["pathway_warnings"] == ["esi-repeat-relief"] for s in slots)
+    unmarked = api.get(SLOTS, {k: v for k, v in query.items() if k != "patient"}).data
+    assert all(s["pathway_warnings"] == [] for s in unmarked)
