@@ -14,7 +14,7 @@ from clinic.ui import DateInput, FilterForm, StyledFormMixin
 from scheduling import selectors
 from scheduling.filters import ScheduleDateFilter
 from scheduling.forms import PhysicianChoiceField, ScheduleDateField, TimeInput
-from scheduling.models import PhysicianSession, Unavailability
+from scheduling.models import Laterality, PhysicianSession, Unavailability, validate_levels
 from scheduling.rules import physician_name
 
 User = get_user_model()
@@ -460,6 +460,13 @@ class SlotSearchForm(StyledFormMixin, forms.Form):
     )
     limit = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_SLOTS, widget=forms.HiddenInput
+    )
+    # Carried from a link (e.g. a recall row) for the pathway rules' slot marks.
+    levels = forms.CharField(
+        required=False, max_length=60, validators=[validate_levels], widget=forms.HiddenInput
+    )
+    laterality = forms.ChoiceField(
+        required=False, choices=[("", "")] + Laterality.choices, widget=forms.HiddenInput
     )
 
     def clean(self):

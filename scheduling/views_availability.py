@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinic.audit import audit_record
 from clinic.decorators import permission_required
-from clinic.models import Patient, Site
+from clinic.models import AuditEvent, Patient, Site
 from clinic.ui import render_table
+from scheduling import pathway
 from scheduling.forms_availability import (
     MAX_SLOTS,
     OpeningHoursForm,
@@ -25,8 +27,14 @@ from scheduling.forms_availability import (
     UnavailabilityFilter,
     UnavailabilityForm,
 )
-from scheduling.models import FREED_STATUSES, Appointment, PhysicianSession, Unavailability
-from scheduling.rules import physician_name
+from scheduling.models import (
+    FREED_STATUSES,
+    Appointment,
+    Laterality,
+    PhysicianSession,
+    Unavailability,
+)
+from scheduling.rules import normalise_levels, physician_name
 from scheduling.slots import find_slots
 
 SLOTS_SHOWN = 12
@@ -270,13 +278,14 @@ def opening_hours_edit(request, pk):
     )
 
 
-def booking_url(*, slot, procedure_type, patient) -> str:
-    """The booking page, filled in with this slot."""
+def booking_url(*, slot, procedure_type, patient, extra=None) -> str:
+    """The booking page, filled in with this slot (and `extra` fields, e.g. the levels)."""
     params = {
         "procedure_type": procedure_type.pk,
         "physician": slot.physician.pk,
         "room": slot.room.pk,
         "starts_at": slot.starts_at.astimezone(datetime.UTC).isoformat(),
+        **(extra or {}),
     }
     if patient is not None:
         params["patient"] = patient.pk
@@ -309,13 +318,32 @@ def slot_finder(request):
             part_of_day=data["part_of_day"] or None,
             limit=limit,
         )
+        extra = {k: data[k] for k in ("levels", "laterality") if data.get(k)}
+        marks = pathway.slot_warnings(
+            slots,
+            patient=data["patient"],
+            procedure_type=data["procedure_type"],
+            levels=normalise_levels(data.get("levels") or ""),
+            laterality=data.get("laterality") or Laterality.NOT_APPLICABLE,
+        )
+        if data["patient"] is not None and pathway.ENABLED:
+            audit_record(
+                request=request,
+                action=AuditEvent.Action.VIEW,
+                patient=data["patient"],
+                detail="pathway rules",
+            )
         offers = [
             {
                 "slot": slot,
                 "local_start": timezone.localtime(slot.starts_at, slot.site.zone),
                 "url": booking_url(
-                    slot=slot, procedure_type=data["procedure_type"], patient=data["patient"]
+                    slot=slot,
+                    procedure_type=data["procedure_type"],
+                    patient=data["patient"],
+                    extra=extra,
                 ),
+                "warnings": marks.get(slot.starts_at, []),
             }
             for slot in slots
         ]

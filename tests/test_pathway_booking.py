@@ -182,3 +182,20 @@ def test_it_marks_the_slots_where_a_rule_would_warn(
     assert slots and all(s["pathway_warnings"] == ["esi-repeat-relief"] for s in slots)
     unmarked = api.get(SLOTS, {k: v for k, v in query.items() if k != "patient"}).data
     assert all(s["pathway_warnings"] == [] for s in unmarked)
+
+
+def test_it_marks_the_slot_finders_buttons(client, front_desk, calendar, patient, earlier_esi):
+    client.force_login(front_desk)
+    query = {
+        "procedure_type": calendar["tfesi"].pk,
+        "date_from": calendar["monday"].isoformat(),
+        "date_to": calendar["monday"].isoformat(),
+        "patient": patient.pk,
+        "levels": "L4-L5",
+    }
+    response = client.get(reverse("slot_finder"), query)
+    offers = [offer for _day, group in response.context["days"] for offer in group]
+    assert offers and all([w.code for w in o["warnings"]] == ["esi-repeat-relief"] for o in offers)
+    page = response.content.decode()
+    assert "Pathway warning: esi-repeat-relief" in page and 'id="pathway-legend"' in page
+    assert "levels=L4-L5" in offers[0]["url"]
