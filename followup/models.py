@@ -715,6 +715,9 @@ class OutcomeEpisode(models.Model):
     # Days until relief first fell below 50% (durable_event) or of the last answer (censored).
     durable_days = models.PositiveIntegerField(null=True, blank=True)
     durable_event = models.BooleanField(null=True, blank=True)
+    # A diagnostic block's diary read by its protocol (followup.blocks).
+    block_peak_relief = models.DecimalField(max_digits=30, decimal_places=20, null=True, blank=True)
+    block_result = models.CharField(max_length=12, blank=True)
     refreshed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

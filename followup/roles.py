@@ -30,6 +30,9 @@ PLAN_EDIT = [
     for verb in ("view", "add", "change", "delete")
 ]
 
+# Outcomes (who got better after which procedure) are read by physicians and managers.
+OUTCOMES = ["followup.view_outcomeepisode"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [
         *RESCHEDULE_WORK,
@@ -46,11 +49,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.PHYSICIAN: [
         *CLINICAL_FOLLOWUP,
+        *OUTCOMES,
         "followup.view_worklistaction",
         "followup.view_preparationinstruction",
     ],
     Role.MANAGER: [
         *CLINICAL_FOLLOWUP,
+        *OUTCOMES,
         *PLAN_EDIT,
         *RESCHEDULE_WORK,
         *EMAIL_WORK,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from followup import outcomes
+from followup.blocks import peak_relief_by_appointment
 from followup.models import Invitation, OutcomeEpisode, Response, disability_instrument
 from scheduling import outcome_sources
 from scheduling.models import Appointment, Status
@@ -46,7 +47,7 @@ def _baseline_of(row) -> outcomes.Baseline:
     )
 
 
-def _episode(appointment, answers, nurse_nrs, now) -> OutcomeEpisode:
+def _episode(appointment, answers, nurse_nrs, block, now) -> OutcomeEpisode:
     zone = appointment.site.zone
     treated_on = timezone.localtime(appointment.starts_at, zone).date()
     survey_baseline, followups = None, []
@@ -97,6 +98,8 @@ def _episode(appointment, answers, nurse_nrs, now) -> OutcomeEpisode:
         pgic_improved=measures.pgic_improved,
         durable_days=measures.durable_days,
         durable_event=measures.durable_event,
+        block_peak_relief=block.peak_relief if block else None,
+        block_result=block.result if block else "",
         refreshed_at=now,
     )
     for code in outcomes.POINT_CODES:
@@ -146,8 +149,15 @@ def _rebuild_chunk(ids: list[int], now) -> int:
     for row in rows:
         answers[row["invitation__appointment_id"]].append(row)
     nurse = outcome_sources.baseline_pain(treated)
+    blocks = peak_relief_by_appointment(treated)
     episodes = [
-        _episode(appointment, answers[appointment.pk], nurse.get(appointment.pk), now)
+        _episode(
+            appointment,
+            answers[appointment.pk],
+            nurse.get(appointment.pk),
+            blocks.get(appointment.pk),
+            now,
+        )
         for appointment in appointments
     ]
     with transaction.atomic():
@@ -161,7 +171,8 @@ def outcome_episodes_rebuild(*, appointment_ids=None, batch_size: int = 2000, no
 
     An appointment not (or no longer) treated loses its row. A constant number of queries
     per `batch_size` appointments: the appointments, their answered surveys, the nurse's
-    baseline pain (scheduling.outcome_sources), a delete and an insert.
+    baseline pain (scheduling.outcome_sources), diagnostic blocks' diaries
+    (followup.blocks), a delete and an insert.
     """
     now = now or timezone.now()
     if appointment_ids is None:

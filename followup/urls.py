@@ -1,13 +1,19 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from followup import api, views_public, views_staff
+from followup import api, api_outcomes, views_outcomes, views_public, views_staff
 
 # SimpleRouter: no second "api-root" view next to the clinic's router.
 router = SimpleRouter()
 router.register("invitations", api.InvitationViewSet, basename="followup-invitation")
 router.register("responses", api.ResponseViewSet, basename="followup-response")
 router.register("alerts", api.AlertViewSet, basename="followup-alert")
+router.register(
+    "outcomes/episodes", api_outcomes.OutcomeEpisodeViewSet, basename="followup-outcome-episode"
+)
+router.register(
+    "outcomes/summary", api_outcomes.OutcomeSummaryViewSet, basename="followup-outcome-summary"
+)
 
 urlpatterns = [
     # Patient links from emails (no login).
@@ -55,5 +61,7 @@ urlpatterns = [
         views_staff.nonresponder_work,
         name="nonresponder_work",
     ),
+    path("followup/outcomes/", views_outcomes.outcomes, name="outcomes"),
+    path("followup/outcomes/episodes/", views_outcomes.outcome_episodes, name="outcome_episodes"),
     path("api/v1/followup/", include(router.urls)),
 ]

@@ -5,11 +5,15 @@ tags fetch what they show, each in one query.
 """
 
 from django import template
+from django.utils import timezone
 
+from clinic import sites
 from clinic.roles import Role, roles_of
 from followup import selectors_story
 from followup import selectors_worklists as selectors
 from followup.blocks import peak_relief_by_appointment
+from followup.models import OutcomeEpisode
+from followup.selectors_outcomes import physician_comparison
 
 register = template.Library()
 
@@ -58,3 +62,34 @@ def diagnostic_block(appointment):
 def patient_story(patient):
     """The patient's timeline of pain, disability and procedures (followup.selectors_story)."""
     return selectors_story.patient_story(patient=patient)
+
+
+# Days at which the outcomes page reads the durability curve.
+KM_DAYS = (30, 91, 182, 365)
+
+
+@register.simple_tag
+def km_counts(group) -> dict:
+    """Totals of a group's Kaplan-Meier steps, and the days its table reads."""
+    return {
+        "total": sum(step.events + step.censored for step in group.km),
+        "events": sum(step.events for step in group.km),
+        "censored": sum(step.censored for step in group.km),
+        "days": KM_DAYS,
+    }
+
+
+@register.simple_tag
+def km_at(group, days) -> str:
+    """S(days) as a percent, or "—" beyond the last time anyone was followed."""
+    survival = group.km_at(days)
+    return "—" if survival is None else f"{survival:.0%}"
+
+
+@register.simple_tag
+def physician_outcomes(user) -> list:
+    """A physician's last 12 months per procedure type against the clinic's (start page)."""
+    if Role.PHYSICIAN not in roles_of(user) or not user.has_perm("followup.view_outcomeepisode"):
+        return []
+    episodes = sites.appointments_in_scope(user, OutcomeEpisode.objects.all(), "site")
+    return physician_comparison(physician=user, episodes=episodes, today=timezone.localdate())

@@ -1,0 +1,79 @@
+"""The filters of the outcomes page, its episode list and their API twins (django-filter)."""
+
+import datetime
+
+import django_filters
+from django.utils import timezone
+
+from clinic.models import ProcedureType, Site, SpinalRegion
+from clinic.ui import DateInput, FilterForm
+from followup.models import OutcomeEpisode
+from followup.selectors_outcomes import GROUPINGS
+from scheduling import selectors as scheduling_selectors
+from scheduling.filters import PhysicianFilter
+from scheduling.models import Laterality
+
+# Without a period the page shows the last year of procedures.
+DEFAULT_DAYS = 365
+
+
+def _unchanged(queryset, name, value):
+    return queryset  # read by the view: how to group, not which rows
+
+
+class OutcomeFilter(django_filters.FilterSet):
+    """Which treated episodes: procedure, region and level, side, physician, site, period.
+
+    Diagnosis is not offered: appointments do not record one yet.
+    """
+
+    procedure_type = django_filters.ModelChoiceFilter(
+        queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+    )
+    region = django_filters.ChoiceFilter(
+        choices=SpinalRegion.choices, label="Region", empty_label="All regions"
+    )
+    level = django_filters.CharFilter(
+        field_name="levels", lookup_expr="icontains", label="Level (e.g. L4-L5)"
+    )
+    laterality = django_filters.ChoiceFilter(
+        choices=Laterality.choices, label="Side", empty_label="Any side"
+    )
+    physician = PhysicianFilter(
+        queryset=scheduling_selectors.physicians(), empty_label="All physicians"
+    )
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    treated_from = django_filters.DateFilter(
+        field_name="treated_on", lookup_expr="gte", label="Treated from", widget=DateInput()
+    )
+    treated_to = django_filters.DateFilter(
+        field_name="treated_on", lookup_expr="lte", label="Treated to", widget=DateInput()
+    )
+    group_by = django_filters.ChoiceFilter(
+        choices=[(name, label) for name, (_column, label) in GROUPINGS.items()],
+        label="Group by",
+        empty_label=None,
+        method=_unchanged,
+    )
+
+    class Meta:
+        model = OutcomeEpisode
+        fields = []
+        form = FilterForm
+
+    def __init__(self, data=None, *args, **kwargs):
+        # The last year unless a period is asked for; by procedure type unless told.
+        if data is not None:
+            data = data.copy()
+            if not data.get("treated_from") and not data.get("treated_to"):
+                since = timezone.localdate() - datetime.timedelta(days=DEFAULT_DAYS)
+                data["treated_from"] = since.isoformat()
+            if not data.get("group_by"):
+                data["group_by"] = "procedure_type"
+        super().__init__(data, *args, **kwargs)
+
+    @property
+    def grouping(self) -> str:
+        if self.is_bound and self.is_valid():
+            return self.form.cleaned_data.get("group_by") or "procedure_type"
+        return "procedure_type"
