@@ -4,6 +4,10 @@ from django.utils import timezone
 from clinic.models import (
     Allergy,
     Capability,
+    ConservativeCare,
+    Diagnosis,
+    Imaging,
+    Indication,
     Medication,
     Patient,
     ProcedureType,
@@ -81,6 +85,49 @@ class AllergyForm(StyledFormMixin, forms.ModelForm):
         model = Allergy
         fields = ["kind", "substance", "reaction", "severity"]
 
+
+class IndicationForm(StyledFormMixin, forms.ModelForm):
+    """The referral: who sent the patient, for what, since when."""
+
+    class Meta:
+        model = Indication
+        fields = ["referrer", "referred_on", "diagnosis", "diagnosis_note", "symptoms_since"]
+        widgets = {"referred_on": DateInput(), "symptoms_since": DateInput()}
+        labels = {"diagnosis": "Diagnosis (ICD-10)", "diagnosis_note": "Diagnosis, in words"}
+        help_texts = {"symptoms_since": "The duration is worked out from this date."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["diagnosis"].queryset = Diagnosis.objects.filter(active=True)
+
+
+class ConservativeCareForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = ConservativeCare
+        fields = ["kind", "detail", "started", "ended"]
+        widgets = {"started": DateInput(), "ended": DateInput()}
+
+    def clean(self):
+        data = super().clean()
+        started, ended = data.get("started"), data.get("ended")
+        if started and ended and ended < started:
+            self.add_error("ended", "The care cannot end before it started.")
+        return data
+
+
+class ImagingForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = Imaging
+        fields = ["modality", "taken_on", "finding"]
+        widgets = {"taken_on": DateInput(), "finding": forms.TextInput()}
+
+
+ConservativeCareFormSet = forms.inlineformset_factory(
+    Indication, ConservativeCare, form=ConservativeCareForm, extra=1, can_delete=True
+)
+ImagingFormSet = forms.inlineformset_factory(
+    Indication, Imaging, form=ImagingForm, extra=1, can_delete=True
+)
 
 MedicationFormSet = forms.inlineformset_factory(
     Patient, Medication, form=MedicationForm, extra=1, can_delete=True

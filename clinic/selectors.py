@@ -4,7 +4,7 @@ import datetime
 
 from django.db.models import Q, QuerySet
 
-from clinic.models import AuditEvent, Patient
+from clinic.models import AuditEvent, Diagnosis, Patient
 
 
 def patient_search(*, query: str = "", date_of_birth: datetime.date | None = None) -> QuerySet:
@@ -23,7 +23,20 @@ def patient_clinical_record(*, patient: Patient) -> dict:
     return {
         "medications": list(patient.medications.all()),
         "allergies": list(patient.allergies.all()),
+        "indications": list(
+            patient.indications.select_related("diagnosis").prefetch_related(
+                "conservative_care", "imaging"
+            )
+        ),
     }
+
+
+def diagnosis_search(*, query: str) -> QuerySet:
+    """Active diagnoses whose ICD-10 code starts with, or whose text holds, every word."""
+    diagnoses = Diagnosis.objects.filter(active=True)
+    for word in query.split():
+        diagnoses = diagnoses.filter(Q(code__istartswith=word) | Q(text__icontains=word))
+    return diagnoses.order_by("code")
 
 
 def audit_events() -> QuerySet:

@@ -32,6 +32,28 @@ def patient_update(*, request, patient: Patient, changed: list[str]) -> Patient:
 
 
 @transaction.atomic
+def indication_save(*, request, indication, saved, deleted):
+    """Save a referral with its conservative care and imaging together, or nothing."""
+    created = indication.pk is None
+    if created:
+        indication.created_by = request.user
+    indication.save()
+    for row in saved:
+        row.indication = indication
+        row.save()
+    for row in deleted:
+        row.delete()
+    audit_record(
+        request=request,
+        action=AuditEvent.Action.CREATE if created else AuditEvent.Action.CHANGE,
+        obj=indication,
+        patient=indication.patient,
+        detail="referral and indication",
+    )
+    return indication
+
+
+@transaction.atomic
 def patient_clinical_update(*, request, patient: Patient, saved, deleted) -> Patient:
     """Save the spinal history with medications and allergies together, or nothing.
 

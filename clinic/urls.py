@@ -21,6 +21,13 @@ urlpatterns = [
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("patients/<int:pk>/clinical/", views.patient_clinical_edit, name="patient_clinical_edit"),
     path("patients/<int:pk>/other-site/", views.cross_site_open, name="cross_site_open"),
+    path("patients/<int:pk>/referrals/new/", views.indication_edit, name="indication_create"),
+    path(
+        "patients/<int:pk>/referrals/<int:indication_pk>/",
+        views.indication_edit,
+        name="indication_edit",
+    ),
+    path("diagnoses/options/", views.diagnosis_options, name="diagnosis_options"),
     path("catalogue/", views.procedure_type_list, name="procedure_type_list"),
     path("catalogue/new/", views.procedure_type_create, name="procedure_type_create"),
     path("catalogue/<int:pk>/", views.procedure_type_detail, name="procedure_type_detail"),

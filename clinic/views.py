@@ -7,11 +7,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from clinic import forms, mail, services, sites
+from clinic import forms, mail, selectors, services, sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.filters import AuditEventFilter, PatientFilter, ProcedureTypeFilter
-from clinic.models import AuditEvent, Patient, ProcedureType
+from clinic.models import AuditEvent, Indication, Patient, ProcedureType
 from clinic.selectors import audit_events, patient_clinical_record
 from clinic.tables import AuditEventTable, PatientTable, ProcedureTypeTable
 from clinic.ui import render_table
@@ -116,6 +116,57 @@ def patient_clinical_edit(request, pk):
             "medications": medications,
             "allergies": allergies,
         },
+    )
+
+
+@permission_required("clinic.change_clinical_record")
+def indication_edit(request, pk, indication_pk=None):
+    """Add or change a referral: referrer, diagnosis, symptoms since, care tried, imaging."""
+    patient = get_object_or_404(Patient, pk=pk)
+    sites.patient_check(request.user, patient)
+    indication = (
+        get_object_or_404(Indication, pk=indication_pk, patient=patient)
+        if indication_pk
+        else Indication(patient=patient)
+    )
+    data = request.POST if request.method == "POST" else None
+    form = forms.IndicationForm(data, instance=indication)
+    care = forms.ConservativeCareFormSet(data, instance=indication, prefix="care")
+    imaging = forms.ImagingFormSet(data, instance=indication, prefix="imaging")
+    if data is not None:
+        if form.is_valid() and care.is_valid() and imaging.is_valid():
+            services.indication_save(
+                request=request,
+                indication=form.save(commit=False),
+                saved=[*care.save(commit=False), *imaging.save(commit=False)],
+                deleted=[*care.deleted_objects, *imaging.deleted_objects],
+            )
+            messages.success(request, "Referral saved.")
+            return redirect(patient)
+        messages.error(request, "Nothing was saved: please correct the fields marked below.")
+    elif indication.pk:
+        audit_record(
+            request=request,
+            action=AuditEvent.Action.VIEW,
+            obj=indication,
+            patient=patient,
+            detail="referral and indication (edit form)",
+        )
+    return render(
+        request,
+        "clinic/indication_form.html",
+        {"patient": patient, "form": form, "care": care, "imaging": imaging},
+    )
+
+
+@permission_required("clinic.view_diagnosis")
+def diagnosis_options(request):
+    """<option>s of the diagnoses matching `q` (ICD-10 code or words), for the referral form."""
+    query = request.GET.get("q", "").strip()
+    return render(
+        request,
+        "clinic/_diagnosis_options.html",
+        {"diagnoses": list(selectors.diagnosis_search(query=query)), "query": query},
     )
 
 

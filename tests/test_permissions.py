@@ -20,6 +20,8 @@ PAGES = [
     ("patient_detail", "patient", ALL_STAFF),
     ("patient_edit", "patient", DEMOGRAPHICS_WRITERS),
     ("patient_clinical_edit", "patient", CLINICAL_WRITERS),
+    ("indication_create", "patient", CLINICAL_WRITERS),
+    ("diagnosis_options", None, ALL_STAFF),
     ("procedure_type_list", None, ALL_STAFF),
     ("procedure_type_detail", "procedure_type", ALL_STAFF),
     ("procedure_type_create", None, CATALOGUE_WRITERS),
@@ -148,6 +150,7 @@ FOUNDATION_ELSEWHERE = {
     "api_schema",
     "api_docs",
     "cross_site_open",
+    "indication_edit",  # one referral's page: tests/test_referrals.py
     "outbox_list",
     "outbox_detail",
 }
