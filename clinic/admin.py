@@ -11,8 +11,11 @@ from clinic.models import (
     Allergy,
     AuditEvent,
     BreakGlass,
+    ConservativeCare,
     CrossSiteAccess,
     Diagnosis,
+    Imaging,
+    Indication,
     Medication,
     OpeningHours,
     Patient,
@@ -114,11 +117,11 @@ class ClinicalReadAuditMixin:
     """Audits every admin page that shows a clinical record, as the staff pages do."""
 
     def _patient_of(self, obj):
-        """The patient a row belongs to: itself, its `patient`, or its appointment's or
-        round's patient (nursing rows)."""
+        """The patient a row belongs to: itself, its `patient`, or its appointment's,
+        round's (nursing rows) or indication's patient."""
         if isinstance(obj, Patient):
             return obj
-        for path in ("patient", "appointment", "round"):
+        for path in ("patient", "appointment", "round", "indication"):
             owner = getattr(obj, path, None)
             if owner is not None:
                 return owner if path == "patient" else self._patient_of(owner)
@@ -280,3 +283,38 @@ class BreakGlassAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     search_fields = ["reason", "user__username"]
     date_hierarchy = "started_at"
+
+
+class ConservativeCareInline(admin.TabularInline):
+    model = ConservativeCare
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "detail", "started", "ended"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ImagingInline(ConservativeCareInline):
+    model = Imaging
+    readonly_fields = ["modality", "taken_on", "finding"]
+
+
+@admin.register(Indication)
+class IndicationAdmin(ClinicalReadAuditMixin, ReadOnlyHistoryAdmin):
+    """Read-only: referrals are written on the patient's page (audited, with its care and
+    imaging saved together)."""
+
+    list_display = ["patient", "diagnosis", "referrer", "symptoms_since", "created_at"]
+    raw_id_fields = ["patient"]
+    inlines = [ConservativeCareInline, ImagingInline]
+
+
+@admin.register(ConservativeCare)
+class ConservativeCareAdmin(ClinicalReadAuditMixin, ReadOnlyHistoryAdmin):
+    list_display = ["indication", "kind", "started", "ended"]
+
+
+@admin.register(Imaging)
+class ImagingAdmin(ClinicalReadAuditMixin, ReadOnlyHistoryAdmin):
+    list_display = ["indication", "modality", "taken_on"]
