@@ -21,6 +21,7 @@ from followup.models import (
     InstrumentWording,
     Invitation,
     PreparationInstruction,
+    RecallRule,
     RedFlagQuestion,
     Response,
 )
@@ -103,6 +104,14 @@ class DiagnosticBlockProtocolAdmin(SimpleHistoryAdmin):
         "expected_duration_hours",
         "positive_threshold",
     ]
+
+
+@admin.register(RecallRule)
+class RecallRuleAdmin(SimpleHistoryAdmin):
+    """When a patient is due for review or a repeat (followup.recall): protocol data."""
+
+    list_display = ["name", "kind", "threshold_percent", "weeks", "lookback_weeks", "active"]
+    filter_horizontal = ["watched"]
 
 
 @admin.register(InstrumentWording)

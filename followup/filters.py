@@ -7,9 +7,9 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.models import ProcedureType
+from clinic.models import ProcedureType, Site
 from clinic.ui import DateInput, FilterForm
-from followup.models import Alert, Invitation, RescheduleRequest, Response
+from followup.models import Alert, Invitation, RecallRule, RescheduleRequest, Response
 from followup.selectors_worklists import worklist_open_q
 
 
@@ -191,3 +191,24 @@ class ResponseFilter(PatientQueryFilterSet):
 
     def filter_with_alerts(self, queryset, name, value):
         return queryset.filter(open_alert_count__gt=0) if value else queryset
+
+
+def _all(queryset, name, value):
+    return queryset  # applied to the rules, not to the appointments: see RecallFilter
+
+
+class RecallFilter(django_filters.FilterSet):
+    """The recall worklist: the site of the watched appointment, and one rule."""
+
+    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    rule = django_filters.ModelChoiceFilter(
+        queryset=RecallRule.objects.filter(active=True), empty_label="All rules", method=_all
+    )
+
+    class Meta:
+        form = FilterForm
+
+    def rules(self):
+        rule = self.form.cleaned_data.get("rule") if self.is_valid() else None
+        queryset = RecallRule.objects.all()
+        return queryset.filter(pk=rule.pk) if rule else queryset

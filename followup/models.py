@@ -853,3 +853,70 @@ class WorklistAction(models.Model):
         if outcome in cls.CLOSED_BY_OUTCOME:
             return None, cls.CLOSED_BY_OUTCOME[outcome]
         return today + datetime.timedelta(days=cls.CALL_AGAIN_AFTER_DAYS[outcome]), ""
+
+
+class RecallRule(models.Model):
+    """When a patient is due for review or a repeat: protocol data managers edit (followup.recall).
+
+    Each rule watches the patient's done appointments of some procedure types (`watched`)
+    over the last `lookback_weeks` and offers `recall_procedure` (the same procedure when
+    empty) in the slot finder. Seeded from shared/reference/clinical.md; the thresholds are
+    the clinic's to confirm ("verify locally"), not coverage advice.
+    """
+
+    class Kind(models.TextChoices):
+        RELIEF_FADING = "relief_fading", "Relief fading below the threshold in surveys"
+        POSITIVE_BLOCK = "positive_block", "Diary-positive block, follow-on not booked"
+        TRIAL_ENDED = "trial_ended", "Trial ended, follow-on not booked"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    watched = models.ManyToManyField(
+        ProcedureType, related_name="+", help_text="Done procedures this rule looks at."
+    )
+    recall_procedure = models.ForeignKey(
+        ProcedureType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Offered in the slot finder; empty: the watched procedure again.",
+    )
+    threshold_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Relief fading: due when the latest survey's relief is below this, after an "
+        "earlier one reached it.",
+    )
+    weeks = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Positive block / trial: due this many weeks after the watched procedure "
+        "when the follow-on is still not booked.",
+    )
+    lookback_weeks = models.PositiveSmallIntegerField(
+        default=52, help_text="Only procedures done within this many weeks count."
+    )
+    active = models.BooleanField(default=True)
+    source = models.CharField(max_length=255, blank=True)
+    note = models.CharField(max_length=255, blank=True, default="Verify locally.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold_percent__isnull=True)
+                | Q(threshold_percent__gte=1, threshold_percent__lte=100),
+                name="recall_rule_threshold_1_100",
+                violation_error_message="The relief threshold is a percentage from 1 to 100.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="relief_fading") | Q(threshold_percent__isnull=False),
+                name="recall_rule_fading_has_threshold",
+                violation_error_message="A relief-fading rule needs its relief threshold.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name

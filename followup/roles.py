@@ -26,15 +26,20 @@ PLAN_EDIT = [
         "preparationinstruction",
         "redflagquestion",
         "diagnosticblockprotocol",
+        "recallrule",
     )
     for verb in ("view", "add", "change", "delete")
 ]
 
 # Outcomes (who got better after which procedure) are read by physicians and managers.
 OUTCOMES = ["followup.view_outcomeepisode"]
+# Everyone who books or follows patients up reads the recall worklist (its evidence column
+# only with the clinical permission).
+RECALL = ["followup.view_recallrule"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.FRONT_DESK: [
+        *RECALL,
         *RESCHEDULE_WORK,
         *EMAIL_WORK,
         *NONRESPONDER_WORK,
@@ -42,12 +47,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "followup.view_preparationinstruction",
     ],
     Role.NURSE: [
+        *RECALL,
         *CLINICAL_FOLLOWUP,
         *EMAIL_WORK,
         *NONRESPONDER_WORK,
         "followup.view_preparationinstruction",
     ],
     Role.PHYSICIAN: [
+        *RECALL,
         *CLINICAL_FOLLOWUP,
         *OUTCOMES,
         "followup.view_worklistaction",

@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import django_tables2 as tables
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from followup.models import Alert, Invitation, RescheduleRequest, Response, WorklistAction
 from followup.red_flags import red_flag_labels
@@ -367,3 +368,64 @@ class AlertTable(tables.Table):
 
     def value_acknowledged_by(self, value):
         return (value.get_full_name() or value.get_username()) if value else ""
+
+
+class RecallTable(tables.Table):
+    """Patients due for review or a repeat; each row opens the slot finder filled in. The
+    evidence (relief, block result) is clinical: shown to clinical roles only."""
+
+    due = tables.Column(verbose_name="Due since")
+    patient = tables.Column(linkify=lambda record: record.patient.get_absolute_url())
+    rule = tables.Column(verbose_name="Why")
+    evidence = tables.Column(verbose_name="Evidence", orderable=False)
+    procedure_type = tables.Column(verbose_name="Offer", orderable=False)
+    book = tables.Column(
+        accessor="slot_url", verbose_name="", orderable=False, exclude_from_export=True
+    )
+
+    class Meta:
+        fields = ["due", "patient", "rule", "evidence", "procedure_type", "book"]
+        order_by = ["due"]
+        attrs = {"class": "table table-hover align-middle", "id": "recall"}
+
+    def __init__(self, *args, request, **kwargs):
+        self.clinical = request.user.has_perm("clinic.view_clinical_record")
+        self.books = request.user.has_perm("scheduling.add_appointment")
+        super().__init__(*args, request=request, **kwargs)
+
+    def render_due(self, value):
+        return f"{value:%a %Y-%m-%d}"
+
+    def value_due(self, value):
+        return value.isoformat()
+
+    def render_patient(self, record):
+        return f"{record.patient.full_name} ({record.patient.mrn})"
+
+    def value_patient(self, record):
+        return f"{record.patient.full_name} ({record.patient.mrn})"
+
+    def render_rule(self, value):
+        return value.name
+
+    def value_rule(self, value):
+        return value.name
+
+    def render_evidence(self, value):
+        return value if self.clinical else "—"
+
+    def value_evidence(self, value):
+        return value if self.clinical else ""
+
+    def render_procedure_type(self, value):
+        return value.name
+
+    def value_procedure_type(self, value):
+        return value.name
+
+    def render_book(self, record):
+        if not self.books:
+            return ""
+        return format_html(
+            '<a class="btn btn-outline-primary" href="{}">Find a slot</a>', record.slot_url
+        )

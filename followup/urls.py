@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from followup import api, api_outcomes, views_outcomes, views_public, views_staff
+from followup import api, api_outcomes, views_outcomes, views_public, views_recall, views_staff
 
 # SimpleRouter: no second "api-root" view next to the clinic's router.
 router = SimpleRouter()
@@ -63,5 +63,6 @@ urlpatterns = [
     ),
     path("followup/outcomes/", views_outcomes.outcomes, name="outcomes"),
     path("followup/outcomes/episodes/", views_outcomes.outcome_episodes, name="outcome_episodes"),
+    path("followup/recall/", views_recall.recall_list, name="recall_list"),
     path("api/v1/followup/", include(router.urls)),
 ]

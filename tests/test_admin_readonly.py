@@ -71,6 +71,7 @@ EDITABLE_IN_ADMIN = {
     "followup.instrumentwording",
     "followup.redflagquestion",
     "followup.diagnosticblockprotocol",
+    "followup.recallrule",
 }
 GUARDED_APPS = {"scheduling", "nursing", "followup"}
 

@@ -1,0 +1,263 @@
+"""Recall (issue 14, item 5): patients due for review or a repeat by the clinic's rules (data):
+relief fading below 50% in surveys, a diary-positive MBB with no RFA booked within N weeks,
+an SCS trial ended; each row one click from the slot finder with the procedure prefilled."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.models import AuditEvent, ProcedureType
+from followup.models import Invitation, RecallRule, Response
+from followup.recall import recall_rows
+from followup.services import response_record
+from scheduling.models import Status
+from tests.factories import AppointmentFactory, InvitationFactory, PatientFactory
+
+DONE = Status.COMPLETED
+
+
+def ago(days):
+    return timezone.now() - datetime.timedelta(days=days)
+
+
+def done(calendar, patient, code, days_ago, **extra):
+    return AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        code=code,
+        starts_at=ago(days_ago),
+        status=DONE,
+        **extra,
+    )
+
+
+def survey(appointment, relief, days_ago):
+    """A follow-up survey answered `days_ago` with this % relief against the baseline."""
+    invitation = InvitationFactory(appointment=appointment, status=Invitation.Status.ANSWERED)
+    return Response.objects.create(
+        invitation=invitation,
+        patient=appointment.patient,
+        submitted_at=ago(days_ago),
+        percent_relief=relief,
+    )
+
+
+def positive_mbb(calendar, patient, days_ago):
+    appointment = done(calendar, patient, "medial-branch-block", days_ago)
+    response_record(
+        invitation=InvitationFactory(
+            appointment=appointment, kind=Invitation.Kind.BASELINE, instruments=["nrs"]
+        ),
+        answers={"nrs_current": 8, "nrs_average": 6, "nrs_worst": 9},
+    )
+    response_record(
+        invitation=InvitationFactory(appointment=appointment, instruments=["diary"]),
+        answers={"diary": {"30": 2, "60": 1, "480": 5}},
+    )
+    return appointment
+
+
+def rules_of(rows):
+    return [(row.patient.pk, row.rule.code) for row in rows]
+
+
+def test_it_seeds_the_rules_as_data_with_their_source(db):
+    codes = set(RecallRule.objects.values_list("code", flat=True))
+    assert {"relief-fading", "mbb-positive-no-rfa", "scs-trial-ended"} <= codes
+    fading = RecallRule.objects.get(code="relief-fading")
+    assert fading.threshold_percent == 50 and "verify" in fading.note.lower() and fading.source
+    mbb = RecallRule.objects.get(code="mbb-positive-no-rfa")
+    assert mbb.recall_procedure.code == "rfa" and mbb.weeks == 4
+
+
+# --- Relief fading -------------------------------------------------------------------------
+
+
+def test_it_recalls_when_relief_fades_below_50_percent(calendar, patient):
+    esi = done(calendar, patient, "esi-interlaminar", 120)
+    survey(esi, 70, 100)
+    survey(esi, 30, 10)
+    rows = recall_rows()
+    assert rules_of(rows) == [(patient.pk, "relief-fading")]
+    row = rows[0]
+    assert row.procedure_type.code == "esi-interlaminar"  # the same procedure again
+    assert "relief 70% at best, 30%" in row.evidence and "below 50%" in row.evidence
+    assert row.due == timezone.localdate() - datetime.timedelta(days=10)
+
+
+@pytest.mark.parametrize(
+    ("reliefs", "due"),
+    [
+        ((70, 50), False),  # exactly 50% is not below it
+        ((70, 49), True),
+        ((40, 20), False),  # never reached 50%: not fading, it did not work
+        ((70,), False),  # one survey: nothing fades yet
+    ],
+)
+def test_it_reads_fading_at_the_threshold(calendar, patient, reliefs, due):
+    esi = done(calendar, patient, "esi-transforaminal", 120)
+    for index, relief in enumerate(reliefs):
+        survey(esi, relief, 100 - index * 30)
+    assert bool(recall_rows()) is due
+
+
+def test_it_drops_the_row_once_the_repeat_is_booked(calendar, patient):
+    esi = done(calendar, patient, "esi-interlaminar", 120)
+    survey(esi, 70, 100)
+    survey(esi, 30, 10)
+    AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        code="esi-interlaminar",
+        starts_at=timezone.now() + datetime.timedelta(days=9),
+    )
+    assert recall_rows() == []
+
+
+def test_it_follows_the_managers_threshold(calendar, patient):
+    esi = done(calendar, patient, "esi-interlaminar", 120)
+    survey(esi, 70, 100)
+    survey(esi, 55, 10)
+    assert recall_rows() == []
+    RecallRule.objects.filter(code="relief-fading").update(threshold_percent=60)
+    assert rules_of(recall_rows()) == [(patient.pk, "relief-fading")]
+    RecallRule.objects.filter(code="relief-fading").update(active=False)
+    assert recall_rows() == []
+
+
+# --- Diary-positive MBB without RFA ------------------------------------------------------------
+
+
+def test_it_recalls_a_positive_mbb_with_no_rfa_after_n_weeks(calendar, patient):
+    positive_mbb(calendar, patient, 29)
+    rows = recall_rows()
+    assert rules_of(rows) == [(patient.pk, "mbb-positive-no-rfa")]
+    assert rows[0].procedure_type.code == "rfa"
+    assert "Positive block: peak relief 88%" in rows[0].evidence
+    assert "no Radiofrequency ablation booked after 4 weeks" in rows[0].evidence
+
+
+def test_it_waits_n_weeks_and_ignores_negative_blocks(calendar, patient):
+    positive_mbb(calendar, patient, 20)  # 20 days: within the 4 weeks
+    assert recall_rows() == []
+    other = PatientFactory()
+    negative = done(calendar, other, "medial-branch-block", 40)
+    response_record(
+        invitation=InvitationFactory(
+            appointment=negative, kind=Invitation.Kind.BASELINE, instruments=["nrs"]
+        ),
+        answers={"nrs_current": 5, "nrs_average": 6, "nrs_worst": 9},
+    )
+    response_record(
+        invitation=InvitationFactory(appointment=negative, instruments=["diary"]),
+        answers={"diary": {"30": 2}},
+    )
+    assert recall_rows() == []
+
+
+def test_it_drops_the_mbb_row_once_an_rfa_is_booked(calendar, patient):
+    positive_mbb(calendar, patient, 40)
+    AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        code="rfa",
+        starts_at=timezone.now() + datetime.timedelta(days=5),
+    )
+    assert recall_rows() == []
+
+
+def test_it_still_recalls_when_the_rfa_was_cancelled(calendar, patient):
+    positive_mbb(calendar, patient, 40)
+    AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        code="rfa",
+        starts_at=timezone.now() + datetime.timedelta(days=5),
+        status=Status.CANCELLED,
+        cancel_reason="other",
+    )
+    assert rules_of(recall_rows()) == [(patient.pk, "mbb-positive-no-rfa")]
+
+
+# --- SCS trial ended ---------------------------------------------------------------------
+
+
+def test_it_recalls_an_ended_scs_trial_without_an_implant(calendar, patient):
+    done(calendar, patient, "scs-trial", 3)
+    assert recall_rows() == []  # the trial lasts a week
+    Other = PatientFactory()
+    done(calendar, Other, "scs-trial", 8)
+    rows = recall_rows()
+    assert rules_of(rows) == [(Other.pk, "scs-trial-ended")]
+    assert rows[0].procedure_type == ProcedureType.objects.get(code="scs-implant")
+
+
+# --- The page ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def due(calendar, patient):
+    return positive_mbb(calendar, patient, 40)
+
+
+@pytest.mark.parametrize(
+    ("persona", "allowed", "evidence"),
+    [
+        ("front_desk", True, False),
+        ("nurse", True, True),
+        ("physician", True, True),
+        ("manager", True, True),
+        ("outsider", False, False),
+    ],
+)
+def test_it_shows_the_worklist_by_role(client, personas, due, persona, allowed, evidence):
+    client.force_login(personas[persona])
+    response = client.get(reverse("recall_list"))
+    assert response.status_code == (200 if allowed else 403)
+    if allowed:
+        body = response.content.decode()
+        assert "Karen Jensen" in body
+        assert ("peak relief 88%" in body) is evidence
+
+
+def test_it_opens_the_slot_finder_with_the_procedure_and_patient(client, front_desk, due, patient):
+    client.force_login(front_desk)
+    body = client.get(reverse("recall_list")).content.decode()
+    rfa = ProcedureType.objects.get(code="rfa")
+    url = f"{reverse('slot_finder')}?procedure_type={rfa.pk}&amp;patient={patient.pk}"
+    assert url in body
+    page = client.get(url.replace("&amp;", "&"))
+    assert page.status_code == 200
+    assert f'<option value="{rfa.pk}" selected>' in page.content.decode()
+
+
+def test_it_filters_by_rule_and_audits_and_exports(client, nurse, due, patient):
+    client.force_login(nurse)
+    fading = RecallRule.objects.get(code="relief-fading")
+    body = client.get(reverse("recall_list"), {"rule": fading.pk}).content.decode()
+    assert "Karen Jensen" not in body
+    assert not AuditEvent.objects.filter(patient=patient, detail="recall worklist").exists()
+    assert "Karen Jensen" in client.get(reverse("recall_list")).content.decode()
+    assert AuditEvent.objects.filter(patient=patient, detail="recall worklist").exists()
+    export = client.get(reverse("recall_list"), {"_export": "csv"})
+    assert export["Content-Type"].startswith("text/csv")
+    assert "Positive medial branch block, no RFA booked" in export.content.decode()
+
+
+def test_it_builds_the_worklist_in_as_many_queries_for_many_rows(
+    client, nurse, calendar, assert_query_count_flat
+):
+    def add_rows(n):
+        for _ in range(n):
+            patient = PatientFactory()
+            esi = AppointmentFactory(
+                patient=patient, code="esi-caudal", starts_at=ago(120), status=DONE
+            )
+            survey(esi, 70, 100)
+            survey(esi, 20, 10)
+            AppointmentFactory(patient=patient, code="scs-trial", starts_at=ago(30), status=DONE)
+
+    client.force_login(nurse)
+    assert_query_count_flat(client, reverse("recall_list"), add_rows)
