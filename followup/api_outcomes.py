@@ -30,6 +30,7 @@ class OutcomeEpisodeSerializer(serializers.ModelSerializer):
             "procedure_type",
             "physician",
             "site",
+            "diagnosis",
             "treated_on",
             "region",
             "levels",
@@ -197,7 +198,7 @@ class OutcomeEpisodeViewSet(
 )
 class OutcomeSummaryViewSet(OutcomeScopeMixin, viewsets.GenericViewSet):
     """The outcomes page's numbers: filter as for the episodes, `group_by` one of
-    procedure_type (default), physician, site, region, laterality."""
+    procedure_type (default), physician, site, diagnosis, region, laterality."""
 
     serializer_class = SummarySerializer
     pagination_class = None

@@ -5,7 +5,7 @@ import datetime
 import django_filters
 from django.utils import timezone
 
-from clinic.models import ProcedureType, Site, SpinalRegion
+from clinic.models import Diagnosis, ProcedureType, Site, SpinalRegion
 from clinic.ui import DateInput, FilterForm
 from followup.models import OutcomeEpisode
 from followup.selectors_outcomes import GROUPINGS
@@ -22,13 +22,14 @@ def _unchanged(queryset, name, value):
 
 
 class OutcomeFilter(django_filters.FilterSet):
-    """Which treated episodes: procedure, region and level, side, physician, site, period.
-
-    Diagnosis is not offered: appointments do not record one yet.
-    """
+    """Which treated episodes: procedure, diagnosis (the booking's indication, where
+    recorded), region and level, side, physician, site, period."""
 
     procedure_type = django_filters.ModelChoiceFilter(
         queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+    )
+    diagnosis = django_filters.ModelChoiceFilter(
+        queryset=Diagnosis.objects.all(), label="Diagnosis", empty_label="Any diagnosis"
     )
     region = django_filters.ChoiceFilter(
         choices=SpinalRegion.choices, label="Region", empty_label="All regions"

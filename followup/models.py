@@ -685,6 +685,10 @@ class OutcomeEpisode(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     site = models.ForeignKey("clinic.Site", on_delete=models.CASCADE, related_name="+")
+    # Why it was done (the appointment's indication), where the booking recorded one.
+    diagnosis = models.ForeignKey(
+        "clinic.Diagnosis", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The procedure's day in the site's zone: the period filters and "last 12 months".
     treated_on = models.DateField()
     region = models.CharField(max_length=20, choices=SpinalRegion.choices, blank=True)

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import QuerySet
 
-from clinic.models import ProcedureType, Site, SpinalRegion
+from clinic.models import Diagnosis, ProcedureType, Site, SpinalRegion
 from followup.outcomes import (
     MIN_GROUP,
     POINT_LABELS,
@@ -42,6 +42,7 @@ GROUPINGS = {
     "procedure_type": ("procedure_type_id", "Procedure type"),
     "physician": ("physician_id", "Physician"),
     "site": ("site_id", "Site"),
+    "diagnosis": ("diagnosis_id", "Diagnosis"),
     "region": ("region", "Region"),
     "laterality": ("laterality", "Side"),
 }
@@ -51,6 +52,7 @@ COLUMNS = [
     "procedure_type_id",
     "physician_id",
     "site_id",
+    "diagnosis_id",
     "region",
     "laterality",
     "has_followup",
@@ -268,6 +270,8 @@ def _labels(grouping: str, keys) -> dict:
         return {user.pk: user.get_full_name() or user.get_username() for user in users}
     if grouping == "site":
         return dict(Site.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if grouping == "diagnosis":
+        return {row.pk: str(row) for row in Diagnosis.objects.filter(pk__in=keys)}
     if grouping == "region":
         return dict(SpinalRegion.choices)
     return dict(Laterality.choices)
@@ -330,7 +334,7 @@ def outcome_summary(episodes: QuerySet, *, grouping: str = "procedure_type") -> 
 
 def episodes_for_list(episodes: QuerySet) -> QuerySet:
     """The per-episode rows for the list and CSV, with what each row shows."""
-    return episodes.select_related("patient", "procedure_type", "physician", "site")
+    return episodes.select_related("patient", "procedure_type", "physician", "site", "diagnosis")
 
 
 def physician_comparison(*, physician, episodes: QuerySet, today: datetime.date) -> list[dict]:

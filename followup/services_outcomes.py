@@ -77,6 +77,7 @@ def _episode(appointment, answers, nurse_nrs, block, now) -> OutcomeEpisode:
         procedure_type_id=appointment.procedure_type_id,
         physician_id=appointment.physician_id,
         site_id=appointment.site_id,
+        diagnosis_id=appointment.indication.diagnosis_id if appointment.indication else None,
         treated_on=treated_on,
         region=episode_region(appointment),
         levels=appointment.levels,
@@ -124,7 +125,7 @@ ANSWER_FIELDS = (
 def _rebuild_chunk(ids: list[int], now) -> int:
     appointments = list(
         Appointment.objects.filter(pk__in=ids, status__in=TREATED)
-        .select_related("site", "procedure_type")
+        .select_related("site", "procedure_type", "indication")
         .only(
             "pk",
             "patient_id",
@@ -134,6 +135,7 @@ def _rebuild_chunk(ids: list[int], now) -> int:
             "laterality",
             "site__time_zone",
             "procedure_type__regions",
+            "indication__diagnosis",
         )
     )
     treated = [appointment.pk for appointment in appointments]

@@ -36,6 +36,7 @@ class OutcomeEpisodeTable(tables.Table):
     treated_on = tables.DateColumn(verbose_name="Treated", format="Y-m-d")
     patient = PatientColumn()
     procedure = tables.Column(accessor="procedure_type__name", verbose_name="Procedure")
+    diagnosis = tables.Column(accessor="diagnosis__code", verbose_name="Diagnosis")
     region = tables.Column(accessor="get_region_display", verbose_name="Region", orderable=False)
     levels = tables.Column(verbose_name="Levels")
     laterality = tables.Column(verbose_name="Side")
@@ -67,6 +68,7 @@ class OutcomeEpisodeTable(tables.Table):
             "treated_on",
             "patient",
             "procedure",
+            "diagnosis",
             "region",
             "levels",
             "laterality",

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from clinic.models import Diagnosis, Indication
 from followup import outcomes
 from followup.models import Invitation, OutcomeEpisode
 from followup.outcomes import (
@@ -24,6 +25,7 @@ from followup.outcomes import (
 )
 from followup.services import response_record
 from followup.services_outcomes import outcome_episode_refresh, outcome_episodes_rebuild
+from scheduling.models import Appointment
 from tests.factories import InvitationFactory, to_recovery
 
 SURVEY_BASELINE = Baseline(source="survey", nrs_current=7, nrs_average=8, odi_percent=Decimal(40))
@@ -271,3 +273,11 @@ def test_it_names_every_point_in_the_model():
     names = {field.name for field in OutcomeEpisode._meta.get_fields()}
     for code in outcomes.POINT_CODES:
         assert {f"relief_{code}", f"responder30_{code}", f"responder50_{code}"} <= names
+
+
+def test_it_takes_the_diagnosis_from_the_bookings_indication(appointment, nurse, physician):
+    diagnosis = Diagnosis.objects.first()
+    indication = Indication.objects.create(patient=appointment.patient, diagnosis=diagnosis)
+    Appointment.objects.filter(pk=appointment.pk).update(indication=indication)
+    to_recovery(appointment, nurse, physician)
+    assert outcome_episode_refresh(appointment_id=appointment.pk).diagnosis == diagnosis

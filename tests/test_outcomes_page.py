@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, Diagnosis
 from followup.models import OutcomeEpisode
 from scheduling.models import Appointment, Status
 from tests.factories import PatientFactory, PhysicianFactory, seeded
@@ -219,3 +219,16 @@ def test_it_answers_in_the_same_number_of_queries_for_10_and_1000_episodes(
     add_episodes(990)
     many = [_queries(c, url) for c, url in urls]
     assert many == few
+
+
+def test_it_filters_and_groups_by_the_bookings_diagnosis(client, physician, add_episodes):
+    disc, stenosis = Diagnosis.objects.all()[:2]
+    add_episodes(6, diagnosis=disc)
+    add_episodes(7, diagnosis=stenosis)
+    add_episodes(3)
+    client.force_login(physician)
+    response = client.get(reverse("outcomes"), {"diagnosis": disc.pk})
+    assert response.context["summary"].overall.treated == 6
+    response = client.get(reverse("outcomes"), {"group_by": "diagnosis"})
+    labels = {group.label: group.treated for group in response.context["summary"].groups}
+    assert labels == {str(stenosis): 7, str(disc): 6, "Not recorded": 3}
