@@ -3,18 +3,22 @@
 of queries whatever the number of episodes."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from clinic.models import AuditEvent, Diagnosis
 from followup.models import OutcomeEpisode
 from scheduling.models import Appointment, Status
+from tests.browser import DESKTOP
 from tests.factories import PatientFactory, PhysicianFactory, seeded
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
@@ -232,3 +236,43 @@ def test_it_filters_and_groups_by_the_bookings_diagnosis(client, physician, add_
     response = client.get(reverse("outcomes"), {"group_by": "diagnosis"})
     labels = {group.label: group.treated for group in response.context["summary"].groups}
     assert labels == {str(stenosis): 7, str(disc): 6, "Not recorded": 3}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_lets_a_physician_filter_to_rfa_and_read_the_chart_and_its_table(
+    open_page, client, live_server, settings, calendar, physician, add_episodes
+):
+    rfa = seeded("rfa")
+    add_episodes(12)
+    add_episodes(12, procedure_type=rfa)
+    page = open_page(DESKTOP)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # A physician's login asks for a second factor: the session of a verified login instead.
+    client.force_login(physician)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
+    page.goto(reverse("outcomes"))
+    page.get_by_label("Procedure", exact=True).select_option(label=rfa.name)
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(rf"procedure_type={rfa.pk}"))
+    table = page.locator("#responders-table")
+    expect(table).to_contain_text(rfa.name)
+    expect(table).not_to_contain_text(calendar["tfesi"].name)
+    expect(page.locator("#responders-chart")).to_be_visible()
+    # Chart.js drew both charts (a drawn chart has a chart instance).
+    assert page.evaluate("() => !!window.Chart && !!window.Chart.getChart('responders-chart')")
+    assert page.evaluate("() => !!window.Chart.getChart('durability-chart')")
+    expect(page.locator("#durability-table")).to_contain_text(rfa.name)
+    expect(page.locator("#responders-summary")).to_contain_text("had at least 50% relief")
+    assert errors == []
+    results = Axe().run(page)
+    serious = [
+        f"{violation['id']}: {[node['target'] for node in violation['nodes']][:3]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
