@@ -199,3 +199,36 @@ def test_it_marks_the_slot_finders_buttons(client, front_desk, calendar, patient
     page = response.content.decode()
     assert "Pathway warning: esi-repeat-relief" in page and 'id="pathway-legend"' in page
     assert "levels=L4-L5" in offers[0]["url"]
+
+
+def test_it_applies_a_rule_a_manager_edited_in_the_admin(client, manager, book, earlier_esi):
+    """The manager narrows the ESI repeat rule's window in the admin: the same booking then
+    goes ahead without a reason."""
+    rule = PathwayRule.objects.get(code="esi-repeat-relief")
+    client.force_login(manager)
+    url = reverse("admin:scheduling_pathwayrule_change", args=[rule.pk])
+    assert client.get(url).status_code == 200
+    form = {
+        "name": rule.name,
+        "procedure_codes": '["esi-interlaminar", "esi-transforaminal", "esi-caudal"]',
+        "related_codes": "[]",
+        "limit": "",
+        "window_days": "10",
+        "percent": "50",
+        "duration_days": "",
+        "source": rule.source,
+        "verify_note": rule.verify_note,
+        "active": "on",
+    }
+    assert client.post(url, form).status_code == 302
+    rule.refresh_from_db()
+    assert rule.window_days == 10 and rule.history.first().history_user == manager
+    # The earlier ESI is 21 days back: outside a 10-day window, so this is no repeat.
+    assert not book().pathway_overrides.exists()
+
+
+def test_it_lets_no_one_but_managers_and_admins_edit_the_rules(client, front_desk):
+    rule = PathwayRule.objects.get(code="esi-repeat-relief")
+    client.force_login(front_desk)
+    url = reverse("admin:scheduling_pathwayrule_change", args=[rule.pk])
+    assert client.get(url).status_code == 302  # no admin for the front desk

@@ -268,3 +268,21 @@ def test_it_reads_block_diaries_by_the_block_protocol(referred):
     ]
     _diary_block(referred, -39, 10, {"120": 2})
     assert codes(referred, 0, "rfa", laterality="right") == set()
+
+
+def test_it_places_a_session_by_the_levels_its_signed_note_treated(referred, physician):
+    from clinic.nursing.models import ProcedureNote
+
+    for n in range(4):
+        relief(session(referred, 21 * n), 60, 14)
+    assert codes(referred, 84) == {"esi-max-sessions"}
+    # The first was booked at L4-L5 but the signed note says C6-C7: not a lumbar session.
+    first = referred.appointments.filter(starts_at=day(0)).get()
+    ProcedureNote.objects.create(
+        appointment=first,
+        levels="C6-C7",
+        written_by=physician,
+        signed_by=physician,
+        signed_at=timezone.now(),
+    )
+    assert codes(referred, 84) == set()

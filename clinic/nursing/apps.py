@@ -31,3 +31,9 @@ class NursingConfig(AppConfig):
 
         # The nurse's pre-procedure pain is the outcome baseline when no survey gave one.
         register_baseline_pain("nursing", baseline_pain_scores)
+
+        from clinic.nursing.selectors import pathway_levels_treated
+        from scheduling import pathway
+
+        # The levels a signed note treated place a session in its region for the rules.
+        pathway.register("levels", pathway_levels_treated)

@@ -362,6 +362,13 @@ def levels_treated(appointment_ids) -> dict[int, TreatedLevels]:
     }
 
 
+def pathway_levels_treated(appointments) -> dict[int, str]:
+    """The levels a signed note says were treated, as the pathway rules read levels
+    (scheduling.pathway "levels" provider): they place a session in its spinal region."""
+    treated = levels_treated(a.pk for a in appointments)
+    return {pk: ", ".join(t.levels) for pk, t in treated.items() if t.levels}
+
+
 @dataclass(frozen=True)
 class NoteEvidence:
     """One signed procedure note as evidence for the pathway rules."""
