@@ -13,6 +13,8 @@ Nothing is left for the dispatcher to email: due rows are recorded as sent, answ
 expired, and alerts as already emailed to on-call. The rows still open (sent, not yet
 answered) get their real email through the configured backend, which under `make run` is
 the outbox, so every "sent" the pages show has an email behind it with links that work.
+A year of facet joint pain courses (followup.demo_courses) gives the outcomes pages their
+story: RFA after two positive medial branch blocks does better than RFA without them.
 Idempotent: an appointment that has its reminder row is done, and the earlier procedures are
 only made while none exists.
 """
@@ -21,6 +23,7 @@ import datetime
 import random
 from email.utils import formatdate
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
 from django.db.models import Q
@@ -29,6 +32,13 @@ from django.utils import timezone
 from clinic.management.commands.seed_demo import MRN_PREFIX, RANDOM_SEED, Seeded
 from clinic.models import Patient, ProcedureType, Room, Site
 from followup import emails, services
+from followup.demo_courses import (
+    negative_diary,
+    pain_average,
+    positive_diary,
+    seed_courses,
+    step_of,
+)
 from followup.models import Alert, EmailLog, Invitation
 from followup.red_flags import red_flag_questions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS
@@ -79,12 +89,16 @@ def _clamp(value, low, high):
 class Trajectory:
     """One patient's course after one procedure, drawn from a seeded generator."""
 
-    def __init__(self, rng: random.Random, number: int = 0):
+    def __init__(self, rng: random.Random, number: int = 0, *, profile=None, average=None):
+        """`profile` and `average` (usual pain) set a demo course's patient (demo_courses)."""
         self.rng = rng
-        self.profile = PROFILE_DECK[(number * 7) % len(PROFILE_DECK)]
+        self.profile = profile or PROFILE_DECK[(number * 7) % len(PROFILE_DECK)]
         best = next(best for profile, _share, best in PROFILES if profile == self.profile)
         self.best = best + rng.uniform(-0.1, 0.1)
         self.average = rng.randint(5, 8)
+        if average is not None:
+            self.average = average
+        self.pain_now = None
         self.disability = {
             section: _clamp(self.average / 2 + rng.uniform(-1.5, 1.5), 0, 5)
             for section, _title in ODI_SECTIONS
@@ -113,6 +127,7 @@ class Trajectory:
             "nrs_average": self.average,
             "nrs_worst": _clamp(self.average + self.rng.randint(1, 3), 0, 10),
         }
+        self.pain_now = answers["nrs_current"]
         return {**answers, **self._disability(instruments, 0.0)}
 
     def _disability(self, instruments, relief: float) -> dict:
@@ -159,8 +174,6 @@ class Trajectory:
 
     def diary(self) -> dict:
         """NRS through the day after a diagnostic block: relief while the anaesthetic works."""
-        from django.conf import settings
-
         before = self.average
         block = 0.85 if self.profile in ("improves", "partly") else 0.2
         diary = {}
@@ -228,7 +241,13 @@ def _rng(appointment) -> random.Random:
 
 def _seed_past(appointment, now, results, number) -> None:
     rng = _rng(appointment)
-    course = Trajectory(rng, number)
+    step = step_of(appointment)
+    if step is None:
+        course = Trajectory(rng, number)
+    else:
+        course = Trajectory(
+            rng, number, profile=step.course.profile, average=pain_average(appointment.patient)
+        )
     consent = appointment.patient.can_receive_email
     reminder = services.reminder_schedule(
         appointment=appointment, now=appointment.starts_at - 10 * DAY
@@ -276,12 +295,20 @@ def _seed_past(appointment, now, results, number) -> None:
         days = (row.due_at - discharged_at) / DAY
         answered = rng.random() < 0.8
         delay = HOUR * rng.choice([1, 2, 5, 20, 30, 75])
+        if step is not None:
+            # A demo course's patient answers every survey, a diary the same evening.
+            answered = True
+            delay = 9 * HOUR if "diary" in row.instruments else min(delay, 20 * HOUR)
         at = row.due_at + delay
         reminders = sum(at > row.due_at + 3 * DAY * n for n in (1, 2))
         if answered and at < now and at < row.expires_at:
             _mark_sent(row, row.due_at, reminders=reminders)
             codes = [question.code for question in red_flag_questions(appointment)]
-            _answer(row, course.answers(row.instruments, days, codes), at, results)
+            answers = course.answers(row.instruments, days, codes)
+            if step is not None and "diary" in answers and course.pain_now:
+                diary = positive_diary if step.positive_block else negative_diary
+                answers["diary"] = diary(course.pain_now, settings.FOLLOWUP_DIARY_OFFSETS_MINUTES)
+            _answer(row, answers, at, results)
         else:
             waited = int((now - row.due_at) / (3 * DAY))
             reminders = min(waited, 2)
@@ -386,8 +413,10 @@ def seed_history(now) -> Seeded:
 def seed() -> dict[str, Seeded]:
     now = timezone.now()
     history = seed_history(now)
+    courses = seed_courses(now)
     results = {
         "earlier procedures": history,
+        "facet pain courses": courses,
         "invitations": Seeded(),
         "responses": Seeded(),
         "alerts": Seeded(),
@@ -399,8 +428,16 @@ def seed() -> dict[str, Seeded]:
         .select_related("patient", "site", "procedure_type")
         .order_by("starts_at", "pk")
     )
+    seed_surveys(todo, now, results)
+    _write_open_emails([appointment.pk for appointment in todo])
+    return results
+
+
+def seed_surveys(appointments, now, results) -> None:
+    """The engine's rows for `appointments` (oldest first, none with its reminder row yet):
+    reminders of upcoming ones; reminders, baselines and answered surveys of past ones."""
     past = 0
-    for appointment in todo:
+    for appointment in appointments:
         if appointment.starts_at > now and appointment.status in (Status.BOOKED, Status.CONFIRMED):
             _seed_future(appointment, now, results)
         elif appointment.starts_at <= now:
@@ -408,8 +445,6 @@ def seed() -> dict[str, Seeded]:
             past += 1
     nurses = list(get_user_model().objects.filter(username__in=NURSES))
     _settle_alerts(results["alerts"].objects, now, nurses)
-    _write_open_emails([appointment.pk for appointment in todo])
-    return results
 
 
 def _write_open_emails(appointment_ids) -> None:
