@@ -427,5 +427,9 @@ class RecallTable(tables.Table):
         if not self.books:
             return ""
         return format_html(
-            '<a class="btn btn-outline-primary" href="{}">Find a slot</a>', record.slot_url
+            '<a class="btn btn-outline-primary" href="{}">Find a slot'
+            '<span class="visually-hidden"> for {}: {}</span></a>',
+            record.slot_url,
+            record.patient.full_name,
+            record.procedure_type.name,
         )
