@@ -145,6 +145,31 @@ def _survey_context(invitation: Invitation, unsubscribe_url: str) -> dict:
     }
 
 
+def survey_preview(step, *, language: str, site=None) -> dict:
+    """The email a patient gets for care-plan `step`, for the manager's preview: the real
+    templates in `language`, with a sample first name, sample dates and placeholder links
+    (no token is made, nothing is sent or stored)."""
+    now = timezone.now()
+    zone = site.zone if site is not None else timezone.get_current_timezone()
+    with translation.override(language), timezone.override(zone):
+        due = step.due_after(now, zone)
+        context = {
+            "first_name": pgettext("sample first name in a preview", "Anna"),
+            "clinic_name": settings.CLINIC_NAME,
+            "clinic_phone": (site.phone if site is not None else "") or settings.CLINIC_PHONE,
+            "emergency_phone": settings.FOLLOWUP_EMERGENCY_PHONE,
+            "site_name": site.name if site is not None else settings.CLINIC_NAME,
+            "unsubscribe_url": settings.SITE_URL + "/u/…/",
+            "is_baseline": False,
+            "is_reminder": False,
+            "visit": _day(now),
+            "closes": _day(step.expires_after(due)),
+            "survey_url": settings.SITE_URL + "/s/…/",
+        }
+        subject, text, html = _render("survey", context)
+    return {"subject": subject, "text": text, "html": html, "due": due}
+
+
 def _ics_attachment(appointment) -> bytes | None:
     """The patient's .ics; a reminder without it beats no reminder, so problems only log."""
     try:

@@ -107,7 +107,11 @@ class CarePlanStep(models.Model):
     class Meta:
         ordering = ["plan", "order", "offset_days", "offset_minutes"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "name"], name="care_plan_step_name_unique")
+            models.UniqueConstraint(fields=["plan", "name"], name="care_plan_step_name_unique"),
+            # A step with nothing to ask would email an empty survey.
+            models.CheckConstraint(
+                condition=~Q(instruments=[]), name="care_plan_step_has_instruments"
+            ),
         ]
 
     def __str__(self):

@@ -7,7 +7,15 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from followup.models import Alert, Invitation, RescheduleRequest, Response, WorklistAction
+from followup.models import (
+    Alert,
+    CarePlan,
+    Instrument,
+    Invitation,
+    RescheduleRequest,
+    Response,
+    WorklistAction,
+)
 from followup.red_flags import red_flag_labels
 from followup.scoring import PGIC_CHOICES
 
@@ -433,3 +441,43 @@ class RecallTable(tables.Table):
             record.patient.full_name,
             record.procedure_type.name,
         )
+
+
+INSTRUMENT_LABELS = dict(Instrument.choices)
+EDIT_PLAN_CELL = """{% if perms.followup.change_careplan %}
+<a class="btn btn-outline-primary btn-sm" href="{% url 'care_plan_edit' record.pk %}">Edit<span
+ class="visually-hidden"> the plan for {{ record.procedure_type.name }}</span></a>{% endif %}"""
+
+
+class CarePlanTable(tables.Table):
+    procedure = tables.Column(
+        accessor="procedure_type__name",
+        verbose_name="Procedure",
+        linkify=("care_plan_history", {"pk": tables.A("pk")}),
+    )
+    active = tables.BooleanColumn()
+    baseline = tables.Column(
+        accessor="baseline_instruments", verbose_name="Baseline asks", orderable=False
+    )
+    steps = tables.Column(accessor="pk", verbose_name="Surveys after discharge", orderable=False)
+    edit = tables.TemplateColumn(
+        template_code=EDIT_PLAN_CELL,
+        verbose_name="",
+        orderable=False,
+        exclude_from_export=True,
+    )
+
+    class Meta:
+        model = CarePlan
+        fields = []
+        sequence = ["procedure", "active", "baseline", "steps", "edit"]
+        order_by = ["procedure"]
+
+    def render_baseline(self, value):
+        return ", ".join(INSTRUMENT_LABELS.get(i, i) for i in value) or "No baseline"
+
+    def render_steps(self, record):
+        return "; ".join(step.name for step in record.steps.all()) or "—"
+
+    def value_steps(self, record):
+        return self.render_steps(record)

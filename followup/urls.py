@@ -1,7 +1,15 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from followup import api, api_outcomes, views_outcomes, views_public, views_recall, views_staff
+from followup import (
+    api,
+    api_outcomes,
+    views_outcomes,
+    views_plans,
+    views_public,
+    views_recall,
+    views_staff,
+)
 
 # SimpleRouter: no second "api-root" view next to the clinic's router.
 router = SimpleRouter()
@@ -64,5 +72,23 @@ urlpatterns = [
     path("followup/outcomes/", views_outcomes.outcomes, name="outcomes"),
     path("followup/outcomes/episodes/", views_outcomes.outcome_episodes, name="outcome_episodes"),
     path("followup/recall/", views_recall.recall_list, name="recall_list"),
+    # Care plans (managers edit; clinical staff read).
+    path("followup/plans/", views_plans.care_plan_list, name="care_plan_list"),
+    path("followup/plans/<int:pk>/", views_plans.care_plan_edit, name="care_plan_edit"),
+    path(
+        "followup/plans/<int:pk>/history/",
+        views_plans.care_plan_history,
+        name="care_plan_history",
+    ),
+    path(
+        "followup/plans/<int:pk>/preparation/",
+        views_plans.care_plan_preparation,
+        name="care_plan_preparation",
+    ),
+    path(
+        "followup/plans/steps/<int:pk>/preview/",
+        views_plans.care_plan_step_preview,
+        name="care_plan_step_preview",
+    ),
     path("api/v1/followup/", include(router.urls)),
 ]
