@@ -40,6 +40,7 @@ class PatientForm(StyledFormMixin, forms.ModelForm):
             "first_name",
             "last_name",
             "date_of_birth",
+            "national_id",
             "sex",
             "email",
             "phone",
@@ -52,8 +53,16 @@ class PatientForm(StyledFormMixin, forms.ModelForm):
             "email": {"invalid": "Enter an email address such as name@example.com."},
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.fields["mrn"].required = False
+            self.fields["mrn"].help_text = "Leave empty to have one assigned."
+
     def clean_mrn(self):
         mrn = self.cleaned_data["mrn"].strip().upper()
+        if not mrn and not self.instance.pk:
+            return mrn  # clinic.services.patient_create assigns one
         if Patient.objects.filter(mrn=mrn).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Another patient already has this MRN.")
         return mrn
@@ -65,6 +74,116 @@ class PatientForm(StyledFormMixin, forms.ModelForm):
         if born.year < 1900:
             raise forms.ValidationError("Date of birth must be after 1900.")
         return born
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(first, last) of a name typed as "Anders Andersen" or "Andersen, Anders"; the
+    last word is the last name, the words before it the first names."""
+    if "," in name:
+        last, _, first = name.partition(",")
+        return " ".join(first.split()), " ".join(last.split())
+    words = name.split()
+    return " ".join(words[:-1]), (words[-1] if words else "")
+
+
+class NewPatientForm(StyledFormMixin, forms.Form):
+    """The fewest details that register a patient while booking: the name, the birth date,
+    and a phone number or email address to reach them. The MRN is assigned
+    (clinic.services.patient_create); the rest is added on the patient's page."""
+
+    prefix = "new"
+    # Required only when no registered patient is chosen: the page says so, not the browser.
+    use_required_attribute = False
+
+    name = forms.CharField(
+        max_length=161,
+        help_text="First and last name, e.g. Anders Andersen or Andersen, Anders.",
+        validators=[validate_no_control_characters],
+    )
+    date_of_birth = forms.DateField(
+        label="Born", widget=DateInput(), error_messages={"invalid": DATE_ERROR}
+    )
+    contact = forms.CharField(
+        label="Phone or email",
+        max_length=254,
+        validators=[validate_no_control_characters],
+        help_text="For reminders and the follow-up surveys.",
+    )
+
+    clean_date_of_birth = PatientForm.clean_date_of_birth
+
+    def is_filled(self) -> bool:
+        """Whether anything was typed: an empty section means "not a new patient"."""
+        return any(self.data.get(self.add_prefix(name), "").strip() for name in self.fields)
+
+    def clean_name(self):
+        first, last = split_name(self.cleaned_data["name"])
+        if not first or not last:
+            raise forms.ValidationError("Enter the first and the last name.")
+        if len(first) > 80 or len(last) > 80:
+            raise forms.ValidationError("A first or last name has at most 80 characters.")
+        return self.cleaned_data["name"]
+
+    def clean_contact(self):
+        contact = self.cleaned_data["contact"].strip()
+        if "@" in contact:
+            forms.EmailField().clean(contact)
+        elif sum(char.isdigit() for char in contact) < 6:
+            raise forms.ValidationError("Enter a phone number or an email address.")
+        elif len(contact) > 40:
+            raise forms.ValidationError("A phone number has at most 40 characters.")
+        return contact
+
+    def patient(self) -> Patient:
+        """The unsaved patient these details describe."""
+        data = self.cleaned_data
+        first, last = split_name(data["name"])
+        contact = data["contact"]
+        email, phone = (contact, "") if "@" in contact else ("", contact)
+        return Patient(
+            first_name=first,
+            last_name=last,
+            date_of_birth=data["date_of_birth"],
+            email=email,
+            phone=phone,
+        )
+
+
+class PatientMergeForm(StyledFormMixin, forms.Form):
+    """Which record is the duplicate of the kept one, and why they are the same person."""
+
+    remove = forms.CharField(
+        label="MRN of the duplicate record",
+        max_length=32,
+        help_text="Its appointments, waitlist and follow-up move to this record.",
+    )
+    reason = forms.CharField(
+        max_length=200,
+        validators=[validate_no_control_characters],
+        help_text="E.g. the same person registered twice; checked by phone with the patient.",
+        error_messages={"required": "Say why these records are the same patient."},
+    )
+
+    def __init__(self, *args, keep, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keep = keep
+        remove = self.initial.get("remove")
+        if remove and str(remove).isdigit():  # a link names the record by its id
+            found = Patient.objects.filter(pk=remove).first()
+            self.initial["remove"] = found.mrn if found else ""
+
+    def remove_record(self) -> Patient | None:
+        mrn = str(self["remove"].value() or "").strip().upper()
+        return Patient.objects.filter(mrn=mrn).first() if mrn else None
+
+    def clean_remove(self):
+        mrn = self.cleaned_data["remove"].strip().upper()
+        remove = Patient.objects.filter(mrn=mrn).first()
+        if remove is None:
+            raise forms.ValidationError("No patient has this MRN.")
+        if remove.pk == self.keep.pk:
+            raise forms.ValidationError("This is the record you keep: enter the duplicate's MRN.")
+        return remove
 
 
 class ClinicalHistoryForm(StyledFormMixin, forms.ModelForm):

@@ -265,7 +265,49 @@ class StaffProfile(models.Model):
         return self.user.get_full_name() or self.user.get_username()
 
 
+def _cpr_birth_date(digits: str) -> datetime.date | None:
+    """The birth date in a Danish CPR number: DDMMYY, the century read from the 7th digit
+    (CPR-kontoret's table). None when the date part is no real day."""
+    day, month, year, seventh = int(digits[:2]), int(digits[2:4]), int(digits[4:6]), int(digits[6])
+    if seventh <= 3:
+        century = 1900
+    elif seventh in (4, 9):
+        century = 2000 if year <= 36 else 1900
+    else:
+        century = 2000 if year <= 57 else 1800
+    try:
+        return datetime.date(century + year, month, day)
+    except ValueError:
+        return None
+
+
+def normalise_cpr(value: str) -> str:
+    """A Danish CPR number as DDMMYY-SSSS. Only the format and the date part are checked:
+    the modulo-11 check was dropped in 2007, so valid numbers fail it."""
+    digits = value.replace("-", "").replace(" ", "")
+    if len(digits) != 10 or not digits.isdigit():
+        raise ValidationError(
+            "Enter a CPR number as 10 digits, DDMMYY-SSSS, for example 270566-1234."
+        )
+    if _cpr_birth_date(digits) is None:
+        raise ValidationError("The first six digits of a CPR number are a date, DDMMYY.")
+    return f"{digits[:6]}-{digits[6:]}"
+
+
+def cpr_birth_date(value: str) -> datetime.date | None:
+    digits = value.replace("-", "")
+    return _cpr_birth_date(digits) if len(digits) == 10 and digits.isdigit() else None
+
+
+# Each country's national identity number: its normaliser (raises ValidationError) and the
+# birth date it holds. A new country is one entry here and one choice below.
+NATIONAL_ID_RULES = {"DK": (normalise_cpr, cpr_birth_date)}
+
+
 class Patient(models.Model):
+    class Country(models.TextChoices):
+        DENMARK = "DK", "Denmark (CPR number)"
+
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
@@ -294,6 +336,32 @@ class Patient(models.Model):
     email_consent = models.BooleanField(
         default=False, help_text="The patient agreed to reminders and surveys by email."
     )
+    national_id = models.CharField(
+        "national ID",
+        max_length=20,
+        blank=True,
+        help_text="Optional. The Danish CPR number, DDMMYY-SSSS.",
+    )
+    # One country so far: set by the code, not typed (NATIONAL_ID_RULES).
+    national_id_country = models.CharField(
+        "national ID country",
+        max_length=2,
+        choices=Country.choices,
+        default=Country.DENMARK,
+        editable=False,
+    )
+    # Set by clinic.services.patient_merge: this record was a duplicate of `merged_into`,
+    # which now holds its appointments and follow-up. Kept, never deleted: the audit trail
+    # and old links still name it.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_records",
+        editable=False,
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Clinical fields: shown and edited only with the clinical record permissions.
     spinal_history = models.TextField(blank=True)
     # Set by clinic.services_privacy.patient_anonymise (GDPR Art. 17): the identifying
@@ -310,6 +378,7 @@ class Patient(models.Model):
             ("change_clinical_record", "Can change a patient's clinical record"),
             ("export_patient_data", "Can export all of a patient's data (GDPR Art. 15/20)"),
             ("anonymise_patient", "Can anonymise a patient (GDPR Art. 17)"),
+            ("merge_patient", "Can merge a duplicate patient record into another"),
         ]
         indexes = [
             models.Index(fields=["last_name", "first_name"], name="patient_name_idx"),
@@ -324,6 +393,20 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=Q(anonymised_at__isnull=True) | Q(email="", email_consent=False),
                 name="patient_anonymised_has_no_email",
+            ),
+            models.UniqueConstraint(
+                fields=["national_id_country", "national_id"],
+                condition=~Q(national_id=""),
+                name="patient_national_id_unique",
+                violation_error_message="Another patient already has this national ID.",
+            ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True, merged_at__isnull=True)
+                | Q(merged_into__isnull=False, merged_at__isnull=False),
+                name="patient_merged_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("pk")), name="patient_not_merged_into_itself"
             ),
         ]
 
@@ -355,10 +438,32 @@ class Patient(models.Model):
                 raise ValidationError({"date_of_birth": "Date of birth must be after 1900."})
         if self.email_consent and not self.email:
             raise ValidationError({"email": "Add an email address, or untick email consent."})
+        if self.national_id:
+            self.clean_national_id()
         if self.anonymised_at and (self.email or self.email_consent):
             raise ValidationError(
                 {"email": "This patient was anonymised: they are not emailed again."}
             )
+
+    def clean_national_id(self):
+        """Normalise the national ID by its country's rule; its birth date must be this one."""
+        normalise, born_on = NATIONAL_ID_RULES[self.national_id_country]
+        try:
+            self.national_id = normalise(self.national_id)
+        except ValidationError as error:
+            raise ValidationError({"national_id": error.messages}) from None
+        born = born_on(self.national_id)
+        if self.date_of_birth and born and born != self.date_of_birth:
+            raise ValidationError(
+                {
+                    "national_id": f"The number's date part is {born:%d-%m-%Y}, but the date "
+                    f"of birth is {self.date_of_birth:%d-%m-%Y}."
+                }
+            )
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     @property
     def is_anonymised(self) -> bool:

@@ -107,6 +107,8 @@ class Identifiers:
                 local_part if len(local_part) >= 4 else "",
                 patient.phone,
                 digits if len(digits) >= 6 else "",
+                patient.national_id,
+                patient.national_id.replace("-", ""),
                 *dates,
             ]
         )

@@ -47,7 +47,7 @@ CATALOGUE_WRITE = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.FRONT_DESK: [*DEMOGRAPHICS, *CATALOGUE_READ],
+    Role.FRONT_DESK: [*DEMOGRAPHICS, *CATALOGUE_READ, "clinic.merge_patient"],
     Role.NURSE: [*CLINICAL_WRITE, *CATALOGUE_READ],
     Role.PHYSICIAN: [*CLINICAL_WRITE, *CATALOGUE_READ],
     Role.MANAGER: [
@@ -56,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CATALOGUE_WRITE,
         "clinic.view_auditevent",
         *PATIENT_RIGHTS,
+        "clinic.merge_patient",
     ],
     Role.ADMIN: [
         *DEMOGRAPHICS,

@@ -45,12 +45,12 @@ def patient_anonymise(*, actor, patient: Patient, reason: str) -> Patient:
     """Remove everything that identifies the patient, everywhere, and keep the clinical
     record (appointments, checklists, rounds, scores and answers) for the retention period.
 
-    Name, MRN (a random token instead), email, phone and the day and month of birth go;
-    identifying values inside free text and history rows become "[removed]"; addresses in the
-    email log and the patient's own messages are blanked. Audit rows are append-only and
-    hold no names, so they stay as they are. Refused without the permission, without a
-    reason, for a patient already anonymised and while an area still needs the identity
-    (`<area>.privacy.anonymise_refusals`: an upcoming appointment).
+    Name, MRN (a random token instead), email, phone, national ID and the day and month of
+    birth go; identifying values inside free text and history rows become "[removed]";
+    addresses in the email log and the patient's own messages are blanked. Audit rows are
+    append-only and hold no names, so they stay as they are. Refused without the
+    permission, without a reason, for a patient already anonymised and while an area still
+    needs the identity (`<area>.privacy.anonymise_refusals`: an upcoming appointment).
     """
     if not actor.has_perm("clinic.anonymise_patient"):
         raise PrivacyRefused(
@@ -86,6 +86,7 @@ def patient_anonymise(*, actor, patient: Patient, reason: str) -> Patient:
             "date_of_birth": anonymous_birth_date(current.date_of_birth),
             "email": "",
             "phone": "",
+            "national_id": "",
         }
         Patient.history.filter(id=current.pk).update(**identity, email_consent=False)
         changed = Patient.objects.filter(pk=current.pk, anonymised_at__isnull=True).update(

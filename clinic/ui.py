@@ -67,6 +67,23 @@ class StyledFormMixin:
                 widget.attrs.setdefault("class", "form-control")
 
 
+class FieldGroup:
+    """Some of a form's fields, for form_fields.html to render as one section of a page.
+    The form's own errors and hidden fields go with the group that says `main`."""
+
+    def __init__(self, form, names, *, main=False):
+        self.form, self.names, self.main = form, [n for n in names if n in form.fields], main
+
+    def visible_fields(self):
+        return [self.form[name] for name in self.names if not self.form[name].is_hidden]
+
+    def hidden_fields(self):
+        return self.form.hidden_fields() if self.main else []
+
+    def non_field_errors(self):
+        return self.form.non_field_errors() if self.main else ""
+
+
 # A cell a spreadsheet would run as a formula (OWASP "CSV Injection"); a plain number
 # such as "-3" is data, not a formula, and stays a number.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("patients/new/", views.patient_create, name="patient_create"),
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
+    path("patients/<int:pk>/merge/", views.patient_merge, name="patient_merge"),
     path("patients/<int:pk>/clinical/", views.patient_clinical_edit, name="patient_clinical_edit"),
     path("patients/<int:pk>/other-site/", views.cross_site_open, name="cross_site_open"),
     path("patients/<int:pk>/referrals/new/", views.indication_edit, name="indication_create"),

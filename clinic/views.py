@@ -12,7 +12,7 @@ from clinic.audit import audit_record
 from clinic.decorators import permission_required
 from clinic.filters import AuditEventFilter, PatientFilter, ProcedureTypeFilter
 from clinic.models import AuditEvent, Indication, Patient, ProcedureType
-from clinic.selectors import audit_events, patient_clinical_record
+from clinic.selectors import audit_events, patient_clinical_record, patient_duplicates
 from clinic.tables import AuditEventTable, PatientTable, ProcedureTypeTable
 from clinic.ui import render_table
 
@@ -39,18 +39,41 @@ def patient_list(request):
 
 @permission_required("clinic.add_patient")
 def patient_create(request):
+    """Register a patient, after a warning naming the records that may be the same person."""
     form = forms.PatientForm(request.POST or None)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
-        patient = services.patient_create(request=request, patient=form.save(commit=False))
-        messages.success(request, f"{patient.full_name} was registered.")
-        return redirect(patient)
-    return render(request, "clinic/patient_form.html", {"form": form, "patient": None})
+        if not request.POST.get("confirmed"):
+            duplicates = _duplicates_of(form.instance)
+        if not duplicates:
+            patient = services.patient_create(request=request, patient=form.save(commit=False))
+            messages.success(request, f"{patient.full_name} was registered.")
+            return redirect(patient)
+    return render(
+        request,
+        "clinic/patient_form.html",
+        {"form": form, "patient": None, "duplicates": duplicates},
+    )
+
+
+def _duplicates_of(patient: Patient) -> list[Patient]:
+    return patient_duplicates(
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        date_of_birth=patient.date_of_birth,
+        national_id=patient.national_id,
+        phone=patient.phone,
+        email=patient.email,
+        exclude=patient,
+    )
 
 
 @permission_required("clinic.view_patient")
 def patient_detail(request, pk):
-    patient = get_object_or_404(Patient, pk=pk)
-    context = {"patient": patient}
+    patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
+    context = {"patient": patient, "merged_records": list(patient.merged_records.all())}
+    if request.user.has_perm("clinic.merge_patient") and not patient.is_merged:
+        context["duplicates"] = _duplicates_of(patient)
     if request.user.has_perm("clinic.view_clinical_record"):
         # The shared patient index shows anyone's demographics; the clinical record is the
         # sites'.
@@ -64,6 +87,30 @@ def patient_detail(request, pk):
             detail="clinical record",
         )
     return render(request, "clinic/patient_detail.html", context)
+
+
+@permission_required("clinic.merge_patient")
+def patient_merge(request, pk):
+    """Merge a duplicate record (`remove`) into this one, after a side-by-side look."""
+    keep = get_object_or_404(Patient, pk=pk)
+    form = forms.PatientMergeForm(request.POST or None, keep=keep, initial=request.GET.dict())
+    if request.method == "POST" and form.is_valid():
+        remove = form.cleaned_data["remove"]
+        try:
+            services.patient_merge(
+                keep=keep, remove=remove, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.MergeRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            messages.success(
+                request, f"{remove.mrn} was merged into this record; it stays, marked merged."
+            )
+            return redirect(keep)
+    remove = form.remove_record()
+    return render(
+        request, "clinic/patient_merge.html", {"form": form, "keep": keep, "remove": remove}
+    )
 
 
 @permission_required("clinic.change_patient")

@@ -22,10 +22,16 @@ class FollowupConfig(AppConfig):
     ]
 
     def ready(self):
+        from clinic.signals import patient_merged
         from followup import pathway_evidence
-        from followup.receivers import on_appointment_changed, on_clinical_warning
+        from followup.receivers import (
+            on_appointment_changed,
+            on_clinical_warning,
+            on_patient_merged,
+        )
         from scheduling.signals import appointment_changed, clinical_warning_raised
 
         appointment_changed.connect(on_appointment_changed, dispatch_uid="followup.appointments")
         clinical_warning_raised.connect(on_clinical_warning, dispatch_uid="followup.warnings")
         pathway_evidence.register()
+        patient_merged.connect(on_patient_merged, dispatch_uid="followup.patient_merge")

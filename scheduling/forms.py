@@ -101,21 +101,25 @@ class SlotFieldsMixin(forms.Form):
         return site_local(data["date"], data["time"], data["room"].site)
 
 
+PATIENT_MISSING = "Choose the patient: search by MRN, name or birth date, or register a new one."
+
+
 class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
+    # Not required: a new patient may be registered instead (clinic.forms.NewPatientForm).
     patient = forms.ModelChoiceField(
-        queryset=Patient.objects.all(),
+        queryset=Patient.objects.filter(merged_into__isnull=True),
+        required=False,
         empty_label="Search for the patient above",
-        error_messages={"required": "Choose the patient: search by MRN or name."},
     )
     procedure_type = forms.ModelChoiceField(
         queryset=ProcedureType.objects.filter(active=True),
         label="Procedure",
         empty_label="Choose a procedure",
     )
+    # No default: "n.a." would fail the first submit of every one-sided procedure.
     laterality = forms.ChoiceField(
         label="Side",
-        choices=Laterality.choices,
-        initial=Laterality.NOT_APPLICABLE,
+        choices=[("", "Choose the side (n.a. if none)"), *Laterality.choices],
         required=False,
         help_text="Required for procedures done on one side.",
     )
@@ -159,8 +163,9 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
         "room_minutes",
     ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, new_patient=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.new_patient = new_patient
         limit_patient_choices(self)
         # Only the chosen patient's referrals are offered.
         self.fields["indication"].queryset = Indication.objects.filter(
@@ -178,11 +183,15 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
             "Book anyway only for a clinical reason; it is stored and shown on the appointment."
         )
 
-    def clean_laterality(self):
-        return self.cleaned_data["laterality"] or Laterality.NOT_APPLICABLE
-
     def clean(self):
         data = super().clean()
+        new_given = self.new_patient is not None and self.new_patient.is_filled()
+        if not data.get("patient") and not new_given and "patient" not in self.errors:
+            self.add_error("patient", PATIENT_MISSING)
+        if "laterality" in data and not data["laterality"]:
+            # The booking rules refuse a missing side where the procedure needs one, at
+            # the field, together with a missing level.
+            data["laterality"] = Laterality.NOT_APPLICABLE
         if "waitlist" in self.errors:
             # A hidden field the user cannot fix: drop the bad value from the re-shown form so
             # that confirming again books (the message says so) instead of failing forever.
@@ -219,7 +228,15 @@ class BookingForm(StyledFormMixin, SlotFieldsMixin, forms.Form):
         if "waitlist" in initial and _int(initial["waitlist"]) is None:
             del initial["waitlist"]  # the view says the link was bad
         room = Room.objects.select_related("site").filter(pk=_int(params.get("room"))).first()
-        return initial | starts_at_initial(params, room)
+        slot = starts_at_initial(params, room)
+        if room and slot and "physician" not in initial:
+            # A link from an empty slot of the board names the room and time: the one
+            # physician in session then is the one to book.
+            starts_at = site_local(slot["date"], slot["time"], room.site)
+            on_duty = list(selectors.physicians_in_session(site=room.site, starts_at=starts_at)[:2])
+            if len(on_duty) == 1:
+                initial["physician"] = on_duty[0].pk
+        return initial | slot
 
 
 class RescheduleForm(StyledFormMixin, SlotFieldsMixin, forms.Form):

@@ -16,6 +16,7 @@ from scheduling.models import (
     TRANSITIONS,
     Appointment,
     AppointmentEvent,
+    PhysicianSession,
     Status,
     WaitlistEntry,
 )
@@ -158,6 +159,20 @@ def physicians() -> QuerySet:
         .order_by("last_name", "first_name")
         .distinct()
     )
+
+
+def physicians_in_session(*, site: Site, starts_at: datetime.datetime) -> QuerySet:
+    """The physicians whose session at `site` covers the site-local time `starts_at`."""
+    local = timezone.localtime(starts_at, site.zone)
+    day = local.date()
+    sessions = PhysicianSession.objects.filter(
+        site=site,
+        weekday=day.weekday(),
+        starts__lte=local.time(),
+        ends__gt=local.time(),
+        valid_from__lte=day,
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+    return physicians().filter(pk__in=sessions.values("physician"))
 
 
 def procedure_rooms() -> QuerySet:

@@ -64,10 +64,22 @@ class Placed:
 
 
 @dataclass
+class FreeSlot:
+    """A quarter hour of a room's column, within opening hours, that no booking touches."""
+
+    row: int
+    starts_at: datetime.datetime
+    url: str = ""  # the booking page for it, set by the page
+
+    span = ROWS_PER_LABEL
+
+
+@dataclass
 class RoomColumn:
     room: Room
     number: int  # 1-based among the room columns
     cards: list[Placed] = field(default_factory=list)
+    free: list[FreeSlot] = field(default_factory=list)
 
 
 @dataclass
@@ -184,6 +196,9 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
                     zone,
                 )
             )
+    if hours is not None:
+        for column in columns.values():
+            column.free = _free_slots(column, rows, hours, day, zone)
     return DayBoard(
         site=site,
         day=day,
@@ -193,6 +208,22 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
         bays=list(lanes.values()),
         appointments=appointments,
     )
+
+
+def _free_slots(column, rows, hours, day, zone) -> list[FreeSlot]:
+    """The quarter hours of opening time in which the column's room holds no booking."""
+    taken = set()
+    for placed in column.cards:
+        taken.update(range(placed.row, placed.row + placed.span))
+    free = []
+    for row in rows:
+        if not row.is_label or not hours.opens <= row.time < hours.closes:
+            continue
+        if taken & set(range(row.number, row.number + ROWS_PER_LABEL)):
+            continue
+        starts_at = datetime.datetime.combine(day, row.time, zone)
+        free.append(FreeSlot(row.number, starts_at))
+    return free
 
 
 @dataclass

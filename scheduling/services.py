@@ -21,6 +21,7 @@ from django.utils import timezone
 from clinic.audit import audit_record
 from clinic.models import AuditEvent, Room
 from clinic.refusals import Reason, Refused
+from clinic.services import patient_create
 from scheduling import pathway, rules
 from scheduling.dates import OUT_OF_RANGE, in_range
 from scheduling.models import (
@@ -420,6 +421,18 @@ def no_bay_refusal(site, windows) -> Reason:
         f"No recovery bay at {site} is free from {rules.hhmm(windows.recovery_starts_at, site)} "
         f"to {rules.hhmm(windows.recovery_ends_at, site)}.",
     )
+
+
+def appointment_book_new_patient(*, request, patient, **booking) -> Appointment:
+    """Register `patient` (validated, unsaved) and book for them (see `appointment_book`):
+    both or neither, so a refused booking leaves no half-registered patient behind."""
+    try:
+        with transaction.atomic():
+            patient_create(request=request, patient=patient)
+            return appointment_book(patient=patient, **booking)
+    except Exception:
+        patient.pk = patient.id = None  # rolled back: the page may show the form again
+        raise
 
 
 def appointment_reschedule(

@@ -111,10 +111,22 @@ def day_board(request):
     context = {"form": form, "board": None, "now": timezone.now()}
     if site is not None:
         context["board"] = board.day_board(site=site, day=day)
+        if selectors.may_book(request.user):
+            _link_free_slots(context["board"], context["now"])
         context.update(_links(site, day))
         context["previous_url"] = board_url("day_board", site=site.pk, day=day - _DAY)
         context["next_url"] = board_url("day_board", site=site.pk, day=day + _DAY)
     return render(request, "scheduling/board/day.html", context)
+
+
+def _link_free_slots(day, now) -> None:
+    """Each free quarter hour still to come becomes a link to book it, room and time filled."""
+    for column in day.rooms:
+        column.free = [slot for slot in column.free if slot.starts_at > now]
+        for slot in column.free:
+            slot.url = board_url(
+                "appointment_book", room=column.room.pk, starts_at=slot.starts_at.isoformat()
+            )
 
 
 @permission_required(VIEW)

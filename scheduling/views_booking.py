@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
+from clinic.forms import NewPatientForm
 from clinic.models import AuditEvent
-from clinic.selectors import patient_search
-from clinic.ui import render_table
+from clinic.selectors import patient_duplicates, patient_search
+from clinic.ui import FieldGroup, render_table
 from scheduling import selectors, services, services_waitlist
 from scheduling.filters import AppointmentFilter, WaitlistFilter
 from scheduling.forms import (
@@ -84,35 +85,56 @@ def appointment_list(request):
 
 @permission_required(*BOOK)
 def appointment_book(request):
+    """Book for a patient found by the search, or for a new one registered on the same page
+    (warned first about records that look like the same person)."""
+    new_patient = NewPatientForm(request.POST or None)
     if request.method == "POST":
-        form = BookingForm(request.POST, user=request.user)
+        form = BookingForm(request.POST, user=request.user, new_patient=new_patient)
     else:
         form = BookingForm(initial=BookingForm.initial_from(request.GET), user=request.user)
         if request.GET.get("waitlist") and "waitlist" not in form.initial:
             messages.warning(request, WAITLIST_LINK_ERROR)
-    refused = warned = None
+    refused, warned, duplicates = None, None, []
     if request.method == "POST" and form.is_valid():
-        try:
-            appointment = _book(request, form.cleaned_data, form.starts_at)
-        except services.BookingRefused as exc:
-            refused = exc
-            _show_refusals(form, exc)
-        except services.PathwayWarned as exc:
-            warned = exc
-            form.ask_pathway_reason()
-            audit_record(
-                request=request,
-                action=AuditEvent.Action.VIEW,
-                patient=form.cleaned_data["patient"],
-                detail="pathway rules at booking",
+        patient = form.cleaned_data["patient"]
+        registering = patient is None and request.user.has_perm("clinic.add_patient")
+        if patient is None and not registering:
+            form.add_error("patient", "Choose the patient: you may not register new ones.")
+        elif registering and new_patient.is_valid():
+            patient = new_patient.patient()
+            duplicates = patient_duplicates(
+                first_name=patient.first_name,
+                last_name=patient.last_name,
+                date_of_birth=patient.date_of_birth,
+                phone=patient.phone,
+                email=patient.email,
             )
-        else:
-            messages.success(
-                request,
-                f"Booked {appointment.procedure_type.name} for {appointment.patient.full_name} "
-                f"on {day_and_time(appointment.starts_at, appointment.site)}.",
-            )
-            return redirect(appointment)
+            if request.POST.get("new-confirmed"):
+                duplicates = []
+        if patient is not None and not duplicates and not form.errors:
+            try:
+                appointment = _book(request, form.cleaned_data, form.starts_at, patient)
+            except services.BookingRefused as exc:
+                refused = exc
+                _show_refusals(form, exc)
+            except services.PathwayWarned as exc:
+                warned = exc
+                form.ask_pathway_reason()
+                audit_record(
+                    request=request,
+                    action=AuditEvent.Action.VIEW,
+                    patient=patient if patient.pk else None,
+                    detail="pathway rules at booking",
+                )
+            else:
+                registered = " (new patient, MRN " + patient.mrn + ")" if registering else ""
+                messages.success(
+                    request,
+                    f"Booked {appointment.procedure_type.name} for "
+                    f"{appointment.patient.full_name}{registered} on "
+                    f"{day_and_time(appointment.starts_at, appointment.site)}.",
+                )
+                return redirect(appointment)
     alternatives = []
     if refused:
         keep = {
@@ -133,11 +155,34 @@ def appointment_book(request):
     return render(
         request,
         "scheduling/booking/book.html",
-        {"form": form, "refused": refused, "alternatives": alternatives, "warned": warned},
+        {
+            "form": form,
+            "patient_fields": FieldGroup(form, ["patient"]),
+            "booking_fields": FieldGroup(
+                form, [name for name in form.fields if name != "patient"], main=True
+            ),
+            "new_patient": new_patient,
+            "duplicates": duplicates,
+            "slot_query": _slot_query(form),
+            "refused": refused,
+            "alternatives": alternatives,
+            "warned": warned,
+        },
     )
 
 
-def _book(request, data, starts_at) -> Appointment:
+def _slot_query(form) -> str:
+    """The booking's slot as a query string, for the duplicate warning's "book for this
+    patient" links."""
+    names = ("procedure_type", "physician", "room", "laterality", "levels", "notes")
+    params = {name: form.data.get(name) for name in names if form.data.get(name)}
+    data = getattr(form, "cleaned_data", {})
+    if data.get("date") and data.get("time") and data.get("room"):
+        params["starts_at"] = form.starts_at.isoformat()
+    return urlencode(params)
+
+
+def _book(request, data, starts_at, patient) -> Appointment:
     booking = dict(
         actor=request.user,
         procedure_type=data["procedure_type"],
@@ -151,15 +196,17 @@ def _book(request, data, starts_at) -> Appointment:
         indication=data.get("indication"),
         pathway_reason=data.get("pathway_reason", ""),
     )
+    if patient.pk is None:
+        return services.appointment_book_new_patient(request=request, patient=patient, **booking)
     entry = WaitlistEntry.objects.filter(
         pk=data["waitlist"],
-        patient=data["patient"],
+        patient=patient,
         procedure_type=data["procedure_type"],
         state=WaitlistEntry.State.WAITING,
     ).first()
     if entry:
         return services_waitlist.waitlist_entry_book(entry=entry, **booking)
-    return services.appointment_book(patient=data["patient"], **booking)
+    return services.appointment_book(patient=patient, **booking)
 
 
 @permission_required("clinic.view_patient", *BOOK)

@@ -213,7 +213,7 @@ def test_it_books_a_procedure_that_needs_no_side_or_level_without_them(
         ("date", "31/02/2030", "Enter a date as YYYY-MM-DD."),
         ("time", "nine", "Enter a time as HH:MM, for example 09:30."),
         ("levels", "L9", "L9 is not a spinal level"),
-        ("patient", "", "Choose the patient: search by MRN or name."),
+        ("patient", "", "Choose the patient: search by MRN, name or birth date, or register"),
         ("patient", "abc", "Select a valid choice"),
     ],
 )
