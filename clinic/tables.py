@@ -7,6 +7,10 @@ class PatientTable(tables.Table):
     mrn = tables.Column(linkify=True, verbose_name="MRN")
 
     class Meta:
+        empty_text = (
+            "No patient matches. Try the last name, the MRN or the birth date "
+            "(27-05-1966), or register the patient."
+        )
         model = Patient
         fields = ["mrn", "last_name", "first_name", "date_of_birth", "phone", "email"]
         order_by = ["last_name", "first_name"]

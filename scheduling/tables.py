@@ -28,6 +28,10 @@ class AppointmentTable(tables.Table):
     status = tables.Column()
 
     class Meta:
+        empty_text = (
+            "No appointments on these days. The list starts today: choose an earlier From "
+            "date to see the past."
+        )
         model = Appointment
         fields = [
             "starts_at",
@@ -86,6 +90,10 @@ class WaitlistTable(tables.Table):
     )
 
     class Meta:
+        empty_text = (
+            "Nobody is waiting. Add a patient who wants an earlier or any slot, and they "
+            "are offered the next cancellation."
+        )
         model = WaitlistEntry
         fields = [
             "patient",

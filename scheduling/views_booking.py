@@ -29,11 +29,13 @@ from scheduling.forms import (
 )
 from scheduling.models import MOVABLE_STATUSES, Appointment, Status, WaitlistEntry
 from scheduling.rules import day_and_time
+from scheduling.slots import find_slots
 from scheduling.tables import AppointmentTable, WaitlistTable
 
 VIEW = "scheduling.view_appointment"
 BOOK = ("scheduling.add_appointment", "scheduling.change_appointment")
 PATIENT_OPTIONS_LIMIT = 20
+RESCHEDULE_SUGGESTIONS = 6
 # Refusals that belong to one field of the booking form; all others are shown above it.
 FIELD_REFUSALS = {
     "side_missing": "laterality",
@@ -52,8 +54,12 @@ def _appointment(pk) -> Appointment:
 
 def _alternative_links(refused, url, keep: dict) -> list[dict]:
     """Each alternative slot as a link that re-fills the form with it, keeping `keep`."""
+    return _slot_links(refused.alternatives, url, keep)
+
+
+def _slot_links(slots, url, keep: dict) -> list[dict]:
     links = []
-    for slot in refused.alternatives:
+    for slot in slots:
         params = keep | {
             "physician": slot.physician.pk,
             "room": slot.room.pk,
@@ -375,11 +381,20 @@ def appointment_reschedule(request, pk):
                 f"Moved from {before} to {day_and_time(appointment.starts_at, appointment.site)}.",
             )
             return redirect(appointment)
-    alternatives = []
+    alternatives, suggestions = [], []
+    url = reverse("appointment_reschedule", args=[appointment.pk])
     if refused:
-        url = reverse("appointment_reschedule", args=[appointment.pk])
         keep = {"room_minutes": form.data["room_minutes"]} if form.data.get("room_minutes") else {}
         alternatives = _alternative_links(refused, url, keep)
+    else:
+        # The next free times up front, so moving rarely needs a refusal to find one.
+        slots = find_slots(
+            procedure_type=appointment.procedure_type,
+            site=appointment.site,
+            patient=appointment.patient,
+            limit=RESCHEDULE_SUGGESTIONS,
+        )
+        suggestions = _slot_links(slots, url, {})
     return render(
         request,
         "scheduling/booking/reschedule.html",
@@ -388,6 +403,7 @@ def appointment_reschedule(request, pk):
             "form": form,
             "refused": refused,
             "alternatives": alternatives,
+            "suggestions": suggestions,
         },
     )
 

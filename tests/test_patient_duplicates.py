@@ -344,3 +344,37 @@ def test_it_asks_for_a_patient_or_a_new_one(client, front_desk, calendar):
     assert "Enter the first and the last name." in response.content.decode()
     assert "This field is required." in response.content.decode()
     assert not Appointment.objects.exists()
+
+
+# --- reschedule and empty lists ---------------------------------------------------------
+
+
+def test_it_suggests_the_next_free_times_up_front_when_rescheduling(client, front_desk, book):
+    appointment = book(9, 0)
+    client.force_login(front_desk)
+    response = client.get(reverse("appointment_reschedule", args=[appointment.pk]))
+    suggestions = response.context["suggestions"]
+    assert len(suggestions) == 6
+    assert "Next free times at Test Spine Centre" in response.content.decode()
+    assert all(s["slot"].starts_at != appointment.starts_at for s in suggestions)
+    refilled = client.get(suggestions[0]["url"]).context["form"]
+    local_start = suggestions[0]["slot"].starts_at.astimezone(appointment.site.zone)
+    assert refilled["time"].value() == local_start.time().replace(second=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "says"),
+    [
+        ("waitlist", {}, "Nobody is waiting."),
+        ("patient_list", {"q": "nobody"}, "No patient matches."),
+        ("appointment_list", {}, "No appointments on these days."),
+        ("alert_list", {}, "Nothing to show here"),
+        ("failed_sends", {}, "Nothing to show here"),
+    ],
+)
+def test_it_says_what_an_empty_list_means_instead_of_a_bare_header(
+    client, manager, name, params, says
+):
+    client.force_login(manager)
+    content = client.get(reverse(name), params).content.decode()
+    assert says in content

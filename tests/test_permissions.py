@@ -22,6 +22,7 @@ PAGES = [
     ("patient_clinical_edit", "patient", CLINICAL_WRITERS),
     ("indication_create", "patient", CLINICAL_WRITERS),
     ("diagnosis_options", None, ALL_STAFF),
+    ("patient_merge", "patient", {"front_desk", "manager"}),
     ("procedure_type_list", None, ALL_STAFF),
     ("procedure_type_detail", "procedure_type", ALL_STAFF),
     ("procedure_type_create", None, CATALOGUE_WRITERS),
