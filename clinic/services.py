@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.audit import audit_record
-from clinic.models import Allergy, AuditEvent, Medication, Patient
+from clinic.models import Allergy, AuditEvent, Indication, Medication, Patient
 from clinic.refusals import Refused
 from clinic.signals import patient_merged
 
@@ -101,7 +101,8 @@ def patient_clinical_update(*, request, patient: Patient, saved, deleted) -> Pat
 def _left_behind(patient: Patient) -> list[str]:
     """The models that still hold rows of `patient` which a merge should have moved."""
     left = []
-    for relation in Patient._meta.related_objects:
+    relations = Patient._meta.get_fields(include_hidden=True)
+    for relation in (field for field in relations if field.auto_created and not field.concrete):
         model = relation.related_model
         label = model._meta.label
         if label in MERGE_STAYS or model.__name__.startswith("Historical"):
@@ -116,10 +117,10 @@ def _left_behind(patient: Patient) -> list[str]:
 @transaction.atomic
 def patient_merge(*, keep: Patient, remove: Patient, by, reason: str) -> Patient:
     """Merge the duplicate record `remove` into `keep`: its appointments, waitlist,
-    follow-up, medications and allergies move to `keep` (each app moves its own rows, see
-    clinic.signals); contact details `keep` lacks are taken over; `remove` stays, marked
-    merged into `keep`, so old links and the audit trail still find it. Both records get
-    an audit row naming the other and the reason.
+    follow-up, referrals, medications and allergies move to `keep` (each app moves its own
+    rows, see clinic.signals); contact details `keep` lacks are taken over; `remove`
+    stays, marked merged into `keep`, so old links and the audit trail still find it. Both
+    records get an audit row naming the other and the reason.
     """
     if not by.has_perm("clinic.merge_patient"):
         raise MergeRefused("Only the front desk or a manager can merge patient records.")
@@ -140,8 +141,8 @@ def patient_merge(*, keep: Patient, remove: Patient, by, reason: str) -> Patient
             raise MergeRefused(
                 f"{patient.mrn} was anonymised and cannot be merged.", code="anonymised"
             )
-    Medication.objects.filter(patient=remove).update(patient=keep)
-    Allergy.objects.filter(patient=remove).update(patient=keep)
+    for model in (Medication, Allergy, Indication):
+        model.objects.filter(patient=remove).update(patient=keep)
     patient_merged.send(sender=Patient, keep=keep, remove=remove, by=by)
     if left := _left_behind(remove):
         raise MergeRefused(f"Rows of {', '.join(left)} were not moved; nothing was merged.")

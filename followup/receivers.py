@@ -8,7 +8,7 @@ change commit or roll back together.
 from django.utils import timezone
 
 from followup import services
-from followup.models import Alert, EmailLog, Invitation, Response
+from followup.models import Alert, EmailLog, Invitation, OutcomeEpisode, Response
 from followup.services_outcomes import TREATED, outcome_episode_refresh_after_commit
 from scheduling.models import Status
 
@@ -45,5 +45,5 @@ def on_clinical_warning(sender, *, appointment, kind, severity, summary, source_
 
 def on_patient_merged(sender, *, keep, remove, **kwargs):
     """A merge (clinic.signals): the duplicate's follow-up moves to the kept record."""
-    for model in (Invitation, Response, Alert, EmailLog):
+    for model in (Invitation, Response, Alert, EmailLog, OutcomeEpisode):
         model.objects.filter(patient=remove).update(patient=keep)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0011_patient_anonymisation'),
+        ('clinic', '0012_referral_and_indication'),
     ]
 
     operations = [
