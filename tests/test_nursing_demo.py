@@ -109,3 +109,18 @@ def test_it_seeds_the_board_within_the_day_late_in_the_evening(settings, db, lat
         sections = {s["key"]: s["rows"] for s in recovery_board(site=site, day=day)}
         for key in ("waiting", "checks", "procedure", "recovery", "discharged"):
             assert sections[key], f"{site}: nobody in {key}"
+
+
+def test_it_signs_procedure_notes_of_past_appointments(seeded):
+    from clinic.nursing.models import ProcedureNote
+
+    notes = ProcedureNote.objects.select_related("appointment", "appointment__procedure_type")
+    assert notes.count() > 10
+    for note in notes[:40]:
+        assert note.is_signed and note.signed_at <= timezone.now()
+        assert note.appointment.starts_at < timezone.now()
+        assert note.signed_by_id == note.appointment.physician_id
+        assert note.sign_problems() == [], (note.appointment.procedure_type.code, note.pk)
+    before = notes.count()
+    call_command("seed_demo", "--patients", "120", stdout=io.StringIO(), stderr=io.StringIO())
+    assert ProcedureNote.objects.count() == before

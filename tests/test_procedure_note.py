@@ -247,3 +247,10 @@ def test_it_removes_the_patients_identifying_values_from_a_signed_note_by_amendm
     assert "Karen" not in note.findings and note.revision == 2
     assert not ProcedureNoteAmendment.objects.filter(old_value__contains="Karen").exists()
     assert not ProcedureNoteAmendment.objects.filter(new_value__contains="Karen").exists()
+
+
+def test_it_gives_the_pathway_rules_the_levels_a_signed_note_treated(signed, rfa):
+    from scheduling import pathway
+
+    assert selectors.pathway_levels_treated in pathway.PROVIDERS["levels"]
+    assert selectors.pathway_levels_treated([rfa]) == {rfa.pk: "L4-L5, L5-S1"}

@@ -33,6 +33,8 @@ from clinic.nursing.models import (
     Escalation,
     HardStopOverride,
     ObservationRound,
+    ProcedureNote,
+    ProcedureNoteAmendment,
     TimeOutConfirmation,
 )
 from scheduling.models import Appointment, Status
@@ -501,3 +503,171 @@ class DischargeView(APIView):
             actor=request.user, appointment=appointment, override_reason=override_reason
         )
         return Response(DischargeSerializer(given).data, status=status.HTTP_201_CREATED)
+
+
+# --- The physician's procedure note --------------------------------------------------
+
+
+class NoteAmendmentSerializer(serializers.ModelSerializer):
+    by = UserField(read_only=True)
+
+    class Meta:
+        model = ProcedureNoteAmendment
+        fields = ["revision", "field", "old_value", "new_value", "reason", "by", "at"]
+
+
+class ProcedureNoteSerializer(serializers.ModelSerializer):
+    written_by = UserField(read_only=True)
+    signed_by = UserField(read_only=True)
+    procedure_type = serializers.CharField(source="appointment.procedure_type.code", read_only=True)
+    records_rf = serializers.BooleanField(read_only=True)
+    amendments = NoteAmendmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ProcedureNote
+        fields = [
+            "id",
+            "appointment",
+            "procedure_type",
+            *ProcedureNote.AMENDABLE,
+            "records_rf",
+            "written_by",
+            "written_at",
+            "signed_by",
+            "signed_at",
+            "revision",
+            "amendments",
+        ]
+        read_only_fields = fields
+
+
+class NoteBodySerializer(serializers.Serializer):
+    note = ProcedureNoteSerializer(allow_null=True, help_text="Null until a physician writes it.")
+    contrast_allergy = serializers.BooleanField(
+        help_text="The patient has a contrast-medium or iodine allergy on record."
+    )
+
+
+class NoteValuesSerializer(serializers.ModelSerializer):
+    """The note's values; each may be left out (a draft keeps what it had)."""
+
+    injectates = serializers.JSONField(
+        required=False,
+        validators=[no_nul],
+        help_text="[{drug, dose, volume, concentration}], text each, e.g. "
+        '[{"drug": "Dexamethasone", "dose": "10 mg", "volume": "2.5 mL", '
+        '"concentration": "4 mg/mL"}]',
+    )
+    sedation = serializers.JSONField(
+        required=False, validators=[no_nul], help_text="[{drug, dose}], text each."
+    )
+    complications = serializers.JSONField(
+        required=False,
+        validators=[no_nul],
+        help_text="Codes of the clinic's complication list; empty for none.",
+    )
+
+    class Meta:
+        model = ProcedureNote
+        fields = list(ProcedureNote.AMENDABLE)
+        extra_kwargs = {name: {"required": False} for name in ProcedureNote.AMENDABLE}
+
+
+class NoteSaveInSerializer(NoteValuesSerializer):
+    sign = serializers.BooleanField(
+        required=False, default=False, help_text="Sign at once (a physician only)."
+    )
+
+    class Meta(NoteValuesSerializer.Meta):
+        fields = [*NoteValuesSerializer.Meta.fields, "sign"]
+
+
+class NoteAmendInSerializer(NoteValuesSerializer):
+    reason = serializers.CharField()
+
+    class Meta(NoteValuesSerializer.Meta):
+        fields = [*NoteValuesSerializer.Meta.fields, "reason"]
+
+
+def note_body(appointment) -> dict:
+    note = (
+        ProcedureNote.objects.select_related(
+            "written_by", "signed_by", "appointment__procedure_type"
+        )
+        .prefetch_related("amendments__by")
+        .filter(appointment=appointment)
+        .first()
+    )
+    return {
+        "note": ProcedureNoteSerializer(note).data if note else None,
+        "contrast_allergy": bool(rules.contrast_allergies(appointment.patient)),
+    }
+
+
+class ProcedureNoteView(APIView):
+    """The physician's procedure note of an appointment. GET reads it (null until
+    written); POST writes the draft (created from the procedure type's template the first
+    time) and, with "sign": true, signs it. A signed note is refused (409): amend it."""
+
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {
+        "GET": ["nursing.view_procedurenote"],
+        "POST": [services.NOTE_WRITE],
+    }
+
+    @extend_schema(responses=NoteBodySerializer)
+    def get(self, request, pk):
+        appointment = _appointment(pk)
+        _audit_view(request, appointment, "procedure note")
+        return Response(note_body(appointment))
+
+    @extend_schema(request=NoteSaveInSerializer, responses={200: NoteBodySerializer})
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        payload = NoteSaveInSerializer(data=body_object(request))
+        payload.is_valid(raise_exception=True)
+        values = dict(payload.validated_data)
+        sign = values.pop("sign", False)
+        try:
+            services.note_save(
+                actor=request.user, appointment=appointment, values=values, sign=sign
+            )
+        except DjangoValidationError as exc:
+            return invalid(exc)
+        return Response(note_body(appointment))
+
+
+class ProcedureNoteSignView(APIView):
+    """Sign the draft note as the physician; 409 says what is missing."""
+
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"POST": [services.NOTE_SIGN]}
+
+    @extend_schema(request=None, responses={200: NoteBodySerializer})
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        note = get_object_or_404(ProcedureNote, appointment=appointment)
+        services.note_sign(actor=request.user, note=note)
+        return Response(note_body(appointment))
+
+
+class ProcedureNoteAmendView(APIView):
+    """Amend the signed note: the changed values and a "reason"; each change keeps its old
+    and new value."""
+
+    permission_classes = [ClinicalMethodPermissions]
+    permissions = {"POST": [services.NOTE_AMEND]}
+
+    @extend_schema(request=NoteAmendInSerializer, responses={200: NoteBodySerializer})
+    def post(self, request, pk):
+        appointment = _appointment(pk)
+        note = get_object_or_404(ProcedureNote, appointment=appointment)
+        payload = NoteAmendInSerializer(data=body_object(request))
+        payload.is_valid(raise_exception=True)
+        values = dict(payload.validated_data)
+        reason = values.pop("reason")
+        try:
+            services.note_amend(actor=request.user, note=note, values=values, reason=reason)
+        except DjangoValidationError as exc:
+            return invalid(exc)
+        return Response(note_body(appointment))

@@ -6,7 +6,8 @@ site are spread over every state of the recovery board; when a site has too few 
 (a weekend, or late in the evening), demo appointments are added near the current time,
 or earlier that day when the day is nearly over (never tomorrow).
 An appointment that already has a record is never touched again. Later areas' demos may
-add completed appointments; `seed_late` gives them their record.
+add completed appointments; `seed_late` gives them their record. Two of every three past
+appointments get a signed procedure note.
 """
 
 import datetime
@@ -27,12 +28,13 @@ from clinic.nursing.models import (
     Discharge,
     DischargeAssessment,
     Escalation,
+    ImagingModality,
     ObservationRound,
     Phase,
     TimeOutConfirmation,
 )
 from clinic.roles import Role, group_name
-from scheduling.models import FREED_STATUSES, Appointment, AppointmentEvent, Status
+from scheduling.models import FREED_STATUSES, Appointment, AppointmentEvent, Laterality, Status
 
 RANDOM_SEED = 20261124
 BOARD_NOTE = "Demo (recovery board)"
@@ -416,6 +418,56 @@ def _board_record(recorder, appointment, state, now):
     _set_status(appointment, Status.IN_RECOVERY)
 
 
+DEMO_FINDINGS = {
+    "rfa": "Sensory stimulation below 0.5 V and no motor response at each lesion.",
+    "medial-branch-block": "Contrast confined to each target; no vascular uptake.",
+}
+DEMO_FINDING = "Contrast spread as expected; no vascular uptake."
+
+
+def seed_notes(now) -> Seeded:
+    """Signed procedure notes for two of every three past appointments that have none
+    (the physicians' backlog is the rest), signed when the procedure ended."""
+    seeded = Seeded()
+    rng = random.Random(RANDOM_SEED + 1)
+    past = (
+        Appointment.objects.filter(
+            status__in=[Status.COMPLETED, Status.DISCHARGED],
+            starts_at__lt=now,
+            procedure_note__isnull=True,
+        )
+        .select_related("patient", "procedure_type__note_template", "physician", "site")
+        .order_by("starts_at")
+    )
+    for appointment in past:
+        if appointment.pk % 3 == 0:
+            continue
+        note = services.note_draft(appointment)
+        procedure_type = appointment.procedure_type
+        if procedure_type.needs_laterality and note.laterality == Laterality.NOT_APPLICABLE:
+            note.laterality = Laterality.LEFT
+        if note.imaging_modality == ImagingModality.FLUOROSCOPY:
+            note.fluoroscopy_seconds = rng.randint(12, 90)
+            note.dap_mgy_cm2 = Decimal(rng.randint(400, 6000)) / 10
+        if note.contrast_agent:
+            note.contrast_ml = Decimal(rng.choice([10, 15, 20, 30])) / 10
+        if note.records_rf:
+            levels = len([part for part in note.levels.split(",") if part.strip()]) or 1
+            note.rf_lesions = 2 * levels
+        if procedure_type.typical_sedation != ProcedureType.Sedation.NONE:
+            note.sedation = [{"drug": "Midazolam", "dose": rng.choice(["1 mg", "2 mg"])}]
+        if rng.random() < 0.05:
+            note.complications = ["vasovagal"]
+        note.findings = DEMO_FINDINGS.get(procedure_type.code, DEMO_FINDING)
+        ended = appointment.ends_at - procedure_type.turnover_minutes * M
+        note.written_by = note.signed_by = appointment.physician
+        note.written_at = note.signed_at = min(ended, now)
+        # A signed row is inserted whole: the database refuses changing it afterwards.
+        note.save()
+        seeded.add(note, created=True)
+    return seeded
+
+
 def seed() -> dict[str, Seeded]:
     nurses = list(
         get_user_model()
@@ -433,10 +485,11 @@ def seed() -> dict[str, Seeded]:
         done.add(appointment.pk)
     past = seed_past(recorder, now, done)
     recorder.save()
-    return {"nursing records": past, "recovery board": board}
+    return {"nursing records": past, "recovery board": board, "procedure notes": seed_notes(now)}
 
 
 def seed_late() -> dict[str, Seeded]:
     """Records for the completed appointments that demos of later areas added (the
     follow-up demo's earlier procedures); a second run adds none."""
-    return {"nursing records": seed()["nursing records"]}
+    late = seed()
+    return {key: late[key] for key in ("nursing records", "procedure notes") if key in late}

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from clinic.models import ProcedureType
-from clinic.nursing.models import AnticoagulantHold, ChecklistItem
+from clinic.nursing.models import AnticoagulantHold, ChecklistItem, ProcedureNoteTemplate
 from clinic.ui import FilterForm
 
 
@@ -42,3 +42,14 @@ class ProtocolFilter(django_filters.FilterSet):
         model = ProcedureType
         form = FilterForm
         fields = ["name", "category", "typical_sedation"]
+
+
+class NoteTemplateFilter(django_filters.FilterSet):
+    procedure = django_filters.CharFilter(
+        field_name="procedure_type__name", lookup_expr="icontains", label="Procedure"
+    )
+
+    class Meta:
+        model = ProcedureNoteTemplate
+        form = FilterForm
+        fields = ["procedure", "imaging_modality", "records_rf"]

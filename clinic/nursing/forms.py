@@ -11,14 +11,18 @@ from django.utils.html import escape
 from clinic.nursing import discharge_scores, news2, rules
 from clinic.nursing.models import (
     INJECTATE_KEYS,
+    SEDATION_KEYS,
     AnticoagulantHold,
     ChecklistItem,
+    Complication,
     ObservationRound,
+    ProcedureNote,
     ProcedureNoteTemplate,
     ProcedureProtocol,
 )
 from clinic.nursing.services import ROUND_AMENDABLE, note_rows
 from clinic.ui import StyledFormMixin
+from scheduling.models import Laterality
 
 Kind = ChecklistItem.Kind
 YES_NO_LABELS = {"yes": "Yes", "no": "No", "na": "n.a."}
@@ -539,3 +543,129 @@ class ProcedureNoteTemplateForm(StyledFormMixin, forms.ModelForm):
 
     def clean_injectates(self):
         return note_rows(self.cleaned_data["injectates"], INJECTATE_KEYS, "injectates")
+
+
+# The note's single values, as the form groups them.
+NOTE_SCALARS = [
+    "levels",
+    "laterality",
+    "approach",
+    "imaging_modality",
+    "fluoroscopy_seconds",
+    "dap_mgy_cm2",
+    "contrast_agent",
+    "contrast_ml",
+    "needle",
+    "rf_temperature_c",
+    "rf_seconds",
+    "rf_lesions",
+    "complication_note",
+    "findings",
+    "plan",
+]
+RF_FIELDS = ["rf_temperature_c", "rf_seconds", "rf_lesions"]
+INJECTATE_ROWS = 4
+SEDATION_ROWS = 3
+
+
+class ProcedureNoteForm(StyledFormMixin, forms.Form):
+    """The physician's note: single values, injectate and sedation rows, complications.
+    With `amend`, a reason too. The services validate the values again."""
+
+    def __init__(self, *args, note, amend=False, **kwargs):
+        self.note = note
+        initial = {name: getattr(note, name) for name in NOTE_SCALARS}
+        initial["complications"] = list(note.complications)
+        rows = list(note.injectates)
+        for i in range(max(INJECTATE_ROWS, len(rows) + 1)):
+            for key in INJECTATE_KEYS:
+                initial[f"injectate_{i}_{key}"] = rows[i].get(key, "") if i < len(rows) else ""
+        self.injectate_count = max(INJECTATE_ROWS, len(rows) + 1)
+        sedation = list(note.sedation)
+        self.sedation_count = max(SEDATION_ROWS, len(sedation) + 1)
+        for i in range(self.sedation_count):
+            for key in SEDATION_KEYS:
+                initial[f"sedation_{i}_{key}"] = (
+                    sedation[i].get(key, "") if i < len(sedation) else ""
+                )
+        kwargs.setdefault("initial", initial)
+        self.base_fields = {}
+        super().__init__(*args, **kwargs)
+        model_fields = forms.models.fields_for_model(ProcedureNote, fields=NOTE_SCALARS)
+        for name in NOTE_SCALARS:
+            if name in RF_FIELDS and not note.records_rf:
+                continue
+            field = model_fields[name]
+            field.required = False
+            self.fields[name] = field
+        self.fields["laterality"].widget = forms.Select(choices=Laterality.choices)
+        self.fields["levels"].widget.attrs["placeholder"] = "e.g. L4-L5, L5-S1"
+        for name in ("findings", "plan"):
+            self.fields[name].widget = forms.Textarea(attrs={"rows": 3})
+        self.fields["complications"] = forms.MultipleChoiceField(
+            choices=[
+                (c.code, c.label)
+                for c in Complication.objects.filter(
+                    Q(active=True) | Q(code__in=note.complications)
+                )
+            ],
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label="Complications (none ticked: none)",
+        )
+        labels = {
+            "drug": "Drug",
+            "dose": "Dose",
+            "volume": "Volume",
+            "concentration": "Concentration",
+        }
+        for i in range(self.injectate_count):
+            for key in INJECTATE_KEYS:
+                self.fields[f"injectate_{i}_{key}"] = forms.CharField(
+                    required=False, max_length=60, label=f"Injectate {i + 1}: {labels[key]}"
+                )
+        for i in range(self.sedation_count):
+            for key in SEDATION_KEYS:
+                self.fields[f"sedation_{i}_{key}"] = forms.CharField(
+                    required=False, max_length=60, label=f"Sedation {i + 1}: {labels[key]}"
+                )
+        if amend:
+            self.fields["reason"] = forms.CharField(
+                label="Reason for the amendment", widget=forms.Textarea(attrs={"rows": 2})
+            )
+        # The mixin styled the (no) fields there were when it ran; style those added since.
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def field_rows(self, prefix, count, keys):
+        return [[self[f"{prefix}_{i}_{key}"] for key in keys] for i in range(count)]
+
+    def injectate_rows(self):
+        return self.field_rows("injectate", self.injectate_count, INJECTATE_KEYS)
+
+    def sedation_rows(self):
+        return self.field_rows("sedation", self.sedation_count, SEDATION_KEYS)
+
+    def scalar(self, *names):
+        return [self[name] for name in names if name in self.fields]
+
+    def values(self) -> dict:
+        """The values for clinic.nursing.services (note_save, note_amend)."""
+        data = self.cleaned_data
+        values = {name: data[name] for name in NOTE_SCALARS if name in self.fields}
+        values["complications"] = list(data["complications"])
+        values["injectates"] = [
+            {key: data[f"injectate_{i}_{key}"] for key in INJECTATE_KEYS}
+            for i in range(self.injectate_count)
+        ]
+        values["sedation"] = [
+            {key: data[f"sedation_{i}_{key}"] for key in SEDATION_KEYS}
+            for i in range(self.sedation_count)
+        ]
+        return values

@@ -641,6 +641,8 @@ def note_rows(value, keys: tuple, name: str) -> list[dict]:
             raise ValidationError({name: f"Unknown column: {', '.join(sorted(unknown))}."})
         if not all(isinstance(v, str) for v in row.values()):
             raise ValidationError({name: "Every value of a row is text, e.g. “40 mg”."})
+        if any("\x00" in v for v in row.values()):
+            raise ValidationError({name: "Null characters are not allowed."})
         clean = {key: row.get(key, "").strip()[:60] for key in keys}
         if not any(clean.values()):
             continue

@@ -4,7 +4,12 @@ import django_tables2 as tables
 from django.urls import reverse
 
 from clinic.models import ProcedureType
-from clinic.nursing.models import AnticoagulantHold, ChecklistItem
+from clinic.nursing.models import (
+    AnticoagulantHold,
+    ChecklistItem,
+    ProcedureNoteTemplate,
+    injectate_text,
+)
 from clinic.nursing.rules import protocol_for
 
 
@@ -68,3 +73,25 @@ class ProtocolTable(tables.Table):
 
     def render_threshold(self, record):
         return f"{protocol_for(record).discharge_threshold} of 10"
+
+
+class NoteTemplateTable(tables.Table):
+    procedure_type = tables.Column(
+        verbose_name="Procedure",
+        order_by="procedure_type__name",
+        linkify=lambda record: reverse(
+            "nursing_note_template_edit", args=[record.procedure_type_id]
+        ),
+    )
+    injectates = tables.Column(orderable=False)
+
+    class Meta:
+        model = ProcedureNoteTemplate
+        fields = ["procedure_type", "approach", "imaging_modality", "needle", "injectates"]
+        order_by = ["procedure_type"]
+
+    def render_injectates(self, value):
+        return "; ".join(injectate_text(row) for row in value)
+
+    def value_injectates(self, value):
+        return self.render_injectates(value)

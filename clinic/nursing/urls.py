@@ -21,6 +21,16 @@ pages = [
     path("appointments/<int:pk>/discharge/", views.discharge, name="nursing_discharge"),
     path("assessments/<int:pk>/amend/", views.assessment_amend, name="nursing_assessment_amend"),
     path("appointments/<int:pk>/instructions/", views.instructions, name="nursing_instructions"),
+    path("appointments/<int:pk>/note/", views.note, name="nursing_note"),
+    path("appointments/<int:pk>/note/edit/", views.note_edit, name="nursing_note_edit"),
+    path("appointments/<int:pk>/note/amend/", views.note_amend, name="nursing_note_amend"),
+    path("appointments/<int:pk>/note/print/", views.note_print, name="nursing_note_print"),
+    path("note-templates/", views.note_template_list, name="nursing_note_template_list"),
+    path(
+        "note-templates/<int:pk>/edit/",
+        views.note_template_edit,
+        name="nursing_note_template_edit",
+    ),
     path("protocols/", views.protocol_list, name="nursing_protocol_list"),
     path("protocols/<int:pk>/edit/", views.protocol_edit, name="nursing_protocol_edit"),
     path("checklist-items/", views.checklist_item_list, name="nursing_checklist_item_list"),
@@ -40,6 +50,17 @@ pages = [
 ]
 
 api_views = [
+    path("appointments/<int:pk>/note/", api.ProcedureNoteView.as_view(), name="api_nursing_note"),
+    path(
+        "appointments/<int:pk>/note/sign/",
+        api.ProcedureNoteSignView.as_view(),
+        name="api_nursing_note_sign",
+    ),
+    path(
+        "appointments/<int:pk>/note/amend/",
+        api.ProcedureNoteAmendView.as_view(),
+        name="api_nursing_note_amend",
+    ),
     path(
         "appointments/<int:pk>/checklist/",
         api.ChecklistView.as_view(),

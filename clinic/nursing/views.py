@@ -16,7 +16,12 @@ from clinic.audit import audit_record
 from clinic.decorators import clinical_permission_required, permission_required
 from clinic.models import AuditEvent, ProcedureType, Site
 from clinic.nursing import discharge_scores, forms, rules, selectors, services, suggestions
-from clinic.nursing.filters import AnticoagulantHoldFilter, ChecklistItemFilter, ProtocolFilter
+from clinic.nursing.filters import (
+    AnticoagulantHoldFilter,
+    ChecklistItemFilter,
+    NoteTemplateFilter,
+    ProtocolFilter,
+)
 from clinic.nursing.guards import HardStopRefused
 from clinic.nursing.models import (
     AnticoagulantHold,
@@ -25,10 +30,17 @@ from clinic.nursing.models import (
     DischargeAssessment,
     ObservationRound,
     Phase,
+    ProcedureNote,
+    ProcedureNoteTemplate,
     TimeOutConfirmation,
     antithrombotic_problems,
 )
-from clinic.nursing.tables import AnticoagulantHoldTable, ChecklistItemTable, ProtocolTable
+from clinic.nursing.tables import (
+    AnticoagulantHoldTable,
+    ChecklistItemTable,
+    NoteTemplateTable,
+    ProtocolTable,
+)
 from clinic.roles import CLINICIAN_ONLY, clinical_role_allows
 from clinic.ui import render_table
 from scheduling.models import Appointment, Status
@@ -703,3 +715,147 @@ def hold_create(request):
 @permission_required("nursing.change_anticoagulanthold")
 def hold_edit(request, pk):
     return HOLD_TIMES.form(request, pk)
+
+
+# --- The physician's procedure note --------------------------------------------------
+
+
+def _note_context(request, appointment, note):
+    user = request.user
+    is_physician = clinical_role_allows(user, services.NOTE_WRITE)
+    due = appointment.status in services.NOTE_STATUSES
+    return {
+        "appointment": appointment,
+        "note": note,
+        "contrast_allergies": rules.contrast_allergies(appointment.patient),
+        "can_write": is_physician and due and not (note and note.is_signed),
+        "can_amend": is_physician and note is not None and note.is_signed,
+        "rows": _note_rows(note) if note else [],
+    }
+
+
+def _note_rows(note):
+    """(label, value) of every value of the note, in the order it prints."""
+    rows = []
+    for field in ProcedureNote.AMENDABLE:
+        if field.startswith("rf_") and not note.records_rf:
+            continue
+        label = ProcedureNote._meta.get_field(field).verbose_name
+        rows.append((field, str(label)[:1].upper() + str(label)[1:], note.display(field)))
+    return rows
+
+
+@permission_required("nursing.view_procedurenote")
+def note(request, pk):
+    appointment = _appointment(pk)
+    note = selectors.procedure_note(appointment)
+    _audit_view(request, appointment, "procedure note")
+    return render(request, "nursing/note.html", _note_context(request, appointment, note))
+
+
+@permission_required("nursing.view_procedurenote")
+def note_print(request, pk):
+    appointment = _appointment(pk)
+    note = selectors.procedure_note(appointment)
+    if note is None:
+        raise Http404("No procedure note yet.")
+    _audit_view(request, appointment, "procedure note printed")
+    return render(request, "nursing/note_print.html", _note_context(request, appointment, note))
+
+
+@clinical_permission_required(services.NOTE_WRITE)
+def note_edit(request, pk):
+    appointment = _appointment(pk)
+    note = selectors.procedure_note(appointment)
+    if note is not None and note.is_signed:
+        # A signed note is never edited in place: the amendment keeps old and new.
+        messages.info(request, "The note is signed: amend it, giving a reason.")
+        return redirect("nursing_note_amend", pk=appointment.pk)
+    draft = note or services.note_draft(appointment)
+    data = request.POST if request.method == "POST" else None
+    form = forms.ProcedureNoteForm(data, note=draft)
+    refusal = None
+    if data is not None and form.is_valid():
+        sign = "sign" in request.POST
+        try:
+            services.note_save(
+                actor=request.user, appointment=appointment, values=form.values(), sign=sign
+            )
+        except services.NursingRefused as exc:
+            refusal = {"heading": exc.detail, "items": exc.messages}
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Procedure note signed." if sign else "Draft saved.")
+            return redirect("nursing_note", pk=appointment.pk)
+    if data is None:
+        _audit_view(request, appointment, "procedure note (edit)")
+    context = _note_context(request, appointment, note)
+    context.update(form=form, refusal=refusal, amend=False, draft=draft)
+    return render(request, "nursing/note_form.html", context, status=409 if refusal else 200)
+
+
+@clinical_permission_required(services.NOTE_AMEND)
+def note_amend(request, pk):
+    appointment = _appointment(pk)
+    note = selectors.procedure_note(appointment)
+    if note is None or not note.is_signed:
+        messages.info(request, "The note is not signed yet: write it on the note page.")
+        return redirect("nursing_note", pk=appointment.pk)
+    data = request.POST if request.method == "POST" else None
+    form = forms.ProcedureNoteForm(data, note=note, amend=True)
+    refusal = None
+    if data is not None and form.is_valid():
+        try:
+            services.note_amend(
+                actor=request.user,
+                note=note,
+                values=form.values(),
+                reason=form.cleaned_data["reason"],
+            )
+        except services.NursingRefused as exc:
+            refusal = {"heading": exc.detail, "items": exc.messages}
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Procedure note amended.")
+            return redirect("nursing_note", pk=appointment.pk)
+    if data is None:
+        _audit_view(request, appointment, "procedure note (amend)")
+    context = _note_context(request, appointment, note)
+    context.update(form=form, refusal=refusal, amend=True, draft=note)
+    return render(request, "nursing/note_form.html", context, status=409 if refusal else 200)
+
+
+def _form_errors(form, exc: ValidationError):
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@permission_required("nursing.view_procedurenotetemplate")
+def note_template_list(request):
+    filterset = NoteTemplateFilter(
+        request.GET,
+        queryset=ProcedureNoteTemplate.objects.select_related("procedure_type"),
+    )
+    return render_table(
+        request,
+        table=NoteTemplateTable(filterset.qs),
+        filterset=filterset,
+        template="nursing/note_template_list.html",
+        export_name="procedure-note-templates",
+    )
+
+
+@permission_required("nursing.change_procedurenotetemplate", "nursing.add_procedurenotetemplate")
+def note_template_edit(request, pk):
+    procedure_type = get_object_or_404(ProcedureType, pk=pk)
+    template = rules.note_template_for(procedure_type)
+    form = forms.ProcedureNoteTemplateForm(request.POST or None, instance=template)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Note template of {procedure_type} saved.")
+        return redirect("nursing_note_template_list")
+    back = "nursing_note_template_list"
+    context = {"form": form, "noun": f"note template of {procedure_type}", "back": back}
+    return render(request, "nursing/config_form.html", context)
