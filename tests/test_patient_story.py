@@ -147,7 +147,7 @@ def test_it_shows_the_story_in_the_same_number_of_queries_however_long(
 def test_it_draws_the_timeline_for_a_physician_at_the_desk(
     open_page, client, live_server, settings, calendar, patient, physician
 ):
-    _history(calendar, patient)
+    block, _rfa = _history(calendar, patient)
     page = open_page(DESKTOP)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -167,10 +167,17 @@ def test_it_draws_the_timeline_for_a_physician_at_the_desk(
     expect(page.locator("#story-procedures")).to_contain_text("Left L4-L5")
     expect(page.locator("#patient-story-summary")).to_contain_text("Pain now (NRS) went from 8")
     assert errors == []
+    assert serious_violations(page) == []
+    # The block's own appointment page shows its result and diary table, as accessibly.
+    page.goto(block.get_absolute_url())
+    expect(page.locator("#diagnostic-block")).to_contain_text("Positive block")
+    assert serious_violations(page) == []
+
+
+def serious_violations(page) -> list[str]:
     results = Axe().run(page)
-    serious = [
+    return [
         f"{violation['id']}: {[node['target'] for node in violation['nodes']][:3]}"
         for violation in results.response["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
-    assert serious == []

@@ -47,6 +47,7 @@
     ].filter(function (set) { return set.data.length; });
     datasets.push({
       label: "Procedure", type: "scatter", yAxisID: "y", pointStyle: "triangle", pointRadius: 8,
+      clip: false,
       borderColor: colours.procedure, backgroundColor: colours.procedure,
       data: data.timeline.procedures.map(function (p) { return { x: p.t, y: 10, label: p.label }; })
     });
