@@ -30,6 +30,13 @@ DISABILITY_SECTIONS = {Instrument.ODI: ODI_SECTIONS, Instrument.NDI: NDI_SECTION
 REQUIRED = _("Please choose an answer.")
 
 
+def max_missing(instrument: str) -> int:
+    """How many sections of ODI or NDI may be unanswered and still be scored (a setting)."""
+    if instrument == Instrument.NDI:
+        return settings.FOLLOWUP_NDI_MAX_MISSING
+    return settings.FOLLOWUP_ODI_MAX_MISSING
+
+
 def survey_instruments(invitation) -> list[str]:
     """The invitation's instruments in survey order, "disability" resolved to ODI or NDI."""
     wanted = set(resolve_instruments(invitation.instruments, invitation.appointment))
@@ -169,13 +176,22 @@ class SurveyForm(forms.Form):
         self._add(section, "pgic", _radio(label, choices, layout="list"))
 
     def _add_disability(self, instrument, title):
+        total = len(DISABILITY_SECTIONS[instrument])
+        needed = total - max_missing(instrument)
         section = self._section(
             instrument,
             title,
             gettext(
                 "For each part, choose the answer that best describes you today. "
                 "Skip a part only if it does not apply to you."
-            ),
+            )
+            + " "
+            + ngettext(
+                "Your score needs answers to at least %(needed)d of the %(total)d parts.",
+                "Your score needs answers to at least %(needed)d of the %(total)d parts.",
+                needed,
+            )
+            % {"needed": needed, "total": total},
         )
         for section_id, default_title in DISABILITY_SECTIONS[instrument]:
             row = self.wording.get((instrument, section_id))
@@ -186,7 +202,10 @@ class SurveyForm(forms.Form):
                 label = gettext(default_title)
                 choices = _generic_scale()
             name = f"{instrument}__{section_id}"
-            self._add(section, name, _radio(label, choices, layout="list", required=False))
+            question = _radio(label, choices, layout="list", required=False)
+            # Not "optional": skipping more than a part loses the score (see score_gaps).
+            question.in_score = True
+            self._add(section, name, question)
 
     def _add_odi(self):
         self._add_disability(Instrument.ODI, gettext("Your back and everyday life"))
@@ -245,6 +264,29 @@ class SurveyForm(forms.Form):
             if self.data.get(name) not in (None, "")
             and self.fields[name].valid_value(str(self.data[name]))
         }
+
+    def score_gaps(self) -> list[dict]:
+        """The disability parts (ODI, NDI) answered too sparsely to be scored, for asking
+        the patient again before sending: scoring allows FOLLOWUP_ODI/NDI_MAX_MISSING
+        unanswered sections (followup.scoring), no more. Call after is_valid()."""
+        gaps = []
+        for section in self.sections:
+            if section.key not in DISABILITY_SECTIONS:
+                continue
+            answered = sum(1 for name in section.names if self.cleaned_data.get(name) is not None)
+            total = len(section.names)
+            needed = total - max_missing(section.key)
+            if answered < needed:
+                gaps.append(
+                    {
+                        "key": section.key,
+                        "title": section.title,
+                        "answered": answered,
+                        "total": total,
+                        "needed": needed,
+                    }
+                )
+        return gaps
 
     def answers(self) -> dict:
         """The cleaned answers in `followup.services.response_record`'s shape."""

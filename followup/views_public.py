@@ -213,12 +213,17 @@ def survey(request):
             "red_flags": red_flag_questions(invitation.appointment),
         }
         draft_saved = False
+        score_gaps = []
         if request.method == "GET":
             form = SurveyForm(initial=invitation.draft, **options)
         else:
             form = SurveyForm(request.POST, **options)
             if "save_draft" in request.POST:
                 draft_saved = survey_draft_save(invitation=invitation, draft=form.draft())
+            elif form.is_valid() and (
+                score_gaps := [] if request.POST.get("send_anyway") else form.score_gaps()
+            ):
+                pass  # asked again below: answer more parts, or send without the score
             elif form.is_valid():
                 try:
                     response_record(invitation=invitation, answers=form.answers())
@@ -238,7 +243,12 @@ def survey(request):
         return _page(
             request,
             "followup/public/survey.html",
-            {"form": form, "invitation": invitation, "draft_saved": draft_saved},
+            {
+                "form": form,
+                "invitation": invitation,
+                "draft_saved": draft_saved,
+                "score_gaps": score_gaps,
+            },
             invitation=invitation,
         )
 
