@@ -1,10 +1,17 @@
 """Scheduling's part of a patient's GDPR rights (see clinic.privacy): their appointments,
-what happened to them and their waiting-list entries."""
+what happened to them, their waiting-list entries and the calls about their medication."""
 
 from django.utils import timezone
 
 from clinic.privacy import Section, rows
-from scheduling.models import FREED_STATUSES, Appointment, AppointmentEvent, Status, WaitlistEntry
+from scheduling.models import (
+    FREED_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    MedicationCall,
+    Status,
+    WaitlistEntry,
+)
 
 
 def export_sections(patient) -> list[Section]:
@@ -15,6 +22,7 @@ def export_sections(patient) -> list[Section]:
     waitlist = WaitlistEntry.objects.filter(patient=patient).select_related(
         "procedure_type", "physician", "site"
     )
+    calls = MedicationCall.objects.filter(appointment__patient=patient).select_related("called_by")
     return [
         Section(
             "appointments",
@@ -61,6 +69,11 @@ def export_sections(patient) -> list[Section]:
                 ],
             ),
         ),
+        Section(
+            "medication_calls",
+            "Calls about medication before a procedure",
+            rows(calls, ["appointment_id", "called_at", "called_by", "note"]),
+        ),
     ]
 
 
@@ -71,6 +84,8 @@ def patient_rows(patient) -> list:
         AppointmentEvent.objects.filter(appointment__patient=patient),
         WaitlistEntry.objects.filter(patient=patient),
         WaitlistEntry.history.filter(patient_id=patient.pk),
+        MedicationCall.objects.filter(appointment__patient=patient),
+        MedicationCall.history.filter(appointment__patient=patient),
     ]
 
 

@@ -280,6 +280,8 @@ def test_it_marks_the_call_done_once(client, front_desk, nurse, to_phone):
     assert MedicationCall.objects.filter(appointment=to_phone).count() == 1
     body = client.get(reverse("medication_calls")).content.decode()
     assert "Done " in body and "Spoke to her daughter" in body
+    detail = client.get(to_phone.get_absolute_url()).content.decode()
+    assert 'id="medication-call"' in detail and "Spoke to her daughter" in detail
     assert (
         "Karen Jensen"
         not in client.get(reverse("medication_calls"), {"called": "no"}).content.decode()

@@ -20,7 +20,7 @@ from clinic.nursing.models import ChecklistAnswer, DischargeAssessment, Observat
 from clinic.refusals import Refused
 from clinic.services_privacy import patient_anonymise
 from followup.models import EmailLog, Invitation, RescheduleRequest, Response
-from scheduling.models import Appointment, WaitlistEntry
+from scheduling.models import Appointment, MedicationCall, WaitlistEntry
 from tests.factories import (
     AlertFactory,
     AppointmentFactory,
@@ -67,6 +67,9 @@ def full_record(client, appointment, nurse, physician, patient):
         earliest=datetime.date(2026, 1, 1),
         latest=datetime.date(2026, 2, 1),
         notes="Call Karen on +45 20 30 40 50",
+    )
+    MedicationCall.objects.create(
+        appointment=appointment, called_by=nurse, note="Spoke to Karen Jensen on 20 30 40 50"
     )
     CrossSiteAccess.objects.create(
         user=nurse,
@@ -115,6 +118,7 @@ def test_it_exports_every_section_of_a_patients_data_as_json(client, manager, fu
         "alerts",
         "emails_sent",
         "reschedule_requests",
+        "medication_calls",
         "record_reads",
     ):
         assert sections[name], f"{name} is empty"

@@ -9,4 +9,6 @@ register = template.Library()
 def medication_plan(appointment):
     """The appointment's medication plan card (nothing when the patient takes no
     antithrombotic)."""
-    return {"plan": plan_of(appointment), "appointment": appointment}
+    plan = plan_of(appointment)
+    call = appointment.medication_calls.select_related("called_by").first() if plan else None
+    return {"plan": plan, "appointment": appointment, "call": call}
