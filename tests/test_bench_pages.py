@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import NoReverseMatch, reverse
 
 from clinic.models import Site
-from followup.models import Invitation, Response
+from followup.models import Invitation, OutcomeEpisode, Response
 from scheduling.models import Appointment
 
 PAGES = [
@@ -21,6 +21,11 @@ PAGES = [
     "patient page, typical",
     "patient page, busiest",
     "survey page (patient)",
+    "outcomes page, one site, last 12 months",
+    "outcomes page, all sites, last 12 months",
+    "outcome episodes list, one site, last 12 months",
+    "API /api/v1/followup/outcomes/summary/, one site-year",
+    "API /api/v1/followup/outcomes/episodes/, one site-year",
 ]
 
 
@@ -37,7 +42,9 @@ def test_it_times_each_page_against_a_trivial_view_and_rolls_everything_back():
             text,
         ), text
     assert "Rolled back" in text
+    assert re.search(r"Computed [\d,]+ outcome rows", text), text
     assert not Response.objects.exists() and not Invitation.objects.exists()
+    assert not OutcomeEpisode.objects.exists()
     assert not Appointment.objects.exists()
     assert not Site.objects.filter(name__startswith="[bench]").exists()
     # The trivial view is the bench's own: the clinic does not serve it.

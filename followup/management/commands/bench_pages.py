@@ -35,6 +35,7 @@ from django.utils import timezone
 from clinic.models import ProcedureType
 from clinic.roles import Role, group_name
 from followup.models import Alert, CarePlanStep, Invitation
+from followup.services_outcomes import outcome_episodes_rebuild
 from followup.tokens import make_token
 from scheduling.management.commands.bench import WEIGHTS, Rollback, percentile
 from scheduling.management.commands.bench import Command as ClinicBench
@@ -117,6 +118,12 @@ class Command(ClinicBench):
                 )
                 self.stdout.flush()
                 answered = self.build_followup(responses)
+                outcomes_started = time.perf_counter()
+                episodes = outcome_episodes_rebuild()
+                self.stdout.write(
+                    f"Computed {episodes:,} outcome rows (followup.OutcomeEpisode) in "
+                    f"{time.perf_counter() - outcomes_started:.0f} s."
+                )
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
                 self.stdout.write(
@@ -293,6 +300,11 @@ class Command(ClinicBench):
         host = next((h for h in settings.ALLOWED_HOSTS if h[:1] not in ("", "*", ".")), "localhost")
         staff = Client(HTTP_HOST=host)
         staff.force_login(nurse)
+        # Outcomes are read by physicians and managers.
+        manager = get_user_model().objects.create_user(username="bench.manager")
+        manager.groups.add(Group.objects.get(name=group_name(Role.MANAGER)))
+        managing = Client(HTTP_HOST=host)
+        managing.force_login(manager)
         site = self.sites[0]
         busiest = self.today - datetime.timedelta(days=7 + self.today.weekday())
         # The patient page of the patient with the most appointments (and so the longest
@@ -353,6 +365,27 @@ class Command(ClinicBench):
                 )
             ),
             ("survey page (patient)", patient, reverse("survey")),
+            (
+                "outcomes page, one site, last 12 months",
+                managing,
+                f"{reverse('outcomes')}?site={site.pk}",
+            ),
+            ("outcomes page, all sites, last 12 months", managing, reverse("outcomes")),
+            (
+                "outcome episodes list, one site, last 12 months",
+                managing,
+                f"{reverse('outcome_episodes')}?site={site.pk}",
+            ),
+            (
+                "API /api/v1/followup/outcomes/summary/, one site-year",
+                managing,
+                f"/api/v1/followup/outcomes/summary/?site={site.pk}",
+            ),
+            (
+                "API /api/v1/followup/outcomes/episodes/, one site-year",
+                managing,
+                f"/api/v1/followup/outcomes/episodes/?site={site.pk}",
+            ),
         ]
         counts, sql = {}, {}
         for label, client, url in pages:
