@@ -178,9 +178,14 @@ class OutcomeScopeMixin:
     list=extend_schema(
         summary="List treated episodes with their outcome measures (the outcomes page's rows)"
     ),
+    retrieve=extend_schema(summary="One treated episode, by its appointment's id"),
 )
 class OutcomeEpisodeViewSet(
-    OutcomeScopeMixin, AuditedReadsMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+    OutcomeScopeMixin,
+    AuditedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """One row per treated appointment: baseline, relief at each follow-up point, IMMPACT
     category, responders, ODI/NDI change against the MCID, PGIC and durability."""

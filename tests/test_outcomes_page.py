@@ -107,7 +107,7 @@ def add_episodes(calendar):
 
 
 def test_it_lets_only_physicians_and_managers_read_outcomes(client, personas, add_episodes):
-    add_episodes(6)
+    one = add_episodes(6)[0]
     api = APIClient()
     for role in ROLES:
         client.force_login(personas[role])
@@ -115,7 +115,7 @@ def test_it_lets_only_physicians_and_managers_read_outcomes(client, personas, ad
         expected = 200 if role in READERS else 403
         for url in (reverse("outcomes"), reverse("outcome_episodes")):
             assert client.get(url).status_code == expected, (role, url)
-        for path in ("episodes", "summary"):
+        for path in ("episodes", "summary", f"episodes/{one.pk}"):
             status = api.get(f"/api/v1/followup/outcomes/{path}/").status_code
             assert status == expected, (role, path)
 

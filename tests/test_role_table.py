@@ -44,6 +44,7 @@ ACTS = {
     "Discharge": _clinical(Status.DISCHARGED),
     "Read nursing record": _perms("nursing.view_checklistanswer", "nursing.view_observationround"),
     "Read outcomes": _perms("followup.view_response", "followup.view_alert"),
+    "Outcomes page": _perms("followup.view_outcomeepisode"),
     "Edit protocols": _perms("nursing.change_checklistitem", "followup.change_careplan"),
     "Edit catalogue, availability": _perms(
         "clinic.change_proceduretype", "scheduling.change_physiciansession"
