@@ -338,8 +338,6 @@ def appointment_book(
         laterality=laterality,
         indication=indication,
     )
-    if warnings and not pathway_reason:
-        raise PathwayWarned(warnings)
 
     def book() -> Appointment:
         refusals = rules.check_booking(
@@ -352,6 +350,9 @@ def appointment_book(
             levels=levels,
             now=now,
         )
+        # A booking the rules refuse says so first: a reason for a warning would not help.
+        if warnings and not pathway_reason and not refusals:
+            raise PathwayWarned(warnings)
         bay = None
         if not refusals:
             room_hold(room)

@@ -232,3 +232,11 @@ def test_it_lets_no_one_but_managers_and_admins_edit_the_rules(client, front_des
     client.force_login(front_desk)
     url = reverse("admin:scheduling_pathwayrule_change", args=[rule.pk])
     assert client.get(url).status_code == 302  # no admin for the front desk
+
+
+def test_it_refuses_by_the_booking_rules_before_it_asks_for_a_reason(book, earlier_esi):
+    from scheduling.services import BookingRefused
+
+    with pytest.raises(BookingRefused) as refused:
+        book(6, 0)  # before opening hours, and warned about: the refusal comes first
+    assert refused.value.reasons[0].code == "outside_opening_hours"
