@@ -11,7 +11,9 @@ from clinic.ui import DateInput, FilterForm
 
 
 class PatientFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Name or MRN", method="filter_query")
+    q = django_filters.CharFilter(
+        label="Name or MRN, initials or birth date", method="filter_query"
+    )
     date_of_birth = django_filters.DateFilter(label="Date of birth", widget=DateInput())
 
     class Meta:

@@ -231,6 +231,7 @@ class WeekDay:
     day: datetime.date
     hours: OpeningHours | None
     appointments: list[Appointment] = field(default_factory=list)
+    free: list[tuple[Room, FreeSlot]] = field(default_factory=list)  # the first few
 
     @property
     def active(self) -> list[Appointment]:
@@ -284,7 +285,36 @@ def week_board(*, site: Site, week_start: datetime.date) -> WeekBoard:
         days[timezone.localtime(appointment.starts_at, zone).date()].appointments.append(
             appointment
         )
+    rooms = list(Room.objects.filter(site=site, kind=Room.Kind.PROCEDURE, active=True))
+    for weekday in days.values():
+        weekday.free = _first_free(weekday, rooms, zone)
     return WeekBoard(site=site, week_start=monday, days=list(days.values()))
+
+
+WEEK_FREE_SLOTS = 4
+
+
+def _first_free(weekday: WeekDay, rooms, zone) -> list[tuple[Room, FreeSlot]]:
+    """The day's first free quarter hours, any room: where the week board offers to book."""
+    if weekday.hours is None:
+        return []
+    quarter = datetime.timedelta(minutes=LABEL_MINUTES)
+    opens, closes = weekday.hours.opens, weekday.hours.closes
+    start = datetime.datetime.combine(weekday.day, opens, zone)
+    end = datetime.datetime.combine(weekday.day, closes, zone)
+    found = []
+    moment = start
+    while moment < end and len(found) < WEEK_FREE_SLOTS:
+        for room in rooms:
+            busy = any(
+                a.room_id == room.pk and a.starts_at < moment + quarter and a.ends_at > moment
+                for a in weekday.active
+            )
+            if not busy:
+                found.append((room, FreeSlot(0, moment)))
+                break
+        moment += quarter
+    return found
 
 
 @dataclass

@@ -135,6 +135,14 @@ def week_board(request):
     context = {"form": form, "week": None}
     if site is not None:
         week = board.week_board(site=site, week_start=day)
+        may_book = selectors.may_book(request.user)
+        now = timezone.now()
+        for weekday in week.days:
+            weekday.free = [(room, slot) for room, slot in weekday.free if slot.starts_at > now]
+            for room, slot in weekday.free if may_book else ():
+                slot.url = board_url(
+                    "appointment_book", room=room.pk, starts_at=slot.starts_at.isoformat()
+                )
         context["week"] = week
         context.update(_links(site, day))
         context["previous_url"] = board_url("week_board", site=site.pk, day=week.previous_week)

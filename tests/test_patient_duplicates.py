@@ -266,6 +266,19 @@ def test_it_links_each_free_quarter_hour_of_the_board_to_the_booking_page(
     assert "Book Fluoro room" not in client.get(url).content.decode()
 
 
+def test_it_offers_the_first_free_times_of_each_day_on_the_week_board(
+    client, front_desk, calendar, book
+):
+    book(8, 0)  # 08:00-08:45 in the fluoro room: the plain room is still free
+    monday = calendar["monday"]
+    client.force_login(front_desk)
+    url = f"{reverse('week_board')}?site={calendar['site'].pk}&day={monday}"
+    content = client.get(url).content.decode()
+    on_monday = f"on {monday:%A} {monday.day} {monday:%B}"
+    assert f'aria-label="Book Plain room at 08:00 {on_monday}"' in content
+    assert f'aria-label="Book Fluoro room at 08:00 {on_monday}"' not in content
+
+
 def test_it_fills_room_time_and_the_physician_in_session_from_a_slot_link(
     client, front_desk, calendar
 ):
