@@ -273,6 +273,7 @@ class ProcedureTypeForm(StyledFormMixin, forms.ModelForm):
         fields = [
             "code",
             "name",
+            "name_da",
             "category",
             "regions",
             "needs_laterality",

@@ -178,6 +178,8 @@ class ProcedureType(models.Model):
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120, unique=True)
+    # Patient-facing papers (the discharge leaflet) in Danish; empty = the name above.
+    name_da = models.CharField("name (Danish)", max_length=120, blank=True)
     category = models.CharField(max_length=20, choices=Category.choices)
     regions = models.JSONField(
         default=list, blank=True, validators=[ChoiceListValidator(SpinalRegion.values)]
@@ -216,6 +218,10 @@ class ProcedureType(models.Model):
 
     def __str__(self):
         return self.name
+
+    def name_in(self, language: str) -> str:
+        """The name a patient reads in `language`: the Danish one where it is given."""
+        return (self.name_da if language == "da" else "") or self.name
 
     def get_absolute_url(self):
         return reverse("procedure_type_detail", args=[self.pk])

@@ -193,10 +193,13 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
     appointment = invitation.appointment
     reminder = invitation.kind == Invitation.Kind.APPOINTMENT_REMINDER
     unsubscribe = link("unsubscribe", invitation.pk)
+    ics = None
     with translation.override(_language(patient)), timezone.override(appointment.site.zone):
         if reminder:
             context = _reminder_context(invitation, unsubscribe)
             subject, text, html = _render("appointment_reminder", context)
+            # The .ics speaks the email's language.
+            ics = _ics_attachment(appointment)
         else:
             subject, text, html = _render("survey", _survey_context(invitation, unsubscribe))
     message = EmailMultiAlternatives(
@@ -214,10 +217,8 @@ def invitation_message(invitation: Invitation) -> EmailMultiAlternatives:
         },
     )
     message.attach_alternative(html, "text/html")
-    if reminder:
-        ics = _ics_attachment(appointment)
-        if ics is not None:
-            message.attach("appointment.ics", ics, "text/calendar")
+    if ics is not None:
+        message.attach("appointment.ics", ics, "text/calendar")
     return message
 
 

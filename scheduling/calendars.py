@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, Timezone
 
 from scheduling.models import (
@@ -92,10 +93,14 @@ def _event(appointment, *, for_patient: bool, minimal: bool = False) -> Event:
         # procedure; the stay lasts until the end of recovery.
         end = max(appointment.ends_at, appointment.recovery_ends_at or appointment.ends_at)
         event.add("dtend", timezone.localtime(end, site.zone))
-        event.add("summary", f"Appointment at {settings.CLINIC_NAME}")
+        # In the active language: the reminder email builds it in the patient's.
+        event.add("summary", _("Appointment at %(clinic)s") % {"clinic": settings.CLINIC_NAME})
         event.add("location", ", ".join(part for part in (site.name, address) if part))
         phone = site.phone or settings.CLINIC_PHONE
-        event.add("description", f"Questions or need to change the time? Call {phone}.")
+        event.add(
+            "description",
+            _("Questions or need to change the time? Call %(phone)s.") % {"phone": phone},
+        )
     elif minimal:
         event.add("dtend", appointment.local_end)
         event.add("summary", f"Procedure · {appointment.room.name}")

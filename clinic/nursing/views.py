@@ -590,7 +590,14 @@ def instructions(request, pk):
     return render(
         request,
         "nursing/instructions.html",
-        {"appointment": appointment, "text": text, "discharge": given},
+        {
+            "appointment": appointment,
+            "text": text,
+            "discharge": given,
+            "procedure_name": appointment.procedure_type.name_in(
+                appointment.patient.preferred_language
+            ),
+        },
     )
 
 
