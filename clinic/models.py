@@ -219,12 +219,12 @@ class ProcedureType(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("procedure_type_detail", args=[self.pk])
+
     def name_in(self, language: str) -> str:
         """The name a patient reads in `language`: the Danish one where it is given."""
         return (self.name_da if language == "da" else "") or self.name
-
-    def get_absolute_url(self):
-        return reverse("procedure_type_detail", args=[self.pk])
 
     @property
     def room_minutes(self) -> int:
