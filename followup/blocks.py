@@ -13,13 +13,15 @@ appointments in two queries whatever their number (for the appointment page, the
 page, the outcome rows and the pathway and recall rules).
 """
 
+import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from followup import scoring
-from followup.models import Invitation, Response
+from followup.models import Invitation, OutcomeEpisode, Response
 from scheduling.models import Appointment
 
 POSITIVE = "positive"
@@ -170,3 +172,22 @@ def peak_relief_by_appointment(appointment_ids) -> dict[int, BlockResult]:
 
 def _protocol(name: str) -> F:
     return F(f"procedure_type__block_protocol__{name}")
+
+
+def positive_blocks_before():
+    """SQL: how many positive diagnostic blocks the episode's patient had at the same region
+    and side in the 365 days before it (outcome episodes, `OutcomeEpisode.block_result`).
+
+    "Two positive blocks before RFA" is the pathway the outcomes page compares against RFA
+    without them (CMS LCD L38803 family, as summarised in shared/reference/clinical.md).
+    """
+    earlier = OutcomeEpisode.objects.filter(
+        patient=OuterRef("patient"),
+        region=OuterRef("region"),
+        laterality=OuterRef("laterality"),
+        block_result=POSITIVE,
+        treated_on__lt=OuterRef("treated_on"),
+        treated_on__gte=OuterRef("treated_on") - datetime.timedelta(days=365),
+    )
+    counted = earlier.order_by().values("patient").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from clinic.models import Diagnosis, ProcedureType, Site, SpinalRegion
 from clinic.ui import DateInput, FilterForm
+from followup.blocks import positive_blocks_before
 from followup.models import OutcomeEpisode
 from followup.selectors_outcomes import GROUPINGS
 from scheduling import selectors as scheduling_selectors
@@ -23,7 +24,8 @@ def _unchanged(queryset, name, value):
 
 class OutcomeFilter(django_filters.FilterSet):
     """Which treated episodes: procedure, diagnosis (the booking's indication, where
-    recorded), region and level, side, physician, site, period."""
+    recorded), region and level, side, physician, site, period, and whether two positive
+    diagnostic blocks came before."""
 
     procedure_type = django_filters.ModelChoiceFilter(
         queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
@@ -50,6 +52,15 @@ class OutcomeFilter(django_filters.FilterSet):
     treated_to = django_filters.DateFilter(
         field_name="treated_on", lookup_expr="lte", label="Treated to", widget=DateInput()
     )
+    blocks_before = django_filters.ChoiceFilter(
+        choices=[
+            ("two", "Two or more positive blocks"),
+            ("fewer", "Fewer than two positive blocks"),
+        ],
+        label="Diagnostic blocks before (same region and side, 12 months)",
+        empty_label="Any",
+        method="filter_blocks_before",
+    )
     group_by = django_filters.ChoiceFilter(
         choices=[(name, label) for name, (_column, label) in GROUPINGS.items()],
         label="Group by",
@@ -72,6 +83,13 @@ class OutcomeFilter(django_filters.FilterSet):
             if not data.get("group_by"):
                 data["group_by"] = "procedure_type"
         super().__init__(data, *args, **kwargs)
+
+    def filter_blocks_before(self, queryset, name, value):
+        """RFA after two positive blocks, or without them (followup.blocks)."""
+        counted = queryset.alias(positive_blocks_before=positive_blocks_before())
+        if value == "two":
+            return counted.filter(positive_blocks_before__gte=2)
+        return counted.filter(positive_blocks_before__lt=2)
 
     @property
     def grouping(self) -> str:

@@ -6,13 +6,17 @@ import datetime
 from collections import Counter
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic.management.commands.seed_demo import Seeded, seed_patients, seed_sites, seed_staff
+from clinic.models import ProcedureType
 from followup import demo
 from followup.blocks import POSITIVE, peak_relief_by_appointment
 from followup.demo_courses import COURSE_COUNT, COURSE_NOTE, course, seed_courses, step_of
-from followup.models import Response
+from followup.filters_outcomes import OutcomeFilter
+from followup.models import OutcomeEpisode, Response
+from followup.services_outcomes import outcome_episodes_rebuild
 from scheduling import demo as scheduling_demo
 from scheduling.models import Appointment, PhysicianSession
 
@@ -98,3 +102,22 @@ def test_it_books_the_courses_as_the_clinic_would_have(courses):
 def test_it_seeds_the_courses_once(courses):
     again = seed_courses(timezone.now())
     assert again.created == 0 and len(again.objects) == courses.created
+
+
+def test_it_shows_the_story_on_the_outcomes_filters(courses, client, physician):
+    outcome_episodes_rebuild()
+    rfa = ProcedureType.objects.get(code="rfa")
+    since = (timezone.localdate() - datetime.timedelta(days=365)).isoformat()
+    rates = {}
+    for blocks_before in ("two", "fewer"):
+        episodes = OutcomeFilter(
+            {"procedure_type": rfa.pk, "blocks_before": blocks_before, "treated_from": since},
+            queryset=OutcomeEpisode.objects.all(),
+        ).qs
+        rates[blocks_before] = (episodes.count(), episodes.filter(responder50_m3=True).count())
+    assert rates == {"two": (15, 9), "fewer": (15, 5)}
+    client.force_login(physician)
+    page = client.get(
+        reverse("outcomes"), {"procedure_type": rfa.pk, "blocks_before": "two"}
+    ).content.decode()
+    assert "Diagnostic blocks before" in page
