@@ -42,6 +42,7 @@ from followup.demo_courses import (
 from followup.models import Alert, EmailLog, Invitation
 from followup.red_flags import red_flag_questions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS
+from followup.services_outcomes import outcome_episodes_rebuild
 from scheduling import rules
 from scheduling.demo import side_and_levels
 from scheduling.models import Appointment, Status
@@ -459,3 +460,13 @@ def _write_open_emails(appointment_ids) -> None:
         messages.append(message)
     if messages:
         get_connection(fail_silently=False).send_messages(messages)
+
+
+def seed_late() -> dict[str, Seeded]:
+    """The outcome row of every treated demo appointment, so the outcomes page shows the
+    demo's story on a fresh `make run`. Runs after nursing's `seed_late` (INSTALLED_APPS
+    order), so the nurse's pre-procedure pain is there for patients without a baseline."""
+    ids = Appointment.objects.filter(patient__mrn__startswith=MRN_PREFIX).values_list(
+        "pk", flat=True
+    )
+    return {"outcome rows": Seeded(updated=outcome_episodes_rebuild(appointment_ids=list(ids)))}

@@ -281,3 +281,16 @@ def test_it_takes_the_diagnosis_from_the_bookings_indication(appointment, nurse,
     Appointment.objects.filter(pk=appointment.pk).update(indication=indication)
     to_recovery(appointment, nurse, physician)
     assert outcome_episode_refresh(appointment_id=appointment.pk).diagnosis == diagnosis
+
+
+def test_it_gives_the_demo_clinics_treated_appointments_their_outcome_rows(
+    appointment, nurse, physician
+):
+    from clinic.management.commands.seed_demo import MRN_PREFIX
+    from followup.demo import seed_late
+
+    to_recovery(appointment, nurse, physician)
+    appointment.patient.mrn = f"{MRN_PREFIX}0001"
+    appointment.patient.save()
+    assert seed_late()["outcome rows"].updated == 1
+    assert OutcomeEpisode.objects.get(appointment=appointment).baseline_source == "nurse"
