@@ -7,8 +7,9 @@ its AppConfig; the core then asks each area, in INSTALLED_APPS order, for what i
 - `<app>.urls`: its pages and API, included at the site root;
 - `<app>.privacy`: its part of a patient's data export and anonymisation (clinic.privacy);
 - `<app>.demo.seed()`, and `seed_late()` for appointments later areas' demos add;
-- templates `<app label>/nav.html` (everyday pages, in the bar), `nav_manage.html` (pages
-  that run the clinic, as dropdown items of the bar's "Clinic" menu), `home_cards.html`,
+- templates `<app label>/nav.html` (everyday pages, in the bar), `nav_worklists.html`,
+  `nav_manage.html` and `nav_account.html` (dropdown items of the bar's "Worklists",
+  "Clinic" and account menus), `home_cards.html`,
   `patient_actions.html`, `patient_sections.html`, `appointment_actions.html`,
   `appointment_sections.html` (cards under an appointment's details), `board_card.html`
   (on an appointment's card of the scheduling boards) and `physician_day.html` (above a
