@@ -31,6 +31,8 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import ProcedureType
 from clinic.roles import Role, group_name
@@ -305,6 +307,11 @@ class Command(ClinicBench):
         manager.groups.add(Group.objects.get(name=group_name(Role.MANAGER)))
         managing = Client(HTTP_HOST=host)
         managing.force_login(manager)
+        # A manager sees no page before the second factor: the session of a verified login.
+        device = TOTPDevice.objects.create(user=manager, name="Bench phone")
+        session = managing.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
         site = self.sites[0]
         busiest = self.today - datetime.timedelta(days=7 + self.today.weekday())
         # The patient page of the patient with the most appointments (and so the longest
