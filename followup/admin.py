@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from clinic.admin import ClinicalReadOnlyAdmin, ReadOnlyAdmin
 from clinic.models import ChoiceListValidator
+from followup.forms_plans import InstrumentsField
 from followup.models import (
     Alert,
     CarePlan,
@@ -30,6 +31,9 @@ validate_instruments = ChoiceListValidator(Instrument.values)
 
 
 class CarePlanForm(forms.ModelForm):
+    # Ticked, not typed as JSON (the staff pages, followup.views_plans, are the main editor).
+    baseline_instruments = InstrumentsField(required=False)
+
     class Meta:
         model = CarePlan
         fields = ["procedure_type", "active", "baseline_with_reminder", "baseline_instruments"]
@@ -41,6 +45,8 @@ class CarePlanForm(forms.ModelForm):
 
 
 class CarePlanStepForm(forms.ModelForm):
+    instruments = InstrumentsField(required=False)
+
     class Meta:
         model = CarePlanStep
         fields = [
@@ -52,7 +58,6 @@ class CarePlanStepForm(forms.ModelForm):
             "expiry_days",
             "order",
         ]
-        help_texts = {"instruments": f"A list of: {', '.join(Instrument.values)}."}
 
     def clean_instruments(self):
         value = self.cleaned_data["instruments"]

@@ -1,7 +1,6 @@
 """Care plans and the work rows an appointment's life creates, moves and cancels."""
 
 import datetime
-import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -207,7 +206,7 @@ def test_it_keeps_who_changed_a_care_plan_step_in_the_admin(client, manager):
         "procedure_type": plan.procedure_type_id,
         "active": "on",
         "baseline_with_reminder": "on" if plan.baseline_with_reminder else "",
-        "baseline_instruments": json.dumps(plan.baseline_instruments),
+        "baseline_instruments": plan.baseline_instruments,
         "steps-TOTAL_FORMS": str(len(steps)),
         "steps-INITIAL_FORMS": str(len(steps)),
         "_save": "Save",
@@ -221,7 +220,7 @@ def test_it_keeps_who_changed_a_care_plan_step_in_the_admin(client, manager):
                 f"steps-{n}-offset_days": 200 if n == 3 else step.offset_days,
                 f"steps-{n}-offset_minutes": step.offset_minutes,
                 f"steps-{n}-local_time": step.local_time or "",
-                f"steps-{n}-instruments": json.dumps(step.instruments),
+                f"steps-{n}-instruments": step.instruments,
                 f"steps-{n}-expiry_days": step.expiry_days or "",
                 f"steps-{n}-order": step.order,
             }
