@@ -288,16 +288,17 @@ def outcome_summary(episodes: QuerySet, *, grouping: str = "procedure_type") -> 
         f"SELECT {column} AS grp, {AGGREGATES} FROM ({inner}) e GROUP BY {column}", params
     )
     overall_row = _fetch(f"SELECT {AGGREGATES} FROM ({inner}) e", params)[0]
-    histogram_sql = " UNION ALL ".join(
+    # One pass over the rows for every point: the CTE is read by each part of the union.
+    histogram_sql = f"WITH e AS ({inner}) " + " UNION ALL ".join(
         f"SELECT {column} AS grp, '{code}' AS point, {relief} AS relief, COUNT(*) AS n "
-        f"FROM ({inner}) e WHERE {relief} IS NOT NULL GROUP BY {column}, {relief}"
+        f"FROM e WHERE {relief} IS NOT NULL GROUP BY {column}, {relief}"
         for code in POINT_AND_LAST
         for relief in ["last_relief" if code == LAST else f"relief_{code}"]
     )
     histograms: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     overall_histograms: dict = defaultdict(lambda: defaultdict(int))
     if rows:
-        for row in _fetch(histogram_sql, params * len(POINT_AND_LAST)):
+        for row in _fetch(histogram_sql, params):
             histograms[row["grp"]][row["point"]][row["relief"]] += row["n"]
             overall_histograms[row["point"]][row["relief"]] += row["n"]
     km_counts: dict = defaultdict(list)
