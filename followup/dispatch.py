@@ -70,6 +70,7 @@ from kombu.exceptions import OperationalError
 from clinic.models import Patient
 from followup import emails, selectors
 from followup.models import Alert, EmailLog, Invitation
+from scheduling.advice import medication_plans
 from scheduling.models import Appointment, AppointmentEvent
 
 logger = logging.getLogger(__name__)
@@ -338,11 +339,16 @@ def dispatch_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
 
 
 def _queued(ids: list[int]) -> list[Invitation]:
-    """The queued rows among `ids`, with all their emails need (one query, three more
+    """The queued rows among `ids`, with all their emails need (one query, five more
     for a batch holding appointment reminders)."""
     rows = list(
         Invitation.objects.filter(pk__in=ids, status=S.QUEUED)
-        .select_related("patient", "appointment__site", "appointment__procedure_type")
+        .select_related(
+            "patient",
+            "appointment__site",
+            "appointment__procedure_type",
+            "appointment__patient",
+        )
         .order_by("pk")
     )
     reminders = [row for row in rows if row.kind == Invitation.Kind.APPOINTMENT_REMINDER]
@@ -362,9 +368,14 @@ def _queued(ids: list[int]) -> list[Invitation]:
                 queryset=AppointmentEvent.objects.filter(kind__in=SEQUENCE_KINDS),
                 to_attr="sequence_events",
             ),
+            "appointment__patient__medications",
         )
+        # The blood-thinner plans of the whole batch at once (the protocol table read once),
+        # not per email.
+        plans = medication_plans([row.appointment for row in reminders])
         for row in reminders:
             row.appointment.ics_sequence = len(row.appointment.sequence_events)
+            row.appointment.batch_medication_plan = plans.get(row.appointment.pk)
     return rows
 
 

@@ -82,8 +82,12 @@ def _date_words(day) -> dict:
 
 def _medication(appointment) -> list[dict]:
     """The blood-thinner plan in dates the patient reads (scheduling.advice); the drug is
-    named in the body only, never in the subject."""
-    plan = medication_plan(appointment)
+    named in the body only, never in the subject. Uses `appointment.batch_medication_plan` when
+    the dispatcher computed the plans for its batch."""
+    if hasattr(appointment, "batch_medication_plan"):
+        plan = appointment.batch_medication_plan
+    else:
+        plan = medication_plan(appointment)
     if plan is None:
         return []
     return [

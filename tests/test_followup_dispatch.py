@@ -435,8 +435,8 @@ def test_it_sends_each_email_with_at_most_three_queries(
     # One statement records a send (the row, the baseline it carried, the log) and claims
     # the next row; only the first row of a batch is claimed on its own.
     assert per_send == [2] + [1] * len(rows[2:])
-    # Reading the batch: one query, three more for what appointment reminders show.
-    assert len(queries) - sum(per_send) == 4
+    # Reading the batch: one query, five more for what appointment reminders show.
+    assert len(queries) - sum(per_send) == 6
     assert len(smtp_server.messages) == len(rows) and smtp_server.sessions == 1
     baselines = Invitation.objects.filter(kind=K.BASELINE, sent_with__in=appointment_reminders)
     assert set(baselines.values_list("status", "sends")) == {(S.SENT, 1)}
