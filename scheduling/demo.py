@@ -35,6 +35,10 @@ PER_SITE_DAY = (8, 15)
 SESSIONS_VALID_FROM = datetime.date(2024, 1, 1)
 STEP = datetime.timedelta(minutes=15)
 FRONT_DESK_USER = "desk.madsen"
+# The shortest time between two of the same procedure for one patient in the demo.
+REPEAT_GAP = datetime.timedelta(days=14)
+# How long before the day an appointment was booked, in days.
+BOOKED_AHEAD = (3, 30)
 
 # Site name -> (physician username, weekdays); each works the site's opening hours.
 DEMO_SESSIONS = {
@@ -252,6 +256,16 @@ class Packer:
         self.credentials = credentials  # physician id -> ids of procedure types
         self.types = {pt.code: pt for pt in ProcedureType.objects.filter(active=True)}
         self.appointments: list[Appointment] = []
+        # Each patient's booked days, per procedure type: one visit a day, and a procedure
+        # not repeated within REPEAT_GAP (no two caudal ESIs on consecutive days).
+        self.visits = defaultdict(set)
+        self.repeats = defaultdict(list)
+
+    def fits_patient(self, patient, procedure_type, day) -> bool:
+        if day in self.visits[patient.pk]:
+            return False
+        done = self.repeats[patient.pk, procedure_type.pk]
+        return all(abs((day - other).days) >= REPEAT_GAP.days for other in done)
 
     def site_day(self, site, day, hours, sessions, rooms, bays):
         zone = site.zone
@@ -289,6 +303,7 @@ class Packer:
         procedure_type = self.types[
             self.rng.choices(codes, weights=[PROCEDURE_WEIGHTS[c] for c in codes])[0]
         ]
+        day = starts_at.astimezone(site.zone).date()
         windows = rules.windows_for(procedure_type, starts_at.astimezone(datetime.UTC))
         held_until = max(windows.ends_at, windows.recovery_ends_at)
         ledger = self.ledger
@@ -323,6 +338,7 @@ class Packer:
                 p
                 for p in candidates
                 if ledger.free(("patient", p.pk), windows.starts_at, windows.ends_at)
+                and self.fits_patient(p, procedure_type, day)
             ),
             None,
         )
@@ -331,6 +347,8 @@ class Packer:
         for key in (("room", room.pk), ("physician", physician.pk), ("patient", patient.pk)):
             ledger.take(key, windows.starts_at, windows.ends_at)
         ledger.take(("room", bay.pk), windows.recovery_starts_at, windows.recovery_ends_at)
+        self.visits[patient.pk].add(day)
+        self.repeats[patient.pk, procedure_type.pk].append(day)
         laterality, levels = side_and_levels(self.rng, procedure_type)
         appointment = Appointment(
             patient=patient,
@@ -406,7 +424,7 @@ def seed_appointments(sites: dict, physicians: list, desk, today: datetime.date)
             AppointmentEvent(
                 appointment=appointment,
                 at=min(
-                    appointment.starts_at - datetime.timedelta(days=rng.randint(3, 30)),
+                    appointment.starts_at - datetime.timedelta(days=rng.randint(*BOOKED_AHEAD)),
                     now,
                 ),
                 user=desk,
@@ -458,3 +476,63 @@ def seed() -> dict[str, Seeded]:
         sites, list(dict.fromkeys(physicians)), users.get(FRONT_DESK_USER), today
     )
     return results
+
+
+def seed_late() -> dict[str, Seeded]:
+    """Every demo appointment booked before anything happened to it.
+
+    Other areas' demos add appointments of their own (earlier procedures, today's recovery
+    board) as they would be on the day, with no booking: each gets its "Booked" event days
+    ahead, and every demo appointment's creation time (and first history row) is its
+    booking's, never the moment the demo was seeded.
+    """
+    now = timezone.now()
+    rng = random.Random(RANDOM_SEED + 7)
+    desk = get_user_model().objects.filter(username=FRONT_DESK_USER).first()
+    demo = Appointment.objects.filter(patient__mrn__startswith=MRN_PREFIX).select_related(
+        "site", "room", "procedure_type"
+    )
+    events = defaultdict(list)
+    for event in AppointmentEvent.objects.filter(appointment__in=demo).order_by("at"):
+        events[event.appointment_id].append(event)
+    new_events, changed, created = [], [], {}
+    for appointment in demo.order_by("pk"):
+        booked = next(
+            (e for e in events[appointment.pk] if e.kind == AppointmentEvent.Kind.BOOKED), None
+        )
+        if booked is None:
+            ahead = datetime.timedelta(days=rng.randint(*BOOKED_AHEAD))
+            firsts = [appointment.starts_at - ahead, now]
+            firsts += [e.at for e in events[appointment.pk]]
+            booked = AppointmentEvent(
+                appointment=appointment,
+                at=min(firsts),
+                user=desk,
+                kind=AppointmentEvent.Kind.BOOKED,
+                to_status=Status.BOOKED,
+                detail=(
+                    f"{appointment.procedure_type.name}, "
+                    f"{rules.day_and_time(appointment.starts_at, appointment.site)}, "
+                    f"{appointment.room.name}"
+                ),
+            )
+            new_events.append(booked)
+        if appointment.created_at > booked.at:
+            appointment.created_at = booked.at
+            changed.append(appointment)
+        created[appointment.pk] = appointment.created_at
+    AppointmentEvent.objects.bulk_create(new_events, batch_size=500)
+    Appointment.objects.bulk_update(changed, ["created_at"], batch_size=500)
+    # The history's creation row says when the appointment was made, too.
+    History = Appointment.history.model
+    first_rows = [
+        row
+        for row in History.objects.filter(id__in=created, history_type="+").only(
+            "history_id", "id", "history_date"
+        )
+        if row.history_date > created[row.id]
+    ]
+    for row in first_rows:
+        row.history_date = created[row.id]
+    History.objects.bulk_update(first_rows, ["history_date"], batch_size=500)
+    return {"booking dates": Seeded(objects=changed, updated=len(changed))}

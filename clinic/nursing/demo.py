@@ -338,16 +338,22 @@ def seed_board(recorder, now, done: set[int]) -> Seeded:
         today = _todays(site, now)
         if any(a.pk in done for a in today):
             continue  # this site's board was seeded today already
-        day_start = datetime.datetime.combine(
-            timezone.localtime(now, site.zone).date(), datetime.time.min, site.zone
-        )
+        local_day = timezone.localtime(now, site.zone).date()
+        day_start = datetime.datetime.combine(local_day, datetime.time.min, site.zone)
+        day_end = day_start + datetime.timedelta(days=1)
+        hours = site.opening_hours.filter(weekday=local_day.weekday()).first()
+        if hours and now < datetime.datetime.combine(local_day, hours.closes, site.zone):
+            # Seeded during opening hours: the board's patients are inside them too.
+            day_start = datetime.datetime.combine(local_day, hours.opens, site.zone)
+            day_end = datetime.datetime.combine(local_day, hours.closes, site.zone)
+        held = injection.room_minutes - injection.turnover_minutes + injection.recovery_minutes
         # At least one patient still to come, and one for each state of the board.
         while (len(today) < len(BOARD_STATES) or all(a.starts_at <= now for a in today)) and len(
             patients
         ) > 1:
             start = max([now, *(a.ends_at for a in today)]) + 10 * M
-            if start + injection.room_minutes * M > day_start + datetime.timedelta(days=1):
-                # Late in the evening, an appointment "to come" would be tomorrow's.
+            if start + max(held, injection.room_minutes) * M > day_end:
+                # Late in the day, an appointment "to come" would be after closing time.
                 if len(today) >= len(BOARD_STATES):
                     break
                 start = max(day_start, now - 6 * 60 * M)
