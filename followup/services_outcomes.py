@@ -8,8 +8,8 @@ rebuild_outcomes`, the benchmark). Both are idempotent: the same facts give the 
 """
 
 import logging
+import threading
 from collections import defaultdict
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -198,9 +198,23 @@ def outcome_episode_refresh(*, appointment_id: int, now=None) -> OutcomeEpisode 
 def outcome_episode_refresh_after_commit(*, appointment_id: int) -> None:
     """Refresh the row once the change that called this has committed.
 
+    The appointments named in one transaction are recomputed together by its first commit
+    callback (the others find nothing left), so a transaction saving hundreds of answers
+    (seeding, an import) rebuilds in batches instead of once per answer. An id named in a
+    rolled-back transaction is recomputed at the next commit: harmless, the row is derived.
+
     `robust`: a failure is logged and left for `rebuild_outcomes`; it must never undo or
     fail the patient's answer or the appointment's change that triggered it.
     """
-    transaction.on_commit(
-        partial(outcome_episode_refresh, appointment_id=appointment_id), robust=True
-    )
+    _pending.__dict__.setdefault("ids", set()).add(appointment_id)
+    transaction.on_commit(_refresh_pending, robust=True)
+
+
+# Per thread, as database connections are.
+_pending = threading.local()
+
+
+def _refresh_pending() -> None:
+    ids = _pending.__dict__.pop("ids", None)
+    if ids:
+        outcome_episodes_rebuild(appointment_ids=sorted(ids))
