@@ -27,10 +27,10 @@ TREATED = (Status.IN_RECOVERY, Status.DISCHARGED, Status.COMPLETED)
 LEVEL_REGIONS = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
 
 
-def episode_region(appointment) -> str:
-    """The treated region: by the first level written ("L5-S1" is lumbar), else the
-    procedure type's only region, else unknown ("")."""
-    levels = appointment.levels.strip().upper()
+def episode_region(appointment, levels: str | None = None) -> str:
+    """The treated region: by the first level written ("L5-S1" is lumbar; `levels` treated,
+    else those booked), else the procedure type's only region, else unknown ("")."""
+    levels = (appointment.levels if levels is None else levels).strip().upper()
     if levels[:1] in LEVEL_REGIONS:
         return LEVEL_REGIONS[levels[:1]]
     regions = appointment.procedure_type.regions or []
@@ -47,7 +47,8 @@ def _baseline_of(row) -> outcomes.Baseline:
     )
 
 
-def _episode(appointment, answers, nurse_nrs, block, now) -> OutcomeEpisode:
+def _episode(appointment, answers, nurse_nrs, block, treated, now) -> OutcomeEpisode:
+    """`treated`: (laterality, levels) from a signed procedure note, or None (as booked)."""
     zone = appointment.site.zone
     treated_on = timezone.localtime(appointment.starts_at, zone).date()
     survey_baseline, followups = None, []
@@ -71,6 +72,7 @@ def _episode(appointment, answers, nurse_nrs, block, now) -> OutcomeEpisode:
     measures = outcomes.episode_measures(
         baseline, followups, str(disability_instrument(appointment))
     )
+    laterality, levels = treated or (appointment.laterality, appointment.levels)
     episode = OutcomeEpisode(
         appointment_id=appointment.pk,
         patient_id=appointment.patient_id,
@@ -79,9 +81,9 @@ def _episode(appointment, answers, nurse_nrs, block, now) -> OutcomeEpisode:
         site_id=appointment.site_id,
         diagnosis_id=appointment.indication.diagnosis_id if appointment.indication else None,
         treated_on=treated_on,
-        region=episode_region(appointment),
-        levels=appointment.levels,
-        laterality=appointment.laterality,
+        region=episode_region(appointment, levels),
+        levels=levels,
+        laterality=laterality,
         baseline_nrs=measures.baseline_nrs,
         baseline_source=measures.baseline_source if measures.baseline_nrs is not None else "",
         has_followup=measures.has_followup,
@@ -152,12 +154,14 @@ def _rebuild_chunk(ids: list[int], now) -> int:
         answers[row["invitation__appointment_id"]].append(row)
     nurse = outcome_sources.baseline_pain(treated)
     blocks = peak_relief_by_appointment(treated)
+    noted = outcome_sources.treated_levels(treated)
     episodes = [
         _episode(
             appointment,
             answers[appointment.pk],
             nurse.get(appointment.pk),
             blocks.get(appointment.pk),
+            noted.get(appointment.pk),
             now,
         )
         for appointment in appointments
@@ -173,7 +177,7 @@ def outcome_episodes_rebuild(*, appointment_ids=None, batch_size: int = 2000, no
 
     An appointment not (or no longer) treated loses its row. A constant number of queries
     per `batch_size` appointments: the appointments, their answered surveys, the nurse's
-    baseline pain (scheduling.outcome_sources), diagnostic blocks' diaries
+    baseline pain and the levels treated (scheduling.outcome_sources), diagnostic blocks' diaries
     (followup.blocks), a delete and an insert.
     """
     now = now or timezone.now()

@@ -294,3 +294,28 @@ def test_it_gives_the_demo_clinics_treated_appointments_their_outcome_rows(
     appointment.patient.save()
     assert seed_late()["outcome rows"].updated == 1
     assert OutcomeEpisode.objects.get(appointment=appointment).baseline_source == "nurse"
+
+
+def test_it_reports_the_levels_and_side_the_signed_note_says_were_treated(
+    appointment, nurse, physician
+):
+    """Booked for the left L4-L5; the physician's signed note says right C5-C6."""
+    from clinic.nursing import services as nursing_services
+
+    to_recovery(appointment, nurse, physician)
+    booked = outcome_episode_refresh(appointment_id=appointment.pk)
+    assert (booked.levels, booked.laterality) == (appointment.levels, appointment.laterality)
+    nursing_services.note_save(
+        actor=physician,
+        appointment=appointment,
+        values={
+            "levels": "C5-C6",
+            "laterality": "right",
+            "fluoroscopy_seconds": 30,
+            "dap_mgy_cm2": "120",
+            "contrast_agent": "",
+        },
+        sign=True,
+    )
+    treated = outcome_episode_refresh(appointment_id=appointment.pk)
+    assert (treated.levels, treated.laterality, treated.region) == ("C5-C6", "right", "cervical")

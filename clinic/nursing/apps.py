@@ -32,6 +32,12 @@ class NursingConfig(AppConfig):
         # The nurse's pre-procedure pain is the outcome baseline when no survey gave one.
         register_baseline_pain("nursing", baseline_pain_scores)
 
+        from clinic.nursing.selectors import outcome_levels_treated
+        from scheduling.outcome_sources import register_treated_levels
+
+        # Outcomes are reported by the levels the physician's signed note says were treated.
+        register_treated_levels("nursing", outcome_levels_treated)
+
         from clinic.nursing.selectors import pathway_levels_treated
         from scheduling import pathway
 

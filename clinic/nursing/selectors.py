@@ -362,6 +362,15 @@ def levels_treated(appointment_ids) -> dict[int, TreatedLevels]:
     }
 
 
+def outcome_levels_treated(appointment_ids) -> dict[int, tuple[str, str]]:
+    """Side and levels of each signed note, as outcome rows report them
+    (scheduling.outcome_sources "treated_levels" provider)."""
+    return {
+        pk: (treated.laterality, ", ".join(treated.levels))
+        for pk, treated in levels_treated(appointment_ids).items()
+    }
+
+
 def pathway_levels_treated(appointments) -> dict[int, str]:
     """The levels a signed note says were treated, as the pathway rules read levels
     (scheduling.pathway "levels" provider): they place a session in its spinal region."""
