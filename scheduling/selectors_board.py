@@ -346,3 +346,22 @@ def physician_day(*, physician, day: datetime.date) -> PhysicianDay:
         day=day,
         appointments=[a for a in candidates if a.local_start.date() == day],
     )
+
+
+# Areas that add to each board card (their "board_card.html" include) read what it shows
+# for the whole board at once, instead of one query per card: `reader(appointments, user)`
+# sets attributes on the appointments that the include then uses.
+_card_readers: list = []
+
+
+def register_board_card_reader(reader) -> None:
+    if reader not in _card_readers:
+        _card_readers.append(reader)
+
+
+def board_cards_read(appointments, user) -> None:
+    """Let every area read, once for all these cards, what its part of the card shows."""
+    appointments = list(appointments)
+    if appointments:
+        for reader in _card_readers:
+            reader(appointments, user)

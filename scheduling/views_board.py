@@ -111,6 +111,7 @@ def day_board(request):
     context = {"form": form, "board": None, "now": timezone.now()}
     if site is not None:
         context["board"] = board.day_board(site=site, day=day)
+        board.board_cards_read(context["board"].appointments, request.user)
         if selectors.may_book(request.user):
             _link_free_slots(context["board"], context["now"])
         context.update(_links(site, day))
@@ -162,6 +163,7 @@ def physician_day(request):
     context = {"form": form, "schedule": None, "now": timezone.now(), "day": day}
     if physician is not None:
         context["schedule"] = board.physician_day(physician=physician, day=day)
+        board.board_cards_read(context["schedule"].appointments, request.user)
         context["previous_url"] = board_url("physician_day", physician=physician.pk, day=day - _DAY)
         context["next_url"] = board_url("physician_day", physician=physician.pk, day=day + _DAY)
     return render(request, "scheduling/board/physician.html", context)
@@ -173,6 +175,7 @@ def day_list_print(request):
     context = {"form": form, "board": None}
     if site is not None:
         context["board"] = board.day_board(site=site, day=day)
+        board.board_cards_read(context["board"].appointments, request.user)
         context.update(_links(site, day))
         # A printed list of patients leaves the system; record who printed which day.
         audit_record(

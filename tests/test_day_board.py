@@ -137,6 +137,18 @@ def test_it_reads_a_day_in_a_constant_number_of_queries(
     assert_query_count_flat(client, reverse(name), fill_day, **params)
 
 
+@pytest.mark.parametrize("name", BOARD_PAGES)
+def test_it_reads_a_nurses_day_with_its_hard_stop_flags_in_a_constant_number_of_queries(
+    client, nurse, calendar, fill_day, name, assert_query_count_flat
+):
+    """A nurse's cards carry the nursing record's hard-stop flag, read once per board."""
+    client.force_login(nurse)
+    params = board_params(calendar)
+    if name == "physician_day":
+        params = {"physician": calendar["physician"].pk, "day": params["day"]}
+    assert_query_count_flat(client, reverse(name), fill_day, **params)
+
+
 def test_it_checks_a_patient_in_from_the_board_without_a_reload(
     client, front_desk, patient, calendar
 ):

@@ -32,6 +32,12 @@ class NursingConfig(AppConfig):
         # The nurse's pre-procedure pain is the outcome baseline when no survey gave one.
         register_baseline_pain("nursing", baseline_pain_scores)
 
+        from clinic.nursing.selectors import board_hard_stop_flags
+        from scheduling.selectors_board import register_board_card_reader
+
+        # The hard-stop flag on each card of the scheduling boards, read once per board.
+        register_board_card_reader(board_hard_stop_flags)
+
         from clinic.nursing.selectors import outcome_levels_treated
         from scheduling.outcome_sources import register_treated_levels
 

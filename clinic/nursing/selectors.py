@@ -284,8 +284,21 @@ def hard_stop_flags(appointments) -> dict[int, HardStopFlags]:
 
 
 def appointment_hard_stop_flags(appointment) -> HardStopFlags:
-    """One appointment's flags, for a card on another area's board."""
+    """One appointment's flags, for a card on another area's board: those read for the
+    whole board (`board_hard_stop_flags`) when there are."""
+    if hasattr(appointment, "nursing_hard_stop_flags"):
+        return appointment.nursing_hard_stop_flags
     return hard_stop_flags([appointment])[appointment.pk]
+
+
+def board_hard_stop_flags(appointments, user) -> None:
+    """The flags of every card of a scheduling board in one read, for staff who see them
+    (registered with scheduling.selectors_board)."""
+    if not user.has_perm("nursing.view_checklistanswer"):
+        return
+    flags = hard_stop_flags(appointments)
+    for appointment in appointments:
+        appointment.nursing_hard_stop_flags = flags[appointment.pk]
 
 
 def patient_perioperative_appointments(*, patient) -> list[Appointment]:
