@@ -34,12 +34,12 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.models import ProcedureType
+from clinic.models import ProcedureType, Site
 from clinic.roles import Role, group_name
 from followup.models import Alert, CarePlanStep, Invitation
 from followup.services_outcomes import outcome_episodes_rebuild
 from followup.tokens import make_token
-from scheduling.management.commands.bench import WEIGHTS, Rollback, percentile
+from scheduling.management.commands.bench import PREFIX, WEIGHTS, Rollback, percentile
 from scheduling.management.commands.bench import Command as ClinicBench
 from scheduling.models import Appointment, Status
 
@@ -93,13 +93,27 @@ class Command(ClinicBench):
             help="Commit the generated clinic instead of rolling it back (to study it).",
         )
         parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="Measure a clinic kept by an earlier --keep run instead of generating one.",
+        )
+        parser.add_argument(
             "--profile",
             metavar="WORDS",
             help="Also profile the page whose label contains WORDS (cProfile, top 30).",
         )
 
     def handle(
-        self, *args, appointments, responses, rounds, seed, profile=None, keep=False, **options
+        self,
+        *args,
+        appointments,
+        responses,
+        rounds,
+        seed,
+        profile=None,
+        keep=False,
+        reuse=False,
+        **options,
     ):
         self.profile = profile
         self.verbose = options["verbosity"] > 1
@@ -109,6 +123,9 @@ class Command(ClinicBench):
         self.types = {pt.code: pt for pt in ProcedureType.objects.filter(code__in=WEIGHTS)}
         if "esi-transforaminal" not in self.types:
             raise CommandError("The procedure catalogue is missing: run migrate first.")
+        if reuse:
+            self.measure_kept_clinic(rounds)
+            return
         try:
             with transaction.atomic():
                 started = time.perf_counter()
@@ -140,6 +157,20 @@ class Command(ClinicBench):
             self.stdout.write("Kept: the generated clinic is committed.")
         except Rollback:
             self.stdout.write("Rolled back: the generated clinic is gone.")
+
+    def measure_kept_clinic(self, rounds):
+        """Measure the clinic an earlier `--keep` run committed; the pages' users roll back."""
+        self.today = timezone.localdate()
+        self.sites = list(Site.objects.filter(name__startswith=PREFIX).order_by("pk"))
+        if not self.sites:
+            raise CommandError("No kept clinic here: run once with --keep first.")
+        try:
+            with transaction.atomic():
+                with override_settings(ROOT_URLCONF=__name__):
+                    self.measure_pages(rounds)
+                raise Rollback
+        except Rollback:
+            pass
 
     # --- Follow-up rows, by COPY ---------------------------------------------------------
 
@@ -297,13 +328,16 @@ class Command(ClinicBench):
     # --- Measuring pages -----------------------------------------------------------------
 
     def measure_pages(self, rounds):
-        nurse = get_user_model().objects.create_user(username="bench.nurse", first_name="Bench")
+        # get_or_create: a kept clinic (--keep) already has them.
+        nurse, _ = get_user_model().objects.get_or_create(
+            username="bench.nurse", defaults={"first_name": "Bench"}
+        )
         nurse.groups.add(Group.objects.get(name=group_name(Role.NURSE)))
         host = next((h for h in settings.ALLOWED_HOSTS if h[:1] not in ("", "*", ".")), "localhost")
         staff = Client(HTTP_HOST=host)
         staff.force_login(nurse)
         # Outcomes are read by physicians and managers.
-        manager = get_user_model().objects.create_user(username="bench.manager")
+        manager, _ = get_user_model().objects.get_or_create(username="bench.manager")
         manager.groups.add(Group.objects.get(name=group_name(Role.MANAGER)))
         managing = Client(HTTP_HOST=host)
         managing.force_login(manager)
