@@ -71,7 +71,7 @@ class SurveyWorklistFilter(PatientQueryFilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
         field_name="appointment__procedure_type",
-        queryset=ProcedureType.objects.order_by("name"),
+        queryset=ProcedureType.objects.only("name").order_by("name"),
     )
 
     class Meta(PatientQueryFilterSet.Meta):
@@ -101,7 +101,7 @@ class NonresponderFilter(PatientQueryFilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
         field_name="appointment__procedure_type",
-        queryset=ProcedureType.objects.order_by("name"),
+        queryset=ProcedureType.objects.only("name").order_by("name"),
     )
 
     class Meta(PatientQueryFilterSet.Meta):
@@ -164,7 +164,7 @@ class ResponseFilter(PatientQueryFilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
         field_name="invitation__appointment__procedure_type",
-        queryset=ProcedureType.objects.order_by("name"),
+        queryset=ProcedureType.objects.only("name").order_by("name"),
     )
     # Local days as a range on `submitted_at`, which its index serves (a date per row not).
     answered_from = django_filters.DateFilter(

@@ -23,8 +23,16 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic import sites
+from clinic.models import ProcedureType, Site
 from clinic.roles import Role, roles_of
-from followup.models import Alert, Invitation, RescheduleRequest, Response, WorklistAction
+from followup.models import (
+    Alert,
+    CarePlanStep,
+    Invitation,
+    RescheduleRequest,
+    Response,
+    WorklistAction,
+)
 from followup.red_flags import red_flag_labels, red_flag_questions, red_flag_regions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES
 
@@ -56,6 +64,30 @@ def overdue_q(now) -> Q:
     )
 
 
+def _lookup(model, field, pk):
+    return Subquery(model.objects.filter(pk=OuterRef(pk)).values(field)[:1])
+
+
+def survey_labels(invitation="") -> dict:
+    """What a list row shows of its survey, as annotations: `procedure_name`, `step_name`
+    (none for a baseline), `site_time_zone`. The row is the invitation, or has it at
+    `invitation` (a response).
+
+    Lookups by key rather than joins: each joined table multiplies the join orders
+    PostgreSQL weighs, and planning six tables took longer than reading the page's rows.
+    """
+    prefix = f"{invitation}__" if invitation else ""
+    return {
+        "procedure_name": _lookup(ProcedureType, "name", f"{prefix}appointment__procedure_type_id"),
+        "step_name": _lookup(CarePlanStep, "name", f"{prefix}step_id"),
+        "site_time_zone": _lookup(Site, "time_zone", f"{prefix}appointment__site_id"),
+    }
+
+
+# The patient as a list row shows it: name and MRN, linked.
+PATIENT_SHOWN = ("patient__first_name", "patient__last_name", "patient__mrn")
+
+
 def surveys_due(*, now=None) -> QuerySet:
     """Survey invitations whose time has come and that are not answered yet.
 
@@ -66,8 +98,18 @@ def surveys_due(*, now=None) -> QuerySet:
         Invitation.objects.filter(kind__in=SURVEY_KINDS, status__in=OPEN_STATUSES, due_at__lte=now)
         .annotate(
             overdue=Case(When(overdue_q(now), then=Value(True)), default=Value(False)),
+            **survey_labels(),
         )
-        .select_related("patient", "step", "appointment__procedure_type", "appointment__site")
+        .select_related("patient")
+        .only(
+            "kind",
+            "due_at",
+            "status",
+            "sent_at",
+            "opened_at",
+            "reminders_sent",
+            *PATIENT_SHOWN,
+        )
         .order_by("due_at", "pk")
     )
 
@@ -172,13 +214,28 @@ def _alert_count(**conditions) -> Coalesce:
 
 
 def responses_with_scores() -> QuerySet:
+    """Responses with their scores, alert counts and survey labels (`survey_labels`);
+    the answers themselves are left unread."""
     return (
-        Response.objects.select_related(
-            "patient", "invitation__step", "invitation__appointment__procedure_type"
-        )
+        Response.objects.select_related("patient")
         .annotate(
             alert_count=_alert_count(),
             open_alert_count=_alert_count(acknowledged_at__isnull=True),
+            survey_kind=F("invitation__kind"),
+            **survey_labels("invitation"),
+        )
+        .only(
+            "submitted_at",
+            "nrs_current",
+            "nrs_average",
+            "nrs_worst",
+            "percent_relief",
+            "patient_rated_relief",
+            "pgic",
+            "odi_percent",
+            "ndi_percent",
+            "red_flags",
+            *PATIENT_SHOWN,
         )
         .order_by("-submitted_at", "-pk")
     )

@@ -1,5 +1,6 @@
 """Tables of the follow-up worklists; times are shown in the appointment's site zone."""
 
+import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_tables2 as tables
@@ -20,6 +21,7 @@ from followup.red_flags import red_flag_labels
 from followup.scoring import PGIC_CHOICES
 
 PGIC_LABELS = dict(PGIC_CHOICES)
+KIND_LABELS = dict(Invitation.Kind.choices)
 
 # Cells with a button. Inline template code renders in the page's context; a template
 # file would run the context processors again for every row (a query per row).
@@ -56,6 +58,11 @@ def site_time(value, site) -> str:
     return f"{timezone.localtime(value, zone):%Y-%m-%d %H:%M}"
 
 
+def zone_time(value, time_zone: str) -> str:
+    """`value` in the zone named `time_zone`, as site_time shows it."""
+    return f"{timezone.localtime(value, zoneinfo.ZoneInfo(time_zone)):%Y-%m-%d %H:%M}"
+
+
 def one_decimal(value) -> str:
     if value is None:
         return "—"
@@ -76,6 +83,27 @@ class SiteTimeColumn(tables.Column):
         return value.isoformat() if value else ""
 
 
+class ZoneTimeColumn(tables.Column):
+    """A time in the zone of the row's site, named by its `site_time_zone` (survey_labels)."""
+
+    def render(self, value, record):
+        return zone_time(value, record.site_time_zone)
+
+    def value(self, value, record):
+        return value.isoformat() if value else ""
+
+
+class LocalTimeColumn(tables.Column):
+    """A time in the user's zone; the CSV has it as stored. What DateTimeColumn shows and
+    exports, without rendering a template per cell."""
+
+    def render(self, value):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+
+    def value(self, value):
+        return value.isoformat(sep=" ")
+
+
 class PatientColumn(tables.Column):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("linkify", lambda record: record.patient.get_absolute_url())
@@ -88,31 +116,37 @@ def survey_name(invitation) -> str:
 
 
 class SurveyColumn(tables.Column):
-    """The survey's care-plan step, or its kind (a baseline has no step); also in the CSV.
+    """The survey's care-plan step, or its kind (a baseline has no step); also in the CSV."""
 
-    The row is the invitation, or has it at `invitation` (a response).
-    """
-
-    def __init__(self, *, invitation=""):
-        self.invitation = tables.A(invitation) if invitation else None
-        accessor = f"{invitation}__kind" if invitation else "kind"
-        super().__init__(accessor=accessor, verbose_name="Survey", orderable=False)
+    def __init__(self):
+        super().__init__(accessor="kind", verbose_name="Survey", orderable=False)
 
     def render(self, record):
-        return survey_name(self.invitation.resolve(record) if self.invitation else record)
+        return survey_name(record)
+
+
+class LabelledSurveyColumn(tables.Column):
+    """The survey's care-plan step, or its kind (a baseline has no step), of a row
+    annotated by survey_labels; `accessor` names the kind."""
+
+    def __init__(self, *, accessor="kind"):
+        super().__init__(accessor=accessor, verbose_name="Survey", orderable=False)
+
+    def render(self, value, record):
+        return record.step_name or KIND_LABELS.get(value, value)
 
 
 class SurveyWorklistTable(tables.Table):
+    """Rows: selectors_worklists.surveys_due."""
+
     patient = PatientColumn()
     mrn = tables.Column(accessor="patient__mrn", verbose_name="MRN")
-    procedure = tables.Column(
-        accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
-    )
-    survey = SurveyColumn()
-    due_at = SiteTimeColumn(verbose_name="Due")
+    procedure = tables.Column(accessor="procedure_name", verbose_name="Procedure", orderable=False)
+    survey = LabelledSurveyColumn()
+    due_at = ZoneTimeColumn(verbose_name="Due")
     status = tables.Column()
-    sent_at = SiteTimeColumn(verbose_name="Sent")
-    opened_at = SiteTimeColumn(verbose_name="Opened")
+    sent_at = ZoneTimeColumn(verbose_name="Sent")
+    opened_at = ZoneTimeColumn(verbose_name="Opened")
     reminders_sent = tables.Column(verbose_name="Reminders")
     overdue = tables.BooleanColumn(verbose_name="Overdue", yesno="Overdue,—")
 
@@ -264,18 +298,15 @@ def red_flag_text(codes, labels) -> str:
 
 
 class ResponseTable(tables.Table):
-    submitted_at = tables.DateTimeColumn(
+    """Rows: selectors_worklists.responses_with_scores."""
+
+    submitted_at = LocalTimeColumn(
         verbose_name="Answered",
-        format="Y-m-d H:i",
         linkify=("response_detail", {"pk": tables.A("pk")}),
     )
     patient = PatientColumn()
-    procedure = tables.Column(
-        accessor="invitation__appointment__procedure_type__name",
-        verbose_name="Procedure",
-        orderable=False,
-    )
-    survey = SurveyColumn(invitation="invitation")
+    procedure = tables.Column(accessor="procedure_name", verbose_name="Procedure", orderable=False)
+    survey = LabelledSurveyColumn(accessor="survey_kind")
     nrs_current = tables.Column(verbose_name="Pain now")
     nrs_average = tables.Column(verbose_name="Pain avg")
     nrs_worst = tables.Column(verbose_name="Pain worst")

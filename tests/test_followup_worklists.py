@@ -1,6 +1,8 @@
 """Staff worklists of follow-up: permissions, contents, actions, exports and query counts."""
 
+import csv
 import datetime
+import io
 import itertools
 
 import pytest
@@ -9,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import AuditEvent
-from followup.models import Alert, Invitation, RescheduleRequest
+from clinic.models import AuditEvent, Site
+from followup.models import Alert, CarePlanStep, Invitation, RescheduleRequest
 from followup.services_worklists import worklist_call_log
 from scheduling.models import Appointment
 from tests.factories import AlertFactory, ResponseFactory, SentSurveyFactory
@@ -126,6 +128,50 @@ def test_it_lists_surveys_due_and_overdue(client, nurse, appointment):
     assert [row.pk for row in rows(state="awaiting")] == [awaiting.pk]
     assert [row.pk for row in rows(state="not_sent")] == [due.pk]
     assert "Overdue" in client.get(reverse("followup_worklist")).content.decode()
+
+
+def test_it_shows_each_survey_with_its_step_procedure_and_site_time(client, nurse, appointment):
+    Site.objects.filter(pk=appointment.site_id).update(time_zone="America/New_York")
+    step = CarePlanStep.objects.filter(plan__procedure_type=appointment.procedure_type).first()
+    due = datetime.datetime(2026, 1, 5, 14, 30, tzinfo=datetime.UTC)
+    SentSurveyFactory(appointment=appointment, step=step, due_at=due, sent_at=due)
+    # Booking made the baseline survey; it has no step.
+    appointment.invitations.filter(kind=Invitation.Kind.BASELINE).update(
+        status=Invitation.Status.SENT, due_at=due, sent_at=due
+    )
+    client.force_login(nurse)
+    body = client.get(reverse("followup_worklist")).content.decode()
+    procedure = appointment.procedure_type.name
+    # 14:30 UTC is 09:30 in New York, the site's zone.
+    assert f"<td>{procedure}</td><td>{step.name}</td><td>2026-01-05 09:30</td>" in body
+    assert f"<td>{procedure}</td><td>Baseline survey</td><td>2026-01-05 09:30</td>" in body
+    export = client.get(reverse("followup_worklist"), {"_export": "csv"}).content.decode()
+    rows = {tuple(row[2:5]) for row in csv.reader(io.StringIO(export))}
+    assert (procedure, step.name, "2026-01-05T14:30:00+00:00") in rows
+    assert (procedure, "Baseline survey", "2026-01-05T14:30:00+00:00") in rows
+
+
+def test_it_lists_responses_with_their_survey_procedure_and_answer_time(
+    client, physician, appointment
+):
+    step = CarePlanStep.objects.filter(plan__procedure_type=appointment.procedure_type).first()
+    answered_at = NOW().replace(microsecond=0)
+    stepped = ResponseFactory(
+        invitation=SentSurveyFactory(appointment=appointment, step=step),
+        submitted_at=answered_at,
+    )
+    ResponseFactory(invitation=appointment.invitations.get(kind=Invitation.Kind.BASELINE))
+    client.force_login(physician)
+    body = client.get(reverse("response_list")).content.decode()
+    shown = f"{timezone.localtime(answered_at):%Y-%m-%d %H:%M}"
+    url = reverse("response_detail", args=[stepped.pk])
+    assert f'<td><a href="{url}">{shown}</a></td>' in body
+    procedure = appointment.procedure_type.name
+    assert f"<td>{procedure}</td><td>{step.name}</td>" in body
+    assert f"<td>{procedure}</td><td>Baseline survey</td>" in body
+    export = client.get(reverse("response_list"), {"_export": "csv"}).content.decode()
+    rows = {(row[0], *row[2:4]) for row in csv.reader(io.StringIO(export))}
+    assert (answered_at.isoformat(sep=" "), procedure, step.name) in rows
 
 
 def test_it_lists_nonresponders_with_their_phone(client, front_desk, appointment, patient):
