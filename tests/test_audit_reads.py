@@ -94,3 +94,22 @@ def test_it_audits_the_admin_change_view_of_a_nursing_row(client, recovering, nu
     url = reverse("admin:nursing_observationround_change", args=[round_.pk])
     assert client.get(url).status_code == 200
     assert reads(root, patient=recovering.patient).count() == 1
+
+
+def test_it_records_each_patient_read_with_who_when_and_from_where(rf, physician, responses):
+    from clinic.audit import audit_record_reads
+
+    request = rf.get("/", REMOTE_ADDR="192.0.2.7")
+    request.user = physician
+    patients = [response.patient for response in responses]
+    audit_record_reads(request=request, patients=patients, detail="survey responses (list)")
+    rows = list(reads(physician).order_by("pk"))
+    assert [row.patient_id for row in rows] == [patient.pk for patient in patients]
+    assert {
+        (row.object_type, row.object_id, row.detail, row.ip_address, row.break_glass_id)
+        for row in rows
+    } == {
+        ("clinic.Patient", str(patient.pk), "survey responses (list)", "192.0.2.7", None)
+        for patient in patients
+    }
+    assert all(row.at is not None for row in rows)
