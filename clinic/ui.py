@@ -18,6 +18,7 @@ from tablib import Dataset
 
 from clinic.audit import audit_patients_shown, audit_record
 from clinic.models import AuditEvent
+from clinic.widgets import RENDERER, fetch_choices_at_once
 
 PAGE_SIZE = 25
 EXPORT_FORMATS = ("csv",)
@@ -53,11 +54,15 @@ class DateInput(forms.DateInput):
 
 
 class StyledFormMixin:
-    """Bootstrap classes on every widget, so templates can render fields plainly."""
+    """Bootstrap classes on every widget, so templates can render fields plainly; the
+    widgets written in Python and their model choices read at once (clinic.widgets)."""
+
+    default_renderer = RENDERER
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            fetch_choices_at_once(field)
             widget = field.widget
             if isinstance(widget, (forms.CheckboxSelectMultiple, forms.CheckboxInput)):
                 widget.attrs.setdefault("class", "form-check-input")
