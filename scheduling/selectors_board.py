@@ -34,6 +34,11 @@ def local_day_bounds(day: datetime.date, zone) -> tuple[datetime.datetime, datet
     )
 
 
+def _label(moment: datetime.datetime, zone) -> str:
+    """The wall-clock time in `zone` as the boards write it: "09:15"."""
+    return f"{timezone.localtime(moment, zone):%H:%M}"
+
+
 def _minutes(moment: datetime.datetime, zone) -> int:
     """Wall-clock minutes since local midnight, which is what the board's rows are."""
     local = timezone.localtime(moment, zone)
@@ -53,14 +58,37 @@ class TimeRow:
     def is_label(self) -> bool:
         return self.time.minute % LABEL_MINUTES == 0
 
+    @property
+    def label(self) -> str:
+        return f"{self.time:%H:%M}"
 
-@dataclass(frozen=True)
+    # The grid places by CSS grid lines; the header takes the first. Strings, because the
+    # page writes hundreds of them and a template localizes every number it prints.
+    @property
+    def grid_line(self) -> str:
+        return str(self.number + 1)
+
+    @property
+    def grid_span(self) -> str:
+        """The quarter hour the row begins, as "grid-row" value."""
+        return f"{self.number + 1} / span {ROWS_PER_LABEL}"
+
+
+@dataclass
 class Placed:
-    """An appointment placed on the grid: `row` is its first time row, `span` how many."""
+    """An appointment placed on the grid: `row` is its first time row, `span` how many;
+    `starts` and `ends` the window's wall-clock times in the site's zone ("09:00")."""
 
     appointment: Appointment
     row: int
     span: int
+    starts: str
+    ends: str
+    card: object = None  # what the page shows of the appointment, set by the page
+
+    @property
+    def grid_span(self) -> str:
+        return f"{self.row + 1} / span {self.span}"
 
 
 @dataclass
@@ -69,9 +97,14 @@ class FreeSlot:
 
     row: int
     starts_at: datetime.datetime
+    label: str  # its wall-clock start in the site's zone ("09:15")
     url: str = ""  # the booking page for it, set by the page
 
     span = ROWS_PER_LABEL
+
+    @property
+    def grid_span(self) -> str:
+        return f"{self.row + 1} / span {self.span}"
 
 
 @dataclass
@@ -81,12 +114,20 @@ class RoomColumn:
     cards: list[Placed] = field(default_factory=list)
     free: list[FreeSlot] = field(default_factory=list)
 
+    @property
+    def grid_line(self) -> str:
+        return str(self.number + 1)
+
 
 @dataclass
 class BayLane:
     bay: Room
     number: int
     stays: list[Placed] = field(default_factory=list)
+
+    @property
+    def grid_line(self) -> str:
+        return str(self.number + 1)
 
 
 @dataclass
@@ -99,11 +140,22 @@ class DayBoard:
     bays: list[BayLane]
     appointments: list[Appointment]  # every appointment of the day, cancelled ones too
 
-    rows_per_label = ROWS_PER_LABEL
-
     @property
     def is_open(self) -> bool:
         return self.hours is not None
+
+    @property
+    def placed(self) -> list[Placed]:
+        """The rooms' cards and the bays' stays."""
+        return [p for c in self.rooms for p in c.cards] + [p for b in self.bays for p in b.stays]
+
+    @property
+    def label_rows(self) -> list[TimeRow]:
+        return [row for row in self.rows if row.is_label]
+
+    @property
+    def hour_rows(self) -> list[TimeRow]:
+        return [row for row in self.rows if row.is_hour]
 
     @property
     def active(self) -> list[Appointment]:
@@ -145,7 +197,13 @@ def _place(appointment, starts_at, ends_at, first_minute, row_count, zone) -> Pl
     )
     row = min(start // ROW_MINUTES, row_count - 1) + 1
     span = max(-(-end // ROW_MINUTES) - (row - 1), 1)
-    return Placed(appointment, row, min(span, row_count - row + 1))
+    return Placed(
+        appointment,
+        row,
+        min(span, row_count - row + 1),
+        starts=f"{local_start:%H:%M}",
+        ends=f"{local_end:%H:%M}",
+    )
 
 
 def day_board(*, site: Site, day: datetime.date) -> DayBoard:
@@ -222,7 +280,7 @@ def _free_slots(column, rows, hours, day, zone) -> list[FreeSlot]:
         if taken & set(range(row.number, row.number + ROWS_PER_LABEL)):
             continue
         starts_at = datetime.datetime.combine(day, row.time, zone)
-        free.append(FreeSlot(row.number, starts_at))
+        free.append(FreeSlot(row.number, starts_at, _label(starts_at, zone)))
     return free
 
 
@@ -311,7 +369,7 @@ def _first_free(weekday: WeekDay, rooms, zone) -> list[tuple[Room, FreeSlot]]:
                 for a in weekday.active
             )
             if not busy:
-                found.append((room, FreeSlot(0, moment)))
+                found.append((room, FreeSlot(0, moment, _label(moment, zone))))
                 break
         moment += quarter
     return found

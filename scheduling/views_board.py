@@ -2,6 +2,7 @@
 
 import datetime
 import functools
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -20,11 +21,11 @@ from clinic.decorators import permission_required
 from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
 from clinic.ui import StyledFormMixin
-from scheduling import calendars, selectors
+from scheduling import calendars, rules, selectors
 from scheduling import selectors_board as board
 from scheduling.dates import EARLIEST_DAY, LATEST_DAY
 from scheduling.forms import PhysicianChoiceField, ScheduleDateField
-from scheduling.models import CalendarFeed, Status
+from scheduling.models import Appointment, CalendarFeed, Status
 from scheduling.services import (
     UNDO_CHECK_IN,
     TransitionRefused,
@@ -32,6 +33,7 @@ from scheduling.services import (
     appointment_mark_no_show,
     appointment_transition,
 )
+from scheduling.templatetags.board_tags import person
 
 VIEW = "scheduling.view_appointment"
 CHANGE = "scheduling.change_appointment"
@@ -105,15 +107,96 @@ def _links(site, day) -> dict:
     }
 
 
+@dataclass
+class Card:
+    """An appointment's board card as shown, worked out once in Python: a busy day has
+    dozens of cards, and template filters and tags per card cost more than its query."""
+
+    appointment: Appointment
+    dom_id: str  # "card-<pk>", what an htmx swap targets
+    status_class: str  # "status-<status>", the status colour
+    css_class: str
+    starts: str  # wall-clock times in the appointment's site's zone ("09:00")
+    ends: str
+    checked_in: str  # the check-in time, "" while not checked in
+    status: str
+    patient: str
+    patient_last_name: str
+    procedure: str
+    side_and_level: str
+    physician: str
+    detail_url: str
+    # The buttons' row: shown to whoever may change appointments, with the moves that
+    # this user may make now on this card.
+    may_change: bool
+    transition_url: str = ""
+    check_in: bool = False
+    undo_check_in: bool = False
+    no_show: bool = False
+
+
+def board_cards(appointments, user, now) -> dict[int, Card]:
+    """The cards of these appointments for this user, by appointment pk."""
+    may_change = user.has_perm(CHANGE)
+    may_check_in = selectors.may_set_status(user, Status.CHECKED_IN)
+    may_undo_check_in = selectors.may_undo_check_in_as(user)
+    may_no_show = selectors.may_set_status(user, Status.NO_SHOW)
+    cards = {}
+    for appointment in appointments:
+        zone = appointment.site.zone
+        checked_in = appointment.checked_in_at
+        status_class = f"status-{appointment.status}"
+        card = Card(
+            appointment=appointment,
+            dom_id=f"card-{appointment.pk}",
+            status_class=status_class,
+            css_class=f"board-card {status_class}" + ("" if appointment.is_active else " is-freed"),
+            starts=f"{timezone.localtime(appointment.starts_at, zone):%H:%M}",
+            ends=f"{timezone.localtime(appointment.ends_at, zone):%H:%M}",
+            checked_in=f"{timezone.localtime(checked_in, zone):%H:%M}" if checked_in else "",
+            status=appointment.get_status_display(),
+            patient=appointment.patient.full_name,
+            patient_last_name=appointment.patient.last_name,
+            procedure=appointment.procedure_type.name,
+            side_and_level=appointment.side_and_level,
+            physician=person(appointment.physician),
+            detail_url=reverse("appointment_detail", args=[appointment.pk]),
+            may_change=may_change,
+        )
+        if may_change:
+            card.transition_url = reverse("board_card_transition", args=[appointment.pk])
+            card.check_in = (
+                may_check_in
+                and appointment.can_move_to(Status.CHECKED_IN)
+                and rules.is_appointment_day(appointment, now)
+            )
+            card.undo_check_in = (
+                may_undo_check_in
+                and appointment.status == Status.CHECKED_IN
+                and rules.is_appointment_day(appointment, now)
+            )
+            card.no_show = (
+                may_no_show
+                and appointment.can_move_to(Status.NO_SHOW)
+                and appointment.starts_at <= now
+            )
+        cards[appointment.pk] = card
+    return cards
+
+
 @permission_required(VIEW)
 def day_board(request):
     form, site, day = _site_and_day(request)
-    context = {"form": form, "board": None, "now": timezone.now()}
+    context = {"form": form, "board": None}
     if site is not None:
-        context["board"] = board.day_board(site=site, day=day)
-        board.board_cards_read(context["board"].appointments, request.user)
+        now = timezone.now()
+        day_board = context["board"] = board.day_board(site=site, day=day)
+        board.board_cards_read(day_board.appointments, request.user)
+        cards = board_cards(day_board.appointments, request.user, now)
+        for placed in day_board.placed:
+            placed.card = cards[placed.appointment.pk]
         if selectors.may_book(request.user):
-            _link_free_slots(context["board"], context["now"])
+            _link_free_slots(day_board, now)
         context.update(_links(site, day))
         context["previous_url"] = board_url("day_board", site=site.pk, day=day - _DAY)
         context["next_url"] = board_url("day_board", site=site.pk, day=day + _DAY)
@@ -122,12 +205,12 @@ def day_board(request):
 
 def _link_free_slots(day, now) -> None:
     """Each free quarter hour still to come becomes a link to book it, room and time filled."""
+    book = reverse("appointment_book")
     for column in day.rooms:
         column.free = [slot for slot in column.free if slot.starts_at > now]
         for slot in column.free:
-            slot.url = board_url(
-                "appointment_book", room=column.room.pk, starts_at=slot.starts_at.isoformat()
-            )
+            query = urlencode({"room": column.room.pk, "starts_at": slot.starts_at.isoformat()})
+            slot.url = f"{book}?{query}"
 
 
 @permission_required(VIEW)
@@ -160,10 +243,13 @@ def physician_day(request):
         lambda cleaned: {"physician": own, "day": timezone.localdate()},
     )
     physician, day = chosen["physician"], chosen["day"]
-    context = {"form": form, "schedule": None, "now": timezone.now(), "day": day}
+    context = {"form": form, "schedule": None, "day": day}
     if physician is not None:
-        context["schedule"] = board.physician_day(physician=physician, day=day)
-        board.board_cards_read(context["schedule"].appointments, request.user)
+        schedule = context["schedule"] = board.physician_day(physician=physician, day=day)
+        board.board_cards_read(schedule.appointments, request.user)
+        cards = board_cards(schedule.appointments, request.user, timezone.now())
+        context["active_cards"] = [cards[a.pk] for a in schedule.active]
+        context["freed_cards"] = [cards[a.pk] for a in schedule.freed]
         context["previous_url"] = board_url("physician_day", physician=physician.pk, day=day - _DAY)
         context["next_url"] = board_url("physician_day", physician=physician.pk, day=day + _DAY)
     return render(request, "scheduling/board/physician.html", context)
@@ -214,10 +300,11 @@ def board_card_transition(request, pk):
     except TransitionRefused as refused:
         error = str(refused)
     if request.htmx:
+        card = board_cards([appointment], request.user, timezone.now())[pk]
         return render(
             request,
             "scheduling/board/_card.html",
-            {"appointment": appointment, "error": error, "now": timezone.now()},
+            {"card": card, "appointment": appointment, "error": error},
         )
     if error:
         messages.error(request, error)

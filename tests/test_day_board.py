@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from clinic.models import AuditEvent
 from scheduling.models import Appointment, Status
+from scheduling.selectors_board import card_appointments as board_card_appointments
 from scheduling.selectors_board import day_board
 from scheduling.services import appointment_cancel
+from scheduling.views_board import board_cards
 from tests.browser import DESKTOP, login
 from tests.factories import TodaysAppointmentFactory, filler_name, local
 
@@ -270,6 +272,56 @@ def test_it_offers_no_buttons_to_a_role_that_may_not_use_them(client, nurse, cal
     assert ">No-show</button>" not in html
 
 
+def test_it_works_out_each_card_once_for_the_user(front_desk, nurse, book, calendar):
+    """A card's times, labels, links and buttons come from Python, not template filters."""
+    appointment = book(9, 0)
+    late = local(calendar["monday"], 10, 30)
+    Appointment.objects.filter(pk=appointment.pk).update(checked_in_at=late)
+    appointment = board_card_appointments().get(pk=appointment.pk)
+    # Monday 09:30 at the site: the start has passed, it is not the appointment's day now.
+    now = local(calendar["monday"] + datetime.timedelta(days=1), 9, 30)
+    card = board_cards([appointment], front_desk, now)[appointment.pk]
+    assert (card.starts, card.ends, card.checked_in) == ("09:00", "09:45", "10:30")
+    assert card.dom_id == f"card-{appointment.pk}"
+    assert card.css_class == "board-card status-booked"
+    assert (card.status, card.patient_last_name) == ("Booked", "Jensen")
+    assert (card.side_and_level, card.physician) == ("Left L4-L5", "Peter Holm")
+    assert card.detail_url == reverse("appointment_detail", args=[appointment.pk])
+    assert card.transition_url == reverse("board_card_transition", args=[appointment.pk])
+    assert (card.may_change, card.check_in, card.undo_check_in, card.no_show) == (
+        True,
+        False,
+        False,
+        True,
+    )
+    # On the day, before the start: a check-in; a nurse never marks a no-show.
+    on_the_day = local(calendar["monday"], 8, 0)
+    card = board_cards([appointment], nurse, on_the_day)[appointment.pk]
+    assert (card.check_in, card.no_show) == (True, False)
+
+
+def test_it_places_cards_and_free_quarter_hours_by_grid_lines(client, front_desk, book, calendar):
+    book(9, 0)
+    board = day_board(site=calendar["site"], day=calendar["monday"])
+    fluoro = board.rooms[0]
+    placed = fluoro.cards[0]
+    assert (fluoro.grid_line, placed.grid_span, placed.starts, placed.ends) == (
+        "2",
+        "14 / span 9",
+        "09:00",
+        "09:45",
+    )
+    stay = board.bays[0].stays[0]
+    assert (stay.grid_span, stay.starts, stay.ends) == ("21 / span 6", "09:35", "10:05")
+    assert [(row.label, row.grid_span) for row in board.label_rows[:2]] == [
+        ("08:00", "2 / span 3"),
+        ("08:15", "5 / span 3"),
+    ]
+    assert [row.label for row in board.hour_rows[:2]] == ["08:00", "09:00"]
+    first_free = fluoro.free[0]
+    assert (first_free.label, first_free.grid_span) == ("08:00", "2 / span 3")
+
+
 def test_it_shows_a_physician_their_own_day(client, physician, manager, book, calendar):
     book(9, 0)
     client.force_login(physician)
@@ -358,3 +410,25 @@ def test_it_checks_in_in_the_browser_without_reloading_the_page(
     assert page.evaluate("() => window.notReloaded") is True
     first.refresh_from_db()
     assert first.status == Status.CHECKED_IN
+
+
+def test_it_renders_each_areas_card_part_on_every_card_of_a_page():
+    """`{% area_includes %}` finds the areas' templates once per page and renders them on
+    every card, each with its own appointment."""
+    from types import SimpleNamespace
+
+    from django.template import engines
+
+    page = engines["django"].from_string(
+        '{% load areas %}{% for appointment in cards %}[{% area_includes "board_card.html" %}]'
+        "{% endfor %}"
+    )
+    cards = [
+        SimpleNamespace(
+            nursing_hard_stop_flags=SimpleNamespace(hard_stops=[f"Stop {n}"], overrides=[])
+        )
+        for n in (1, 2, 3)
+    ]
+    html = page.render({"cards": cards, "perms": {"nursing": {"view_checklistanswer": True}}})
+    assert html.count('data-testid="hard-stop-flag"') == 3
+    assert html.index("Stop 1") < html.index("Stop 2") < html.index("Stop 3")
