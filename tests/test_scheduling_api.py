@@ -1,5 +1,6 @@
 """The scheduling JSON API: appointments, their moves and the slot finder."""
 
+import contextlib
 import datetime
 
 import pytest
@@ -7,10 +8,23 @@ from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from scheduling.models import Appointment, Status
-from tests.factories import AppointmentFactory, TodaysAppointmentFactory, local
+from clinic.api_support import user_name
+from clinic.models import Indication
+from clinic.roles import Role
+from scheduling.api import AppointmentSerializer
+from scheduling.models import (
+    Appointment,
+    CancelReason,
+    Laterality,
+    PathwayOverride,
+    Status,
+)
+from scheduling.selectors_board import card_appointments
+from tests.factories import AppointmentFactory, StaffFactory, TodaysAppointmentFactory, local
 
 LIST = "/api/v1/appointments/"
 SLOTS = "/api/v1/slots/"
@@ -121,6 +135,112 @@ def test_it_lists_in_a_constant_number_of_queries(
 ):
     client.force_login(front_desk)
     assert_query_count_flat(client, LIST, fill_day)
+
+
+class DeclaredOverrideSerializer(serializers.ModelSerializer):
+    """The pathway override rows as DRF's field machinery wrote them before the API
+    learned to write them itself: the format the API must keep."""
+
+    by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PathwayOverride
+        fields = ["rule_code", "warning", "evidence", "reason", "by", "by_name", "at"]
+
+    def get_by_name(self, override) -> str:
+        return user_name(override.by) if override.by else ""
+
+
+class DeclaredAppointmentSerializer(serializers.ModelSerializer):
+    """The appointment rows as DRF's field machinery wrote them (see above)."""
+
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    procedure_type_name = serializers.CharField(source="procedure_type.name", read_only=True)
+    physician_name = serializers.SerializerMethodField()
+    site_name = serializers.CharField(source="site.name", read_only=True)
+    room_name = serializers.CharField(source="room.name", read_only=True)
+    recovery_bay_name = serializers.CharField(
+        source="recovery_bay.name", read_only=True, allow_null=True
+    )
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    cancel_reason = serializers.CharField(read_only=True)
+    checked_in_late = serializers.BooleanField(read_only=True)
+    pathway_overrides = DeclaredOverrideSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Appointment
+        fields = AppointmentSerializer.Meta.fields
+
+    def get_physician_name(self, appointment) -> str:
+        return user_name(appointment.physician)
+
+
+@pytest.fixture
+def varied_appointments(calendar, physician, nurse, patient, other_patient):
+    """Appointments unlike each other in every field the API writes."""
+    monday = calendar["monday"]
+    # A physician without a full name is shown by username.
+    nameless = StaffFactory(username="dr.nameless", role=Role.PHYSICIAN)
+    made = AppointmentFactory.create_batch
+    plain, cancelled, checked_in, overridden = (
+        made(
+            1,
+            calendar=calendar,
+            patient=patient,
+            starts_at=local(monday, 8),
+            recovery_bay=calendar["bay"],
+            notes='Bør faste — 6 t "før"',
+        )[0],
+        made(
+            1,
+            calendar=calendar,
+            patient=other_patient,
+            starts_at=local(monday, 9),
+            status=Status.CANCELLED,
+            cancel_reason=CancelReason.PATIENT_ILL,
+            cancel_note="Feber",
+            laterality=Laterality.NOT_APPLICABLE,
+            levels="",
+        )[0],
+        made(
+            1,
+            calendar=calendar,
+            starts_at=local(monday, 10),
+            physician=nameless,
+            room=calendar["plain"],
+            laterality=Laterality.BILATERAL,
+            levels="L4-L5, L5-S1",
+        )[0],
+        made(1, calendar=calendar, starts_at=local(monday, 11), recovery_bay=calendar["bay"])[0],
+    )
+    checked_in.indication = Indication.objects.create(patient=checked_in.patient)
+    checked_in.status = Status.CHECKED_IN
+    checked_in.checked_in_from = Status.BOOKED
+    checked_in.checked_in_at = checked_in.starts_at + datetime.timedelta(hours=2, microseconds=7)
+    checked_in.save()
+    for by in (physician, None):
+        PathwayOverride.objects.create(
+            appointment=overridden,
+            rule_code="repeat-esi",
+            warning="Less than 3 months since the last injection",
+            evidence=[{"text": "ESI", "date": "2026-01-02", "appointment": None}],
+            reason="Physician's decision",
+            by=by,
+        )
+    return [plain, cancelled, checked_in, overridden]
+
+
+@pytest.mark.parametrize("zone", [None, "UTC"])
+def test_it_writes_appointments_as_the_field_machinery_did(api, nurse, varied_appointments, zone):
+    as_user(api, nurse)
+    with timezone.override(zone) if zone else contextlib.nullcontext():
+        rows = card_appointments().prefetch_related("pathway_overrides__by")
+        declared = DeclaredAppointmentSerializer(rows, many=True).data
+        page = {"count": 4, "next": None, "previous": None, "results": declared}
+        assert api.get(LIST).content == JSONRenderer().render(page)
+        for row in rows:
+            written = JSONRenderer().render(DeclaredAppointmentSerializer(row).data)
+            assert api.get(detail(row)).content == written
 
 
 def test_it_shows_one_appointment(api, nurse, book):
