@@ -23,7 +23,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic import sites
-from clinic.models import ProcedureType, Site
 from clinic.roles import Role, roles_of
 from followup.models import (
     Alert,
@@ -35,6 +34,7 @@ from followup.models import (
 )
 from followup.red_flags import red_flag_labels, red_flag_questions, red_flag_regions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS, PGIC_CHOICES
+from scheduling.models import Appointment
 
 SURVEY_KINDS = Invitation.SURVEY_KINDS
 # Sent or on its way: what "due" means on the worklist (failed sends have their own list).
@@ -65,7 +65,7 @@ def overdue_q(now) -> Q:
 
 
 def _lookup(model, field, pk):
-    return Subquery(model.objects.filter(pk=OuterRef(pk)).values(field)[:1])
+    return Subquery(model.objects.filter(pk=OuterRef(pk)).order_by().values(field)[:1])
 
 
 def survey_labels(invitation="") -> dict:
@@ -75,12 +75,14 @@ def survey_labels(invitation="") -> dict:
 
     Lookups by key rather than joins: each joined table multiplies the join orders
     PostgreSQL weighs, and planning six tables took longer than reading the page's rows.
+    Through the appointment's key, so that the list's count joins nothing.
     """
     prefix = f"{invitation}__" if invitation else ""
+    appointment = f"{prefix}appointment_id"
     return {
-        "procedure_name": _lookup(ProcedureType, "name", f"{prefix}appointment__procedure_type_id"),
+        "procedure_name": _lookup(Appointment, "procedure_type__name", appointment),
         "step_name": _lookup(CarePlanStep, "name", f"{prefix}step_id"),
-        "site_time_zone": _lookup(Site, "time_zone", f"{prefix}appointment__site_id"),
+        "site_time_zone": _lookup(Appointment, "site__time_zone", appointment),
     }
 
 

@@ -174,6 +174,17 @@ def test_it_lists_responses_with_their_survey_procedure_and_answer_time(
     assert (answered_at.isoformat(sep=" "), procedure, step.name) in rows
 
 
+def test_it_counts_the_surveys_due_without_joining_their_appointments(client, nurse, appointment):
+    SentSurveyFactory(appointment=appointment)
+    client.force_login(nurse)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("followup_worklist"))
+    (count,) = [
+        q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "followup_invitation" in q["sql"]
+    ]
+    assert "JOIN" not in count
+
+
 def test_it_lists_nonresponders_with_their_phone(client, front_desk, appointment, patient):
     silent = SentSurveyFactory(
         appointment=appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
