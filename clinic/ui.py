@@ -10,8 +10,14 @@ import django_filters
 import django_tables2.utils
 from django import forms
 from django.contrib import messages
+from django.db import models
 from django.shortcuts import render
+from django.template.base import render_value_in_context
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django_tables2 import RequestConfig
+from django_tables2.columns.linkcolumn import BaseLinkColumn
+from django_tables2.columns.manytomanycolumn import ManyToManyColumn
 from django_tables2.export import TableExport
 from django_tables2.paginators import LazyPaginator
 from tablib import Dataset
@@ -44,6 +50,123 @@ def _cached_signature(fn):
 
 
 django_tables2.utils.signature = _cached_signature
+
+
+def table_rows_html(table, context):
+    """The `<tr>` rows of the table's page, each cell as django-tables2's BoundRow.get_cell
+    renders it and `{{ cell }}` prints it, with what is the same for every cell of a column
+    (accessor, render function, link, choices) worked out once per column, not per cell:
+    per cell, the library's way is two thirds of a list page's time."""
+    cells = [_ColumnCells(bound_column) for bound_column in table.columns]
+    rows = []
+    for row in table.paginated_rows:
+        tds = "".join(f"<td>{render_value_in_context(cell(row), context)}</td>" for cell in cells)
+        rows.append(f"<tr>{tds}</tr>\n")
+    return mark_safe("".join(rows))
+
+
+CELL_ARGUMENTS = ("value", "record", "column", "bound_column", "bound_row", "table")
+
+
+class _ColumnCells:
+    """Renders the cells of one column: BoundRow._get_and_render_with and _call_render,
+    step for step, with the per-column parts looked up once."""
+
+    def __init__(self, bound_column):
+        self.bound_column = bound_column
+        self.column = column = bound_column.column
+        self.name = bound_column.name
+        self.accessor = accessor = bound_column.accessor
+        self.render = bound_column.render
+        self.link = bound_column.link
+        args, keywords = _cached_signature(self.render)
+        self.render_arguments = None if keywords else args
+        # The library's own way for what it treats specially, and for a render function
+        # asking for an argument it does not know (the library then renders nothing).
+        self.by_library = (
+            isinstance(column, (BaseLinkColumn, ManyToManyColumn))
+            or type(accessor) is not django_tables2.utils.Accessor
+            or any(arg not in CELL_ARGUMENTS for arg in self.render_arguments or ())
+        )
+        if not self.by_library:
+            path, _, self.last = accessor.rpartition(accessor.SEPARATOR)
+            self.bits = tuple(accessor.bits)
+            self.path = django_tables2.utils.Accessor(path)
+            self.path_bits = tuple(self.path.bits)
+        self.has_choices = {}  # by the record's class
+
+    def __call__(self, row):
+        if self.by_library:
+            return row.get_cell(self.name)
+        record = row.record
+        value = None
+        remainder = self.last
+        # The library shows a model field with choices by its get_FOO_display().
+        if self._has_choices(record):
+            penultimate = _resolve(self.path, self.path_bits, record, quiet=True)
+            if isinstance(penultimate, models.Model):
+                display = getattr(penultimate, f"get_{remainder}_display", None)
+                if display:
+                    value = display()
+                    remainder = None
+        if remainder:
+            # A failing lookup shows as an empty cell, as in the library.
+            value = _resolve(self.accessor, self.bits, record, quiet=True)
+        if value in self.column.empty_values:
+            return self.bound_column.default
+        given = {
+            "value": value,
+            "record": record,
+            "column": self.column,
+            "bound_column": self.bound_column,
+            "bound_row": row,
+            "table": row.table,
+        }
+        if self.render_arguments is None:
+            content = self.render(**given)
+        else:
+            content = self.render(**{arg: given[arg] for arg in self.render_arguments})
+        link = self.link
+        if link is None:
+            return content
+        if link.attrs:
+            return link(content, **given)
+        href = link.compose_url(**given)
+        return content if href is None else format_html('<a href="{}">{}</a>', href, content)
+
+    def _has_choices(self, record):
+        kind = type(record)
+        if kind not in self.has_choices:
+            field = self.accessor.get_field(record)
+            self.has_choices[kind] = bool(getattr(field, "choices", ()))
+        return self.has_choices[kind]
+
+
+def _resolve(accessor, bits, context, quiet=False):
+    """Accessor.resolve, without first trying `obj[bit]` on an object that has no items (a
+    model instance): that try raises and catches a TypeError for every part of every cell."""
+    if isinstance(context, dict):
+        return accessor.resolve(context, quiet=quiet)
+    try:
+        current = context
+        for bit in bits:
+            if hasattr(type(current), "__getitem__"):
+                return accessor.resolve(context, quiet=quiet)
+            try:
+                current = getattr(current, bit)
+            except (TypeError, AttributeError):
+                return accessor.resolve(context, quiet=quiet)  # raises the library's error
+            if callable(current):
+                if getattr(current, "alters_data", False):
+                    raise ValueError(accessor.ALTERS_DATA_ERROR_FMT.format(method=current.__name__))
+                if not getattr(current, "do_not_call_in_templates", False):
+                    current = current(*accessor.callable_args, **accessor.callable_kwargs)
+            if current is None:
+                break
+        return current
+    except Exception:
+        if not quiet:
+            raise
 
 
 class DateInput(forms.DateInput):

@@ -1,0 +1,121 @@
+"""The clinic's tables render their rows in Python (clinic.ui.table_rows_html), once per column
+what django-tables2 works out per cell: the cells must read exactly as the library's."""
+
+import django_tables2 as tables
+import pytest
+from django.template import Context
+from django.template.base import render_value_in_context
+from django.test import RequestFactory
+from django.utils import timezone
+from django.utils.html import format_html
+
+from clinic.models import AuditEvent, Patient
+from clinic.tables import AuditEventTable
+from clinic.ui import table_rows_html
+from scheduling.tables import AppointmentTable
+from tests.factories import AppointmentFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class SampleTable(tables.Table):
+    """One column of each kind the fast path handles."""
+
+    mrn = tables.Column(linkify=True)
+    last_name = tables.Column(linkify=lambda record: f"/people/{record.pk}/?a=1&b=2")
+    email = tables.Column()  # empty: the table's default
+    phone = tables.Column(default="no phone")
+    sex = tables.Column()  # a field with choices: its label
+    language = tables.Column(accessor="get_preferred_language_display", orderable=False)
+    first_name = tables.Column()
+    merged_into = tables.Column(accessor="merged_into__mrn", default="not merged")
+    greeting = tables.TemplateColumn(
+        "<b>{{ record.first_name }}</b> #{{ row_counter }} {{ value }}",
+        accessor="first_name",
+    )
+    born = tables.DateColumn(accessor="date_of_birth", format="Y-m-d")
+    consent = tables.BooleanColumn(accessor="email_consent")
+
+    class Meta:
+        model = Patient
+        fields = ["mrn", "last_name", "email", "phone", "sex", "first_name"]
+
+    def render_first_name(self, value, record, bound_row):
+        return format_html("<i>{}</i> ({}, row {})", value, record.mrn, bound_row.row_counter)
+
+
+def library_rows(table, context):
+    """The rows as the template rendered them cell by cell, with the library's BoundRow."""
+    return "".join(
+        "<tr>"
+        + "".join(f"<td>{render_value_in_context(cell, context)}</td>" for cell in row)
+        + "</tr>\n"
+        for row in table.paginated_rows
+    )
+
+
+def both_ways(table_class, data):
+    request = RequestFactory().get("/")
+    ours, theirs = table_class(data, request=request), table_class(data, request=request)
+    ours.context = theirs.context = Context({"request": request})
+    return table_rows_html(ours, ours.context), library_rows(theirs, theirs.context)
+
+
+def test_it_renders_every_kind_of_column_as_the_library_does():
+    merged = PatientFactory(mrn="P-OLD")
+    PatientFactory(
+        first_name="<script>alert(1)</script>",
+        last_name="O'Brien & <Sons>",
+        email="",
+        phone="",
+        sex=Patient.Sex.FEMALE,
+        merged_into=merged,
+        merged_at=timezone.now(),
+        email_consent=True,
+    )
+    PatientFactory(first_name="Ann", email="ann@example.org", phone="+45 1234")
+    ours, theirs = both_ways(SampleTable, Patient.objects.select_related("merged_into"))
+    assert ours == theirs
+
+
+def test_it_escapes_what_patients_and_staff_typed():
+    PatientFactory(first_name="<script>alert(1)</script>", last_name="<img src=x>")
+    ours, _ = both_ways(SampleTable, Patient.objects.all())
+    assert "<script>" not in ours and "<img" not in ours
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ours
+    assert "&lt;img src=x&gt;" in ours
+
+
+def test_it_links_cells_and_shows_defaults_labels_and_render_methods():
+    patient = PatientFactory(
+        mrn="P-0042", first_name="Ann", email="", phone="", sex=Patient.Sex.FEMALE
+    )
+    ours, _ = both_ways(SampleTable, Patient.objects.all())
+    assert f'<td><a href="{patient.get_absolute_url()}">P-0042</a></td>' in ours
+    assert f'<a href="/people/{patient.pk}/?a=1&amp;b=2">' in ours  # the link's & escaped
+    assert "<td>—</td>" in ours  # no email: the table's default
+    assert "<td>no phone</td>" in ours  # the column's own default
+    assert f"<td>{Patient.Sex.FEMALE.label}</td>" in ours  # a choice by its label
+    assert "<td><i>Ann</i> (P-0042, row 0)</td>" in ours  # render_first_name
+    assert "<td><b>Ann</b> #0 Ann</td>" in ours  # the template column
+    assert "<td>not merged</td>" in ours  # a relation that is not there
+
+
+def test_it_renders_the_appointment_and_audit_tables_as_the_library_does(calendar, patient):
+    AppointmentFactory(calendar=calendar, patient=patient)
+    AuditEvent.objects.create(action=AuditEvent.Action.VIEW, detail="<b>read</b>")
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.EXPORT, patient=patient, detail="list", ip_address="::1"
+    )
+    ours, theirs = both_ways(AppointmentTable, AppointmentTable.Meta.model.objects.all())
+    assert ours == theirs and ours.count("<tr>") == 1
+    ours, theirs = both_ways(AuditEventTable, AuditEvent.objects.all())
+    assert ours == theirs and ours.count("<tr>") == 2
+    assert "(system)" in ours and "&lt;b&gt;read&lt;/b&gt;" in ours
+
+
+def test_it_renders_no_rows_for_an_empty_table_and_the_page_says_so(client, front_desk):
+    assert both_ways(SampleTable, Patient.objects.none()) == ("", "")
+    client.force_login(front_desk)
+    content = client.get("/appointments/", {"date_from": "2000-01-01"}).content.decode()
+    assert "No appointments on these days." in content
