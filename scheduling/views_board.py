@@ -129,7 +129,7 @@ class Card:
     # The buttons' row: shown to whoever may change appointments, with the moves that
     # this user may make now on this card.
     may_change: bool
-    transition_url: str = ""
+    transition_url: str = ""  # where its buttons post, when it has any
     check_in: bool = False
     undo_check_in: bool = False
     no_show: bool = False
@@ -164,7 +164,6 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             may_change=may_change,
         )
         if may_change:
-            card.transition_url = reverse("board_card_transition", args=[appointment.pk])
             card.check_in = (
                 may_check_in
                 and appointment.can_move_to(Status.CHECKED_IN)
@@ -180,6 +179,8 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
                 and appointment.can_move_to(Status.NO_SHOW)
                 and appointment.starts_at <= now
             )
+            if card.check_in or card.undo_check_in or card.no_show:
+                card.transition_url = reverse("board_card_transition", args=[appointment.pk])
         cards[appointment.pk] = card
     return cards
 
@@ -300,6 +301,7 @@ def board_card_transition(request, pk):
     except TransitionRefused as refused:
         error = str(refused)
     if request.htmx:
+        board.board_cards_read([appointment], request.user)
         card = board_cards([appointment], request.user, timezone.now())[pk]
         return render(
             request,

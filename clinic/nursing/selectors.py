@@ -247,6 +247,10 @@ class HardStopFlags:
     hard_stops: list[str] = field(default_factory=list)
     overrides: list = field(default_factory=list)
 
+    def __bool__(self) -> bool:
+        """Something to show: most cards have neither."""
+        return bool(self.hard_stops or self.overrides)
+
 
 def hard_stop_flags(appointments) -> dict[int, HardStopFlags]:
     """Per appointment: failed hard stops of its signed checks (before the start) and the
@@ -283,17 +287,9 @@ def hard_stop_flags(appointments) -> dict[int, HardStopFlags]:
     return flags
 
 
-def appointment_hard_stop_flags(appointment) -> HardStopFlags:
-    """One appointment's flags, for a card on another area's board: those read for the
-    whole board (`board_hard_stop_flags`) when there are."""
-    if hasattr(appointment, "nursing_hard_stop_flags"):
-        return appointment.nursing_hard_stop_flags
-    return hard_stop_flags([appointment])[appointment.pk]
-
-
 def board_hard_stop_flags(appointments, user) -> None:
     """The flags of every card of a scheduling board in one read, for staff who see them
-    (registered with scheduling.selectors_board)."""
+    (registered with scheduling.selectors_board); nursing/board_card.html shows them."""
     if not user.has_perm("nursing.view_checklistanswer"):
         return
     flags = hard_stop_flags(appointments)

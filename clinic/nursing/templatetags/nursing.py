@@ -14,12 +14,6 @@ def perioperative_appointments(patient):
     return selectors.patient_perioperative_appointments(patient=patient)
 
 
-@register.simple_tag
-def hard_stop_flags(appointment):
-    """The appointment's failed hard stops and overrides (nursing/_hard_stop_flag.html)."""
-    return selectors.appointment_hard_stop_flags(appointment)
-
-
 @register.filter
 def leaflet_text(text: str):
     """Patient text as paragraphs, its "- " lines as a real bulleted list (printed leaflets
