@@ -134,16 +134,28 @@ def peak_relief_by_appointment(appointment_ids) -> dict[int, BlockResult]:
     ids = list(appointment_ids)
     if not ids:
         return {}
-    protocols = {
-        row["id"]: row
-        for row in Appointment.objects.filter(
-            pk__in=ids, procedure_type__block_protocol__isnull=False
-        ).values(
-            "id",
-            hours=_protocol("expected_duration_hours"),
-            threshold=_protocol("positive_threshold"),
-        )
+    return block_results(
+        {
+            row["id"]: row
+            for row in Appointment.objects.filter(
+                pk__in=ids, procedure_type__block_protocol__isnull=False
+            ).values("id", **protocol_fields())
+        }
+    )
+
+
+def protocol_fields() -> dict:
+    """The block protocol's `hours` and `threshold` as annotations of an appointment query
+    (None for procedures without one): what `block_results` reads."""
+    return {
+        "hours": _protocol("expected_duration_hours"),
+        "threshold": _protocol("positive_threshold"),
     }
+
+
+def block_results(protocols: dict[int, dict]) -> dict[int, BlockResult]:
+    """`peak_relief_by_appointment` of appointments whose protocols the caller has read
+    ({appointment id: {"hours", "threshold"}}, see `protocol_fields`), in one query."""
     if not protocols:
         return {}
     baselines, diaries = {}, {}

@@ -1,9 +1,10 @@
 """The patient's own story for their page: pain and disability over time, each procedure
 marked, and the pain diary of each diagnostic block.
 
-Four queries whatever the history's length (procedures, answered surveys, and the blocks'
-two in followup.blocks). The chart reads `chart` (through `json_script`); the page shows
-the same numbers as tables and a text summary, so nothing is in the chart only.
+Three queries whatever the history's length (procedures with their block protocols, the
+blocks' diaries, answered surveys). The chart reads `chart` (through `json_script`); the page
+shows the same numbers as tables and a text summary, so nothing is in the chart only: the
+table of scores shows the latest, the patient's follow-up page all of them.
 """
 
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from followup.blocks import BlockResult, peak_relief_by_appointment
+from followup.blocks import BlockResult, block_results, protocol_fields
 from followup.models import Response
+from followup.selectors_patient import RECENT_ROWS
 from scheduling.models import Appointment, Status
 
 # Procedures that took place: the ones the story marks.
@@ -49,6 +51,12 @@ class Story:
     procedures: list[Procedure]
     points: list[Point]
     summary: str
+
+    @property
+    def recent_points(self) -> list[Point]:
+        """The latest scores, for the page's table; the chart draws them all and the
+        patient's follow-up page lists them all."""
+        return self.points[-RECENT_ROWS:]
 
     @property
     def blocks(self) -> list[Procedure]:
@@ -106,9 +114,17 @@ def patient_story(*, patient) -> Story:
     appointments = list(
         Appointment.objects.filter(patient=patient, status__in=PERFORMED)
         .select_related("procedure_type")
+        .only("starts_at", "laterality", "levels", "procedure_type__name")
+        .annotate(**protocol_fields())
         .order_by("starts_at", "pk")
     )
-    blocks = peak_relief_by_appointment([appointment.pk for appointment in appointments])
+    blocks = block_results(
+        {
+            appointment.pk: {"hours": appointment.hours, "threshold": appointment.threshold}
+            for appointment in appointments
+            if appointment.threshold is not None
+        }
+    )
     procedures = [
         Procedure(
             appointment.pk,
@@ -119,6 +135,12 @@ def patient_story(*, patient) -> Story:
         )
         for appointment in appointments
     ]
+    points = score_points(patient=patient)
+    return Story(procedures, points, _summary(procedures, points))
+
+
+def score_points(*, patient) -> list[Point]:
+    """The patient's answered surveys that scored pain or disability, oldest first."""
     rows = (
         Response.objects.filter(patient=patient)
         .exclude(nrs_current=None, nrs_average=None, odi_percent=None, ndi_percent=None)
@@ -133,7 +155,7 @@ def patient_story(*, patient) -> Story:
             "ndi_percent",
         )
     )
-    points = [
+    return [
         Point(
             row["submitted_at"],
             row["invitation__step__name"]
@@ -145,7 +167,6 @@ def patient_story(*, patient) -> Story:
         )
         for row in rows
     ]
-    return Story(procedures, points, _summary(procedures, points))
 
 
 def _change(points: list[Point], attribute: str, label: str, unit: str = "") -> str | None:

@@ -371,13 +371,3 @@ def followup_counts(*, user, now=None) -> dict:
     if user.has_perm("followup.view_worklistaction"):
         counts.update(open_nonresponder_counts(user, now=now))
     return counts
-
-
-def patient_followup_timeline(*, patient) -> list[Invitation]:
-    """The patient's invitations, oldest first, each with its response and alert count."""
-    return list(
-        Invitation.objects.filter(patient=patient)
-        .select_related("step", "response", "appointment__procedure_type", "appointment__site")
-        .annotate(alert_count=Count("response__alerts"))
-        .order_by("due_at", "pk")
-    )

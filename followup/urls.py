@@ -5,6 +5,7 @@ from followup import (
     api,
     api_outcomes,
     views_outcomes,
+    views_patient,
     views_plans,
     views_public,
     views_recall,
@@ -41,6 +42,7 @@ urlpatterns = [
     path("followup/responses/", views_staff.response_list, name="response_list"),
     path("followup/responses/<int:pk>/", views_staff.response_detail, name="response_detail"),
     path("followup/alerts/", views_staff.alert_list, name="alert_list"),
+    path("patients/<int:pk>/followup/", views_patient.patient_followup, name="patient_followup"),
     path(
         "followup/alerts/<int:pk>/acknowledge/",
         views_staff.alert_acknowledge_view,

@@ -64,6 +64,10 @@ def page_urls(answered, failed):
         "followup_worklist": (reverse("followup_worklist"), CLINICAL | {"front_desk"}),
         "response_list": (reverse("response_list"), CLINICAL),
         "response_detail": (reverse("response_detail", args=[answered.pk]), CLINICAL),
+        "patient_followup": (
+            reverse("patient_followup", args=[answered.patient.pk]),
+            CLINICAL | {"front_desk"},
+        ),
         "alert_list": (reverse("alert_list"), CLINICAL),
         "alert_acknowledge": (reverse("alert_acknowledge", args=[alert.pk]), CLINICAL),
         "reschedule_requests": (reverse("reschedule_requests"), RESCHEDULERS),
@@ -490,6 +494,13 @@ def test_it_builds_the_patient_timeline_without_a_query_per_survey(
 ):
     client.force_login(nurse)
     assert_query_count_flat(client, patient.get_absolute_url(), add_rows)
+
+
+def test_it_lists_all_the_patients_follow_up_without_a_query_per_survey(
+    client, nurse, patient, add_rows, assert_query_count_flat
+):
+    client.force_login(nurse)
+    assert_query_count_flat(client, reverse("patient_followup", args=[patient.pk]), add_rows)
 
 
 def test_it_shows_the_patients_follow_up_timeline(client, nurse, answered, patient):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from clinic import sites
 from clinic.roles import Role, roles_of
-from followup import selectors_story
+from followup import selectors_patient, selectors_story
 from followup import selectors_worklists as selectors
 from followup.blocks import peak_relief_by_appointment
 from followup.models import OutcomeEpisode
@@ -29,8 +29,10 @@ def followup_counts(user) -> dict:
 
 
 @register.simple_tag
-def followup_timeline(patient) -> list:
-    return selectors.patient_followup_timeline(patient=patient)
+def recent_followup(patient) -> dict:
+    """The patient's latest follow-up `rows` and how many there are in all (`total`)."""
+    rows, total = selectors_patient.recent_patient_followup_rows(patient=patient)
+    return {"rows": rows, "total": total}
 
 
 @register.simple_tag
