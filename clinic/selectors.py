@@ -4,7 +4,7 @@ import datetime
 import re
 import unicodedata
 
-from django.db.models import F, Func, Q, QuerySet, Value
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from clinic.models import AuditEvent, Diagnosis, Patient
@@ -155,14 +155,23 @@ def patient_duplicates(
     return found
 
 
+def patients_for_page() -> QuerySet:
+    """Patients as their page reads them: with whether any records were merged into each
+    (rare, as is a record merged into another: the page reads those only then)."""
+    return Patient.objects.annotate(
+        has_merged_records=Exists(Patient.objects.filter(merged_into=OuterRef("pk")))
+    )
+
+
 def patient_clinical_record(*, patient: Patient) -> dict:
+    # One patient's rows: their models' orderings without the join to the patient.
     return {
-        "medications": list(patient.medications.all()),
-        "allergies": list(patient.allergies.all()),
+        "medications": list(patient.medications.order_by("name")),
+        "allergies": list(patient.allergies.order_by("kind")),
         "indications": list(
-            patient.indications.select_related("diagnosis").prefetch_related(
-                "conservative_care", "imaging"
-            )
+            patient.indications.select_related("diagnosis")
+            .prefetch_related("conservative_care", "imaging")
+            .order_by("-created_at")
         ),
     }
 

@@ -70,8 +70,9 @@ def _duplicates_of(patient: Patient) -> list[Patient]:
 
 @permission_required("clinic.view_patient")
 def patient_detail(request, pk):
-    patient = get_object_or_404(Patient.objects.select_related("merged_into"), pk=pk)
-    context = {"patient": patient, "merged_records": list(patient.merged_records.all())}
+    patient = get_object_or_404(selectors.patients_for_page(), pk=pk)
+    merged_records = list(patient.merged_records.all()) if patient.has_merged_records else []
+    context = {"patient": patient, "merged_records": merged_records}
     if request.user.has_perm("clinic.merge_patient") and not patient.is_merged:
         context["duplicates"] = _duplicates_of(patient)
     if request.user.has_perm("clinic.view_clinical_record"):

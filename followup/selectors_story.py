@@ -33,6 +33,10 @@ class Procedure:
     def label(self) -> str:
         return f"{self.name} {self.side_and_level}".strip()
 
+    @property
+    def day(self) -> str:
+        return _day(self.at)
+
 
 @dataclass(frozen=True)
 class Point:
@@ -44,6 +48,10 @@ class Point:
     nrs_average: int | None
     odi: Decimal | None
     ndi: Decimal | None
+
+    @property
+    def day(self) -> str:
+        return _day(self.at)
 
 
 @dataclass(frozen=True)

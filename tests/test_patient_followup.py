@@ -17,6 +17,7 @@ from followup.selectors_patient import (
     patient_followup_rows,
     recent_patient_followup_rows,
 )
+from followup.selectors_story import patient_story
 from scheduling.selectors import patient_appointments
 from tests.browser import DESKTOP
 from tests.factories import (
@@ -164,6 +165,18 @@ def test_it_names_the_records_merged_into_a_patient(client, front_desk, patient)
     duplicate = PatientFactory(merged_into=patient, merged_at=timezone.now())
     page = client.get(patient.get_absolute_url()).content.decode()
     assert 'id="merged-records"' in page and duplicate.mrn in page
+    merged = client.get(duplicate.get_absolute_url()).content.decode()
+    assert (
+        f'This record was merged into <a class="alert-link" href="{patient.get_absolute_url()}">'
+        in merged
+    )
+
+
+def test_it_dates_scores_and_procedures_on_the_clinics_calendar(calendar, patient, surveys):
+    story = patient_story(patient=patient)
+    assert [point.day for point in story.points] == [
+        timezone.localtime(response.submitted_at).date().isoformat() for response in surveys
+    ]
 
 
 @pytest.mark.browser
