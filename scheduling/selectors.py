@@ -4,10 +4,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from clinic.models import Room, Site
+from clinic.models import ProcedureType, Room, Site
 from clinic.roles import Role, acting_roles, group_name, roles_of
 from scheduling import rules
 from scheduling.models import (
@@ -118,6 +118,47 @@ def appointment_list() -> QuerySet:
     return Appointment.objects.select_related(
         "patient", "procedure_type", "physician", "site", "room"
     )
+
+
+def appointment_list_rows() -> QuerySet:
+    """The appointments as the appointments list shows them (scheduling.tables.AppointmentTable).
+
+    The procedure's and the room's names come as subqueries, not joins: with all five tables
+    joined, PostgreSQL spent 10-35 ms choosing a join order for a query that runs in 1 ms.
+    """
+    return (
+        Appointment.objects.select_related("patient", "physician", "site")
+        .annotate(
+            procedure_type_name=_name_of(ProcedureType, "procedure_type"),
+            room_name=_name_of(Room, "room"),
+        )
+        .only(*APPOINTMENT_LIST_FIELDS)
+    )
+
+
+# What the list and its CSV show of an appointment: without the notes, histories and JSON
+# of the five rows behind each line, a page of rows is built in half the time.
+APPOINTMENT_LIST_FIELDS = [
+    "starts_at",
+    "ends_at",
+    "laterality",
+    "levels",
+    "status",
+    "procedure_type",
+    "room",
+    "patient__mrn",
+    "patient__first_name",
+    "patient__last_name",
+    "physician__username",
+    "physician__first_name",
+    "physician__last_name",
+    "site__name",
+    "site__time_zone",
+]
+
+
+def _name_of(model, key: str) -> Subquery:
+    return Subquery(model.objects.filter(pk=OuterRef(key)).values("name"))
 
 
 def appointments_on_days(queryset: QuerySet, *, first=None, last=None, zone=None) -> QuerySet:

@@ -18,13 +18,16 @@ class AppointmentTable(tables.Table):
         order_by=("patient__last_name", "patient__first_name"),
     )
     mrn = tables.Column(accessor="patient__mrn", verbose_name="MRN")
-    procedure_type = tables.Column(verbose_name="Procedure", order_by="procedure_type__name")
+    # The names of procedure and room come with each row (selectors.appointment_list_rows).
+    procedure_type = tables.Column(
+        accessor="procedure_type_name", verbose_name="Procedure", order_by="procedure_type__name"
+    )
     side_and_level = tables.Column(
         verbose_name="Side / level", accessor="side_and_level", orderable=False
     )
     physician = tables.Column(order_by=("physician__last_name", "physician__first_name"))
     site = tables.Column(order_by="site__name")
-    room = tables.Column(order_by="room__name")
+    room = tables.Column(accessor="room_name", verbose_name="Room", order_by="room__name")
     status = tables.Column()
 
     class Meta:
@@ -58,9 +61,6 @@ class AppointmentTable(tables.Table):
 
     def render_physician(self, value):
         return value.get_full_name() or value.get_username()
-
-    def render_room(self, value):
-        return value.name
 
     def render_status(self, record):
         return status_badge(record)

@@ -77,7 +77,7 @@ def _show_refusals(form, refused) -> None:
 
 @permission_required(VIEW)
 def appointment_list(request):
-    appointments = sites.appointments_in_scope(request.user, selectors.appointment_list())
+    appointments = sites.appointments_in_scope(request.user, selectors.appointment_list_rows())
     filterset = AppointmentFilter(request.GET, queryset=appointments)
     return render_table(
         request,

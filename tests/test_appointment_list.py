@@ -99,6 +99,21 @@ def test_it_sorts_by_start_and_by_patient(client, front_desk, spread):
     assert names == sorted(names)
 
 
+def test_it_shows_and_sorts_by_the_procedure_and_room_names(client, front_desk, spread):
+    client.force_login(front_desk)
+    url = reverse("appointment_list")
+    content = client.get(url).content.decode()
+    assert f"<td>{spread['caudal_type'].name}</td>" in content
+    assert "<td>North fluoro</td>" in content
+    for sort, name_of in [
+        ("procedure_type", lambda record: record.procedure_type_name),
+        ("-room", lambda record: record.room_name),
+    ]:
+        rows = client.get(url, {"sort": sort}).context["table"].paginated_rows
+        names = [name_of(row.record) for row in rows]
+        assert names == sorted(names, reverse=sort.startswith("-")) and len(set(names)) > 1
+
+
 def test_it_shows_site_local_times_status_badges_and_links(client, front_desk, spread):
     client.force_login(front_desk)
     content = client.get(reverse("appointment_list")).content.decode()
