@@ -4,6 +4,8 @@ import contextlib
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
@@ -241,6 +243,21 @@ def test_it_writes_appointments_as_the_field_machinery_did(api, nurse, varied_ap
         for row in rows:
             written = JSONRenderer().render(DeclaredAppointmentSerializer(row).data)
             assert api.get(detail(row)).content == written
+
+
+def test_it_fetches_pathway_overrides_only_for_a_page_that_has_them(
+    api, nurse, varied_appointments
+):
+    as_user(api, nurse)
+
+    def override_queries(**params) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(LIST, params).status_code == 200
+        return sum(q["sql"].startswith('SELECT "scheduling_pathwayoverride"') for q in captured)
+
+    assert override_queries() == 1
+    # The cancelled appointment alone: a page without overrides.
+    assert override_queries(status="cancelled") == 0
 
 
 def test_it_shows_one_appointment(api, nurse, book):
