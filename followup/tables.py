@@ -1,12 +1,15 @@
 """Tables of the follow-up worklists; times are shown in the appointment's site zone."""
 
+import functools
 import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_tables2 as tables
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django_tables2.utils import AttributeDict
 
 from followup.models import (
     Alert,
@@ -104,9 +107,25 @@ class LocalTimeColumn(tables.Column):
         return value.isoformat(sep=" ")
 
 
+# A key no row has, whose digits pk_url replaces by the row's.
+STAND_IN_PK = 9876543210
+
+
+@functools.cache
+def _url_with_stand_in(name, urlconf, script_prefix) -> str:
+    return reverse(name, urlconf=urlconf, args=[STAND_IN_PK])
+
+
+def pk_url(name, pk) -> str:
+    """reverse(name, args=[pk]) for a page of rows: `name` is reversed once per URL
+    configuration and script prefix, not once per row (a twentieth of a list page)."""
+    template = _url_with_stand_in(name, get_urlconf(), get_script_prefix())
+    return template.replace(str(STAND_IN_PK), str(pk))
+
+
 class PatientColumn(tables.Column):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("linkify", lambda record: record.patient.get_absolute_url())
+        kwargs.setdefault("linkify", lambda record: pk_url("patient_detail", record.patient_id))
         kwargs.setdefault("order_by", ("patient__last_name", "patient__first_name"))
         super().__init__(*args, accessor="patient", **kwargs)
 
@@ -123,6 +142,25 @@ class SurveyColumn(tables.Column):
 
     def render(self, record):
         return survey_name(record)
+
+
+class FlagColumn(tables.BooleanColumn):
+    """A BooleanColumn of an annotation (no field, no choices to look up per row): its two
+    cells are made once."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.cells = {
+            flag: format_html(
+                "<span {}>{}</span>",
+                AttributeDict({"class": str(flag).lower(), **self.attrs.get("span", {})}).as_html(),
+                self.yesno[int(not flag)],
+            )
+            for flag in (True, False)
+        }
+
+    def render(self, value):
+        return self.cells[bool(value)]
 
 
 class LabelledSurveyColumn(tables.Column):
@@ -148,7 +186,7 @@ class SurveyWorklistTable(tables.Table):
     sent_at = ZoneTimeColumn(verbose_name="Sent")
     opened_at = ZoneTimeColumn(verbose_name="Opened")
     reminders_sent = tables.Column(verbose_name="Reminders")
-    overdue = tables.BooleanColumn(verbose_name="Overdue", yesno="Overdue,—")
+    overdue = FlagColumn(verbose_name="Overdue", yesno="Overdue,—")
 
     class Meta:
         model = Invitation
@@ -302,7 +340,7 @@ class ResponseTable(tables.Table):
 
     submitted_at = LocalTimeColumn(
         verbose_name="Answered",
-        linkify=("response_detail", {"pk": tables.A("pk")}),
+        linkify=lambda record: pk_url("response_detail", record.pk),
     )
     patient = PatientColumn()
     procedure = tables.Column(accessor="procedure_name", verbose_name="Procedure", orderable=False)

@@ -521,3 +521,19 @@ def test_it_counts_open_alerts_in_the_nav_badge(client, nurse, front_desk, answe
     body = client.get(reverse("home")).content.decode()
     assert "unacknowledged alert" not in body
     assert reverse("reschedule_requests") in body
+
+
+def test_it_links_rows_as_reverse_does_under_any_script_prefix():
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from followup.tables import pk_url
+
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/clinic/"):
+            set_script_prefix(prefix)
+            for name, pk in (("patient_detail", 7), ("response_detail", 9876543210)):
+                assert pk_url(name, pk) == reverse(name, args=[pk])
+        assert pk_url("patient_detail", 7) == "/clinic/patients/7/"
+    finally:
+        set_script_prefix(before)
