@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
@@ -130,6 +131,7 @@ class Card:
     # this user may make now on this card.
     may_change: bool
     transition_url: str = ""  # where its buttons post, when it has any
+    opening: str = ""  # the card's markup up to the areas' parts (CARD_OPENING)
     check_in: bool = False
     undo_check_in: bool = False
     no_show: bool = False
@@ -181,8 +183,119 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             )
             if card.check_in or card.undo_check_in or card.no_show:
                 card.transition_url = reverse("board_card_transition", args=[appointment.pk])
+        card.opening = format_html(
+            CARD_OPENING,
+            card.dom_id,
+            card.css_class,
+            card.starts,
+            card.patient,
+            card.status,
+            card.ends,
+            card.detail_url,
+            card.procedure,
+            format_html("{} · ", card.side_and_level) if card.side_and_level else "",
+            card.physician,
+            format_html(CHECKED_IN, card.checked_in, _late(appointment, card.starts))
+            if card.checked_in
+            else "",
+        )
         cards[appointment.pk] = card
     return cards
+
+
+# A busy board has dozens of cards and hundreds of grid cells: their markup is written
+# here with format_html, cheaper than a template's variables and tags for each.
+CARD_OPENING = """<article id="{0}" class="{1}" aria-live="polite"
+  aria-label="{2} {3}, {4}">
+  <div class="d-flex justify-content-between align-items-start gap-1">
+    <strong>{2}–{5}</strong>
+    <span class="badge status-badge">{4}</span>
+  </div>
+  <div class="fw-semibold"><a href="{6}">{3}</a></div>
+  <div>{7}</div>
+  <div class="text-body-secondary">{8}{9}</div>
+  {10}"""
+CHECKED_IN = '<div class="small"><span class="check-in-time">Checked in {}</span>{}</div>'
+LATE = (
+    ' <span class="badge text-bg-danger check-in-late" title="Checked in more than an hour'
+    ' after the booked start {}">late</span>'
+)
+
+
+def _late(appointment, starts) -> str:
+    return format_html(LATE, starts) if appointment.checked_in_late else ""
+
+
+def _grid_html(day) -> dict:
+    """The day grid's time lines, free quarter hours, and recovery bays (day.html)."""
+    return {
+        "time_rows": format_html_join(
+            "\n",
+            '<div class="board-line{}" style="grid-column: 1 / -1; grid-row: {}"></div>\n'
+            '<div class="board-time" style="grid-column: 1; grid-row: {}">{}</div>',
+            (
+                (
+                    " is-hour" if row.is_hour else "",
+                    row.grid_span,
+                    row.grid_span,
+                    format_html("<strong>{}</strong>", row.label) if row.is_hour else row.label,
+                )
+                for row in day.label_rows
+            ),
+        ),
+        "free_slots": format_html_join(
+            "\n",
+            '<a class="board-free" href="{}" style="grid-column: {}; grid-row: {}"'
+            ' aria-label="Book {} at {}"><span aria-hidden="true">+ {}</span></a>',
+            (
+                (
+                    slot.url,
+                    column.grid_line,
+                    slot.grid_span,
+                    column.room.name,
+                    slot.label,
+                    slot.label,
+                )
+                for column in day.rooms
+                for slot in column.free
+                if slot.url
+            ),
+        ),
+        "bay_hours": format_html_join(
+            "",
+            '<div class="bay-hour" style="grid-column: {} ; grid-row: 1">{}</div>',
+            ((row.grid_line, row.label) for row in day.hour_rows),
+        ),
+        "bays": format_html_join(
+            "\n",
+            '<div class="fw-semibold small" style="grid-column: 1; grid-row: {}">{}</div>\n{}',
+            ((lane.grid_line, lane.bay.name, _stays_html(lane)) for lane in day.bays),
+        ),
+    }
+
+
+def _stays_html(lane) -> str:
+    return format_html_join(
+        "\n",
+        '<div class="bay-stay {}" style="grid-column: {}; grid-row: {}"\n'
+        '  title="{}, {}–{}, {}">\n'
+        '  {}<br>{}<span class="visually-hidden">, {}</span>\n</div>',
+        (
+            (
+                stay.card.status_class,
+                stay.grid_span,
+                lane.grid_line,
+                stay.card.patient,
+                stay.starts,
+                stay.ends,
+                stay.card.status,
+                stay.starts,
+                stay.card.patient_last_name,
+                stay.card.status,
+            )
+            for stay in lane.stays
+        ),
+    )
 
 
 @permission_required(VIEW)
@@ -198,6 +311,7 @@ def day_board(request):
             placed.card = cards[placed.appointment.pk]
         if selectors.may_book(request.user):
             _link_free_slots(day_board, now)
+        context["grid"] = _grid_html(day_board)
         context.update(_links(site, day))
         context["previous_url"] = board_url("day_board", site=site.pk, day=day - _DAY)
         context["next_url"] = board_url("day_board", site=site.pk, day=day + _DAY)

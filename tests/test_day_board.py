@@ -412,6 +412,21 @@ def test_it_checks_in_in_the_browser_without_reloading_the_page(
     assert first.status == Status.CHECKED_IN
 
 
+def test_it_escapes_what_staff_typed_in_the_cards_and_bays_it_writes(
+    client, front_desk, book, calendar, patient
+):
+    book(9, 0)
+    patient.last_name = "<b>O'Neil & Co</b>"
+    patient.save()
+    client.force_login(front_desk)
+    html = client.get(reverse("day_board"), board_params(calendar)).content.decode()
+    escaped = "&lt;b&gt;O&#x27;Neil &amp; Co&lt;/b&gt;"
+    assert "<b>O'Neil" not in html
+    # The card's label, its link and the recovery bay's title and text.
+    assert html.count(f"Karen {escaped}") == 3
+    assert f"<br>{escaped}<span" in html
+
+
 def test_it_renders_each_areas_card_part_on_every_card_of_a_page():
     """`{% area_includes %}` finds the areas' templates once per page and renders them on
     every card, each with its own appointment."""
