@@ -4,6 +4,8 @@ people, read like the patient page (the sites' record, audited)."""
 
 import datetime
 import re
+from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -11,14 +13,20 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.models import AuditEvent, StaffProfile
+from clinic.nursing.templatetags.nursing_patient import perioperative_rows
+from followup.blocks import block_result
 from followup.models import Invitation
 from followup.selectors_patient import (
     RECENT_ROWS,
+    FollowupRow,
     patient_followup_rows,
     recent_patient_followup_rows,
 )
-from followup.selectors_story import patient_story
+from followup.selectors_story import Point, Procedure, patient_story
+from followup.templatetags.followup_patient import followup_rows, procedure_rows, score_rows
 from scheduling.selectors import patient_appointments
+from scheduling.templatetags.scheduling_booking import status_badge
+from scheduling.templatetags.scheduling_patient import appointment_rows
 from tests.browser import DESKTOP
 from tests.factories import (
     PatientFactory,
@@ -60,7 +68,7 @@ def odi_cells(html: str) -> list[str]:
     return re.findall(r"<td>(ODI \d+\.\d)</td>", html)
 
 
-def score_rows(html: str) -> int:
+def scores_listed(html: str) -> int:
     table = html[html.index('id="story-scores"') :]
     return table[: table.index("</table>")].count("<tr><td>")
 
@@ -94,7 +102,7 @@ def test_it_shows_the_latest_rows_on_the_patient_page_and_links_to_all(
     full = reverse("patient_followup", args=[patient.pk])
     assert f'<a href="{full}">All follow-up ({ALL})</a>' in page
     assert f"The latest {RECENT_ROWS} of {ALL}." in page
-    assert score_rows(page) == RECENT_ROWS
+    assert scores_listed(page) == RECENT_ROWS
     assert f"the latest {RECENT_ROWS} of {ALL}</caption>" in page
     assert f'<a href="{full}#story-scores">All scores ({ALL})</a>' in page
 
@@ -103,7 +111,7 @@ def test_it_lists_every_row_and_score_on_the_follow_up_page(client, nurse, patie
     client.force_login(nurse)
     page = client.get(reverse("patient_followup", args=[patient.pk])).content.decode()
     assert odi_cells(page) == [f"ODI {20 + day}.0" for day in range(ALL)]
-    assert score_rows(page) == ALL
+    assert scores_listed(page) == ALL
     assert reverse("response_detail", args=[surveys[0].pk]) in page
     assert patient.get_absolute_url() in page
 
@@ -117,7 +125,7 @@ def test_it_needs_no_link_when_every_row_is_on_the_page(client, nurse, patient, 
     page = client.get(patient.get_absolute_url()).content.decode()
     assert len(odi_cells(page)) == RECENT_ROWS
     assert "All follow-up (" not in page and "All scores (" not in page
-    assert score_rows(page) == RECENT_ROWS
+    assert scores_listed(page) == RECENT_ROWS
 
 
 def test_it_audits_the_follow_up_page_as_a_read_of_the_record(client, nurse, patient, surveys):
@@ -194,3 +202,64 @@ def test_it_shows_the_follow_up_page_accessibly(
     page.get_by_role("link", name=f"All follow-up ({ALL})").click()
     expect(page.locator("#story-scores tbody tr")).to_have_count(ALL)
     assert serious_violations(page) == []
+
+
+def test_it_formats_each_follow_up_row_as_the_table_shows_it(patient):
+    row = FollowupRow(
+        survey="6 weeks",
+        procedure="Radiofrequency ablation",
+        due="2026-11-02 09:00",
+        status="Answered",
+        reminders_sent=2,
+        sent="2026-11-02 09:01",
+        opened="",
+        answered="2026-11-03 10:00",
+        response_id=7,
+        nrs_current=3,
+        percent_relief=Decimal("62.25"),
+        patient_rated_relief=None,
+        pgic=2,
+        odi_percent=None,
+        ndi_percent=Decimal("18"),
+        alert_count=1,
+    )
+    html = followup_rows([row], scores=True, patient=patient)
+    assert "<td>Answered <small>(2 reminders)</small></td>" in html
+    assert "<td>—</td>" in html  # not opened
+    assert f'<td><a href="{reverse("response_detail", args=[7])}">3</a></td>' in html
+    assert "<td>62.3 / —</td>" in html and "<td>NDI 18.0</td>" in html
+    alerts = f"{reverse('alert_list')}?q={patient.mrn}&amp;state="
+    assert f'<a class="badge text-bg-warning" href="{alerts}">1 alert</a>' in html
+    unanswered = followup_rows([replace(row, response_id=None)], scores=True, patient=patient)
+    assert '<td colspan="5">—</td>' in unanswered
+    desk = followup_rows([row], scores=False, patient=patient)
+    assert desk.count("<td") == 6 and "NDI" not in desk
+
+
+def test_it_formats_each_procedure_and_score_row(db):
+    at = timezone.now()
+    block = block_result(baseline_nrs=8, diary={"30": 1}, window_minutes=360, threshold=80)
+    procedure = Procedure(5, at, "Medial branch block", "Left L4-L5", block)
+    html = procedure_rows([procedure, replace(procedure, side_and_level="", block=None)])
+    assert f'<a href="{reverse("appointment_detail", args=[5])}">Medial branch block</a>' in html
+    assert "<td>Left L4-L5</td><td>Positive block (88%)</td>" in html
+    assert "<td>—</td><td>—</td></tr>" in html
+    point = Point(at, "Baseline", 7, None, Decimal("44.25"), None)
+    day = timezone.localtime(at).date().isoformat()
+    assert score_rows([point]) == (
+        f"<tr><td>{day}</td><td>Baseline</td><td>7</td><td>—</td><td>44.3</td><td>—</td></tr>\n"
+    )
+
+
+def test_it_formats_each_appointment_row_at_its_site(calendar, patient):
+    appointment = appointment_maker(calendar, patient)(1)[0]
+    html = appointment_rows([appointment])
+    local = timezone.localtime(appointment.starts_at, appointment.site.zone)
+    when = local.strftime("%a %Y-%m-%d %H:%M")
+    assert html.startswith(f'<tr><td><a href="{appointment.get_absolute_url()}">{when}</a></td>')
+    assert f"<td>{appointment.site.name} · {appointment.room.name}</td>" in html
+    assert f"<td>{status_badge(appointment)}</td></tr>" in html
+    periop = perioperative_rows([appointment])
+    clinic_time = timezone.localtime(appointment.starts_at).strftime("%Y-%m-%d %H:%M")
+    assert periop.startswith(f"<tr><td>{clinic_time}</td>")
+    assert reverse("nursing_record", args=[appointment.pk]) in periop
