@@ -394,11 +394,12 @@ class ResponseTable(tables.Table):
         # One query per table: the questions are protocol data, not per-row data.
         return red_flag_labels()
 
+    # The wording is read only for a page that shows a red flag: most pages show none.
     def render_red_flags(self, value):
-        return red_flag_text(value, self.red_flag_labels) or "None"
+        return red_flag_text(value, self.red_flag_labels) if value else "None"
 
     def value_red_flags(self, value):
-        return red_flag_text(value, self.red_flag_labels)
+        return red_flag_text(value, self.red_flag_labels) if value else ""
 
 
 class AlertTable(tables.Table):

@@ -537,3 +537,29 @@ def test_it_links_rows_as_reverse_does_under_any_script_prefix():
         assert pk_url("patient_detail", 7) == "/clinic/patients/7/"
     finally:
         set_script_prefix(before)
+
+
+def test_it_reads_red_flag_wording_only_for_a_page_that_shows_a_red_flag(
+    client, physician, answered
+):
+    from followup.red_flags import red_flag_labels
+    from followup.scoring import RED_FLAGS
+
+    client.force_login(physician)
+
+    def page():
+        with CaptureQueriesContext(connection) as queries:
+            body = client.get(reverse("response_list")).content.decode()
+        return body, [q for q in queries if "followup_redflagquestion" in q["sql"]]
+
+    body, wording_reads = page()
+    assert "<td>None</td>" in body
+    assert not wording_reads
+    code = RED_FLAGS[0][0]
+    ResponseFactory(
+        invitation=SentSurveyFactory(appointment=answered.invitation.appointment),
+        red_flags=[code],
+    )
+    body, wording_reads = page()
+    assert f"<td>{red_flag_labels()[code]}</td>" in body
+    assert len(wording_reads) == 1
