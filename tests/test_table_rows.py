@@ -79,6 +79,39 @@ def test_it_renders_every_kind_of_column_as_the_library_does():
     assert ours == theirs
 
 
+class LookupTable(tables.Table):
+    """Accessors through dicts, callables, missing keys, and a method that alters data."""
+
+    name = tables.Column()
+    city = tables.Column(accessor="info__city")
+    shout = tables.Column(accessor="name__upper")
+    missing = tables.Column(accessor="info__nope", default="none")
+    first = tables.Column(accessor="tags__0")
+
+
+def test_it_looks_up_dicts_lists_and_callables_as_the_library_does():
+    rows = [
+        {"name": "<b>Ann</b>", "info": {"city": "Århus"}, "tags": ["a", "b"]},
+        {"name": "", "info": None, "tags": []},
+        {"name": "Bo", "info": {"city": ""}, "tags": ["<i>"]},
+    ]
+    ours, theirs = both_ways(LookupTable, rows)
+    assert ours == theirs
+    assert "<td>&lt;B&gt;ANN&lt;/B&gt;</td>" in ours and "<td>&lt;i&gt;</td>" in ours
+
+
+class RefusingTable(tables.Table):
+    mrn = tables.Column()
+    saved = tables.Column(accessor="save")  # alters data: the library refuses to call it
+    full = tables.Column(accessor="full_name")
+
+
+def test_it_never_calls_a_method_that_alters_data():
+    patient = PatientFactory(first_name="Ann", last_name="Berg")
+    ours, theirs = both_ways(RefusingTable, Patient.objects.all())
+    assert ours == theirs == f"<tr><td>{patient.mrn}</td><td>—</td><td>Ann Berg</td></tr>\n"
+
+
 def test_it_escapes_what_patients_and_staff_typed():
     PatientFactory(first_name="<script>alert(1)</script>", last_name="<img src=x>")
     ours, _ = both_ways(SampleTable, Patient.objects.all())
