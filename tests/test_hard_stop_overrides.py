@@ -328,6 +328,26 @@ def test_it_flags_a_hard_stop_on_the_day_board(client, clopidogrel_signed, nurse
     assert 'data-testid="hard-stop-flag"' in card
 
 
+def test_it_keeps_the_flag_on_a_card_swapped_in_and_on_the_physicians_day(
+    client, clopidogrel_signed, nurse, front_desk
+):
+    """The card htmx swaps in after a status change, and the physician's day, read the
+    flags as the day board does: for staff who see them only."""
+    url = reverse("board_card_transition", args=[clopidogrel_signed.pk])
+    client.force_login(nurse)
+    card = client.post(url, {"to": "nonsense"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="hard-stop-flag"' in card
+    day = clopidogrel_signed.local_start.date().isoformat()
+    schedule = client.get(
+        reverse("physician_day"), {"physician": clopidogrel_signed.physician_id, "day": day}
+    ).content.decode()
+    assert 'data-testid="hard-stop-flag"' in schedule
+    client.force_login(front_desk)
+    card = client.post(url, {"to": "nonsense"}, HTTP_HX_REQUEST="true").content.decode()
+    assert f'id="card-{clopidogrel_signed.pk}"' in card
+    assert 'data-testid="hard-stop-flag"' not in card
+
+
 def test_it_shows_an_override_on_the_boards(client, two_stops, physician, nurse):
     start(two_stops, physician, antithrombotics=HAEMATOLOGY, escort="Taxi")
     client.force_login(nurse)
