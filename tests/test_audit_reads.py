@@ -113,3 +113,17 @@ def test_it_records_each_patient_read_with_who_when_and_from_where(rf, physician
         for patient in patients
     }
     assert all(row.at is not None for row in rows)
+
+
+def test_it_names_the_break_glass_access_on_each_patient_read_under_it(rf, responses):
+    from clinic.accounts.services import break_glass_start
+    from clinic.audit import audit_record_reads
+
+    root = User.objects.create_superuser("root", "root@example.com", PASSWORD)
+    access = break_glass_start(user=root, reason="Night shift, no physician reachable")
+    request = rf.get("/")
+    request.user = User.objects.get(pk=root.pk)
+    audit_record_reads(request=request, patients=[responses[0].patient], detail="list")
+    row = reads(root).get()
+    assert row.break_glass_id == access.pk
+    assert row.detail == "list [break-glass: Night shift, no physician reachable]"
