@@ -20,6 +20,20 @@ ROWS_PER_LABEL = LABEL_MINUTES // ROW_MINUTES
 # Shown when the site has no opening hours that day, so a closed day still has a grid.
 DEFAULT_HOURS = (datetime.time(8), datetime.time(16))
 CARD_RELATIONS = ("patient", "procedure_type", "physician", "site", "room", "recovery_bay")
+# Columns no board nor its areas' parts read: each row's timestamps cost a parse apiece, and
+# a day's board reads dozens of rows with their patient and physician.
+UNSHOWN_ON_BOARDS = (
+    "created_at",
+    "updated_at",
+    "patient__spinal_history",
+    "patient__merged_at",
+    "patient__anonymised_at",
+    "patient__created_at",
+    "patient__updated_at",
+    "physician__password",
+    "physician__last_login",
+    "physician__date_joined",
+)
 
 
 def card_appointments():
@@ -214,6 +228,7 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
     # tables in one join took PostgreSQL longer to plan than to run.
     appointments = list(
         Appointment.objects.select_related("patient", "procedure_type", "physician")
+        .defer(*UNSHOWN_ON_BOARDS)
         .filter(site=site, starts_at__gte=day_starts, starts_at__lt=day_ends)
         .order_by("starts_at", "pk")
     )

@@ -300,6 +300,14 @@ def test_it_works_out_each_card_once_for_the_user(front_desk, nurse, book, calen
     assert (card.check_in, card.no_show) == (True, False)
 
 
+def test_it_reads_no_audit_column_nor_password_for_a_board(book, calendar):
+    book(9, 0)
+    appointment = day_board(site=calendar["site"], day=calendar["monday"]).appointments[0]
+    assert {"created_at", "updated_at"} <= appointment.get_deferred_fields()
+    assert "spinal_history" in appointment.patient.get_deferred_fields()
+    assert "password" in appointment.physician.get_deferred_fields()
+
+
 def test_it_places_cards_and_free_quarter_hours_by_grid_lines(client, front_desk, book, calendar):
     book(9, 0)
     board = day_board(site=calendar["site"], day=calendar["monday"])
