@@ -51,15 +51,21 @@ def _new_calendar(name: str) -> Calendar:
 
 
 @functools.cache
-def _vtimezone(tzid: str) -> Timezone:
-    """A zone's VTIMEZONE (its offsets from 1970 to 2038): milliseconds of work, the same
-    every time, so done once a process. Every appointment reminder email carries one."""
-    return Timezone.from_tzid(tzid)
+def _vtimezone(tzid: str) -> bytes:
+    """A zone's VTIMEZONE (its offsets from 1970 to 2038), written out: milliseconds of
+    work, the same every time, so done once a process. Every appointment reminder email
+    carries one."""
+    return Timezone.from_tzid(tzid).to_ical()
 
 
-def _add_timezones(calendar: Calendar) -> None:
-    """What `calendar.add_missing_timezones()` adds, ahead of the events."""
-    calendar.subcomponents[:0] = [_vtimezone(tzid) for tzid in sorted(calendar.get_missing_tzids())]
+def _to_ical(calendar: Calendar) -> bytes:
+    """`calendar` written out with the VTIMEZONEs `calendar.add_missing_timezones()` would
+    add, ahead of the events, byte for byte, but each zone written once a process."""
+    zones = b"".join(_vtimezone(tzid) for tzid in sorted(calendar.get_missing_tzids()))
+    if not zones:
+        return calendar.to_ical()
+    head, first_event, rest = calendar.to_ical().partition(b"BEGIN:VEVENT\r\n")
+    return head + zones + first_event + rest
 
 
 def _initials(patient) -> str:
@@ -134,8 +140,7 @@ def appointment_ics(appointment, *, for_patient: bool = False) -> bytes:
     name = settings.CLINIC_NAME if for_patient else f"{settings.CLINIC_NAME} appointment"
     calendar = _new_calendar(name)
     calendar.add_component(_event(appointment, for_patient=for_patient))
-    _add_timezones(calendar)
-    return calendar.to_ical()
+    return _to_ical(calendar)
 
 
 def physician_feed_ics(
@@ -162,8 +167,7 @@ def physician_feed_ics(
     )
     for appointment in appointments:
         calendar.add_component(_event(appointment, for_patient=False, minimal=True))
-    _add_timezones(calendar)
-    return calendar.to_ical()
+    return _to_ical(calendar)
 
 
 def calendar_feed_create(*, physician) -> CalendarFeed:

@@ -235,3 +235,18 @@ def test_it_offers_feeds_to_physicians_only(client, front_desk, outsider):
     assert client.post(reverse("calendar_feed_settings"), {"action": "create"}).status_code == 403
     client.force_login(outsider)
     assert client.get(reverse("calendar_feed_settings")).status_code == 403
+
+
+def test_it_writes_the_file_as_icalendar_does_with_each_zone_written_once(book_at, monkeypatch):
+    from scheduling import calendars
+
+    appointment = book_at(SPRING[0])
+    sites = [appointment, book_at(US_SPRING[0], zone="America/New_York")]
+    for booked in sites:
+        expected = calendars._new_calendar(settings.CLINIC_NAME)
+        expected.add_component(calendars._event(booked, for_patient=True))
+        expected.add_missing_timezones()
+        assert appointment_ics(booked, for_patient=True) == expected.to_ical()
+    # Written from the cache from then on.
+    monkeypatch.setattr(calendars.Timezone, "from_tzid", None)
+    assert b"BEGIN:VTIMEZONE" in appointment_ics(appointment, for_patient=True)

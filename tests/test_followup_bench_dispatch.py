@@ -21,5 +21,10 @@ def test_it_times_the_dispatcher_with_one_and_two_worker_processes_against_a_no_
         assert re.search(rf"{line}.*\d+ (tasks|emails)/s", text), text
     opened, closed = map(int, re.search(r"SMTP connections: (\d+) .* (\d+) closed", text).groups())
     assert 2 <= opened <= 3 and closed == opened  # one per sending process, each said QUIT
+    per_send = float(re.search(r"queries: ([\d.]+) a send \(\d+ for 2 emails", text).group(1))
+    assert per_send <= 3
+    assert re.search(r"of the no-op rate \(target 25%: (met|NOT met)\)", text), text
+    assert re.search(r"x one process \(target above 1: (met|NOT met)\)", text), text
+    assert re.search(r"load average: [\d.]+ before, [\d.]+ after", text), text
     assert not Invitation.objects.exists()
     assert not Site.objects.filter(name__startswith="[bench-dispatch]").exists()

@@ -11,8 +11,11 @@ each measurement, a Celery worker on a broker queue of the bench's own; then rep
 
 Both rates are counted from the worker's first message to its last, the messages having
 been published before the worker started. The three are measured in turn, --rounds times,
-and the medians reported, so that a busy machine skews them alike. Use a scratch database
-(`make bench` uses clinic_bench) and a Redis broker (REDIS_URL, else --broker).
+and the medians reported, so that a busy machine skews them alike; the ratios are the
+medians of each round's own ratios, which a load that changes from round to round skews
+less. Last, a sample of the messages is sent in-process to count the queries a send costs.
+Use a scratch database (`make bench` uses clinic_bench) and a Redis broker (REDIS_URL,
+else --broker).
 """
 
 import datetime
@@ -33,16 +36,19 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from clinic.celery import app as celery_app
 from clinic.models import Patient, ProcedureType, Room, Site
-from followup import dispatch
+from followup import dispatch, emails
 from followup.models import EmailLog, Invitation
 from scheduling.models import Appointment
 
 PREFIX = "[bench-dispatch]"
 PATIENTS = 200
+# Every QUERY_SAMPLE-th message of a tick is sent in-process to count its queries.
+QUERY_SAMPLE = 10
 S = Invitation.Status
 K = Invitation.Kind
 
@@ -75,6 +81,10 @@ def _wait(condition, *, timeout: float, what: str, every: float = 0.01) -> float
             raise CommandError(f"Timed out waiting for {what}.")
         time.sleep(every)
     return time.monotonic()
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 def _free_port() -> int:
@@ -127,6 +137,7 @@ class Command(BaseCommand):
         celery_app._after_fork()  # forget pooled connections to another broker
         self.environment = self._worker_environment(broker, controller.port)
         rows, rates = [], {"noop": [], 1: [], 2: []}
+        load_before = os.getloadavg()[0]
         try:
             rows = self._generate(emails)
             for _round in range(rounds):
@@ -134,14 +145,19 @@ class Command(BaseCommand):
                 for processes in (1, 2):
                     rate, tick, messages = self._email_rate(rows, processes=processes)
                     rates[processes].append(rate)
+            sessions, quits = self.sink.sessions, self.sink.quits
+            queries, sent = self._queries_per_send(rows, controller.port)
         finally:
             self._remove()
             self.client.delete(self.queue)
             celery_app.conf.broker_url, celery_app.conf.task_default_queue = before
             celery_app._after_fork()
             controller.stop()
+        load_after = os.getloadavg()[0]
         noop, one, two = (statistics.median(rates[key]) for key in ("noop", 1, 2))
         spread = {key: f"{min(v):.0f}-{max(v):.0f}" for key, v in rates.items()}
+        of_noop = statistics.median(e / n for e, n in zip(rates[1], rates["noop"], strict=True))
+        of_one = statistics.median(t / o for t, o in zip(rates[2], rates[1], strict=True))
         write = self.stdout.write
         write(
             f"Dispatcher to an SMTP sink on loopback: {len(rows):,} emails a run, "
@@ -153,15 +169,47 @@ class Command(BaseCommand):
         write(f"  no-op task, 1 worker process:   {noop:6.0f} tasks/s  ({spread['noop']})")
         write(
             f"  dispatcher, 1 worker process:   {one:6.0f} emails/s ({spread[1]}), "
-            f"{one / noop:.0%} of the no-op rate"
+            f"{of_noop:.0%} of the no-op rate (target 25%: {_met(of_noop >= 0.25)})"
         )
         write(
-            f"  dispatcher, 2 worker processes: {two:6.0f} emails/s ({spread[2]}), {two / one:.2f}x"
+            f"  dispatcher, 2 worker processes: {two:6.0f} emails/s ({spread[2]}), "
+            f"{of_one:.2f}x one process (target above 1: {_met(of_one > 1)})"
         )
         write(
-            f"  SMTP connections: {self.sink.sessions} opened by {3 * rounds} sending worker "
-            f"processes, {self.sink.quits} closed with QUIT when they stopped"
+            f"  SMTP connections: {sessions} opened by {3 * rounds} sending worker "
+            f"processes, {quits} closed with QUIT when they stopped"
         )
+        write(
+            f"  queries: {queries / sent:.2f} a send ({queries} for {sent} emails in-process, "
+            "reading the batches included; target at most 3)"
+        )
+        write(
+            f"  load average: {load_before:.1f} before, {load_after:.1f} after "
+            f"({os.cpu_count()} CPUs)"
+        )
+
+    def _queries_per_send(self, rows: list[int], smtp_port: int) -> tuple[int, int]:
+        """Queries to send every QUERY_SAMPLE-th message of a tick in-process, and the emails."""
+        self._reset()
+        sample = dispatch.chunks(rows)[::QUERY_SAMPLE]
+        ids = [pk for chunk in sample for pk in chunk]
+        Invitation.objects.filter(pk__in=ids).update(status=S.QUEUED, queued_at=timezone.now())
+        mail = {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": smtp_port,
+            "EMAIL_USE_TLS": False,
+            "EMAIL_USE_SSL": False,
+        }
+        try:
+            with override_settings(**mail), CaptureQueriesContext(connection) as queries:
+                outcomes = [dispatch.invitations_send(invitation_ids=chunk) for chunk in sample]
+        finally:
+            emails.connection_close()
+        sent = sum(list(outcome.values()).count("sent") for outcome in outcomes)
+        if sent != len(ids):
+            raise CommandError(f"Only {sent} of {len(ids)} emails were sent in-process.")
+        return len(queries), sent
 
     # --- Data -------------------------------------------------------------------------
 
