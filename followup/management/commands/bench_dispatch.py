@@ -146,7 +146,7 @@ class Command(BaseCommand):
                     rate, tick, messages = self._email_rate(rows, processes=processes)
                     rates[processes].append(rate)
             sessions, quits = self.sink.sessions, self.sink.quits
-            queries, sent = self._queries_per_send(rows, controller.port)
+            queries, sent, messages_sampled = self._queries_per_send(rows, controller.port)
         finally:
             self._remove()
             self.client.delete(self.queue)
@@ -180,16 +180,18 @@ class Command(BaseCommand):
             f"processes, {quits} closed with QUIT when they stopped"
         )
         write(
-            f"  queries: {queries / sent:.2f} a send ({queries} for {sent} emails in-process, "
-            "reading the batches included; target at most 3)"
+            f"  queries: {queries / sent:.2f} a send ({queries} for {sent} emails in "
+            f"{messages_sampled} message{'s' * (messages_sampled != 1)} sent in-process, "
+            "each message's read of its rows included; target at most 3)"
         )
         write(
             f"  load average: {load_before:.1f} before, {load_after:.1f} after "
             f"({os.cpu_count()} CPUs)"
         )
 
-    def _queries_per_send(self, rows: list[int], smtp_port: int) -> tuple[int, int]:
-        """Queries to send every QUERY_SAMPLE-th message of a tick in-process, and the emails."""
+    def _queries_per_send(self, rows: list[int], smtp_port: int) -> tuple[int, int, int]:
+        """Queries to send every QUERY_SAMPLE-th message of a tick in-process, the emails
+        and the messages."""
         self._reset()
         sample = dispatch.chunks(rows)[::QUERY_SAMPLE]
         ids = [pk for chunk in sample for pk in chunk]
@@ -209,7 +211,7 @@ class Command(BaseCommand):
         sent = sum(list(outcome.values()).count("sent") for outcome in outcomes)
         if sent != len(ids):
             raise CommandError(f"Only {sent} of {len(ids)} emails were sent in-process.")
-        return len(queries), sent
+        return len(queries), sent, len(sample)
 
     # --- Data -------------------------------------------------------------------------
 
