@@ -11,7 +11,7 @@ from clinic.celery import app as celery_app
 from clinic.celery import close_old_database_connections
 from followup.tasks import send_invitations
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_it_keeps_a_workers_database_connection_from_task_to_task(monkeypatch):
