@@ -12,7 +12,11 @@ from scheduling.templatetags.scheduling_booking import offer_url, status_badge
 
 
 class AppointmentTable(tables.Table):
-    starts_at = tables.Column(verbose_name="Start (site time)", linkify=True)
+    # Appointments in different rooms start at the same minute: the id settles their order,
+    # so a row never moves between pages (and appointment_start_idx covers both).
+    starts_at = tables.Column(
+        verbose_name="Start (site time)", linkify=True, order_by=("starts_at", "id")
+    )
     patient = tables.Column(
         linkify=lambda record: record.patient.get_absolute_url(),
         order_by=("patient__last_name", "patient__first_name"),

@@ -99,6 +99,25 @@ def test_it_sorts_by_start_and_by_patient(client, front_desk, spread):
     assert names == sorted(names)
 
 
+def test_it_keeps_appointments_of_the_same_minute_in_one_order(
+    client, front_desk, calendar, patient, spread
+):
+    """Rooms start at the same minute: without a tiebreak their rows could swap between pages."""
+    client.force_login(front_desk)
+    twin = AppointmentFactory(
+        calendar=calendar,
+        patient=patient,
+        starts_at=spread["north"].starts_at,
+        physician=spread["dr_berg"],
+    )
+    same_minute = sorted([spread["north"].pk, twin.pk])
+    for sort, expected in (("starts_at", same_minute), ("-starts_at", same_minute[::-1])):
+        table = client.get(reverse("appointment_list"), {"sort": sort}).context["table"]
+        assert list(table.data.data.query.order_by)[-1].lstrip("-") == "id"
+        pks = [row.record.pk for row in table.paginated_rows]
+        assert [pk for pk in pks if pk in same_minute] == expected
+
+
 def test_it_shows_and_sorts_by_the_procedure_and_room_names(client, front_desk, spread):
     client.force_login(front_desk)
     url = reverse("appointment_list")
