@@ -5,6 +5,7 @@ import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_tables2 as tables
+from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -119,7 +120,8 @@ def _url_with_stand_in(name, urlconf, script_prefix) -> str:
 def pk_url(name, pk) -> str:
     """reverse(name, args=[pk]) for a page of rows: `name` is reversed once per URL
     configuration and script prefix, not once per row (a twentieth of a list page)."""
-    template = _url_with_stand_in(name, get_urlconf(), get_script_prefix())
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    template = _url_with_stand_in(name, urlconf, get_script_prefix())
     return template.replace(str(STAND_IN_PK), str(pk))
 
 

@@ -7,8 +7,9 @@ import itertools
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from clinic.models import AuditEvent, Site
@@ -537,6 +538,12 @@ def test_it_links_rows_as_reverse_does_under_any_script_prefix():
         assert pk_url("patient_detail", 7) == "/clinic/patients/7/"
     finally:
         set_script_prefix(before)
+    with override_settings(ROOT_URLCONF=__name__):
+        assert pk_url("patient_detail", 7) == "/elsewhere/7/"
+
+
+# The URL configuration of the test above: another path for the same name.
+urlpatterns = [path("elsewhere/<int:pk>/", lambda request, pk: None, name="patient_detail")]
 
 
 def test_it_reads_red_flag_wording_only_for_a_page_that_shows_a_red_flag(
