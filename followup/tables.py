@@ -183,7 +183,9 @@ class SurveyWorklistTable(tables.Table):
     mrn = tables.Column(accessor="patient__mrn", verbose_name="MRN")
     procedure = tables.Column(accessor="procedure_name", verbose_name="Procedure", orderable=False)
     survey = LabelledSurveyColumn()
-    due_at = ZoneTimeColumn(verbose_name="Due")
+    # Surveys fall due at the same minute: the id settles their order, so a row never
+    # moves between pages (invitation_open_survey_idx covers both).
+    due_at = ZoneTimeColumn(verbose_name="Due", order_by=("due_at", "id"))
     status = tables.Column()
     sent_at = ZoneTimeColumn(verbose_name="Sent")
     opened_at = ZoneTimeColumn(verbose_name="Opened")
@@ -340,8 +342,10 @@ def red_flag_text(codes, labels) -> str:
 class ResponseTable(tables.Table):
     """Rows: selectors_worklists.responses_with_scores."""
 
+    # As due_at above; response_submitted_idx covers both.
     submitted_at = LocalTimeColumn(
         verbose_name="Answered",
+        order_by=("submitted_at", "id"),
         linkify=lambda record: pk_url("response_detail", record.pk),
     )
     patient = PatientColumn()

@@ -570,3 +570,21 @@ def test_it_reads_red_flag_wording_only_for_a_page_that_shows_a_red_flag(
     body, wording_reads = page()
     assert f"<td>{red_flag_labels()[code]}</td>" in body
     assert len(wording_reads) == 1
+
+
+def test_it_keeps_rows_due_or_answered_at_the_same_time_in_one_order(client, nurse, appointment):
+    due = NOW() - datetime.timedelta(hours=1)
+    surveys = [SentSurveyFactory(appointment=appointment, due_at=due) for _ in range(3)]
+    for _ in range(3):
+        ResponseFactory(invitation=SentSurveyFactory(appointment=appointment), submitted_at=due)
+    client.force_login(nurse)
+
+    def listed(name, **params):
+        table = client.get(reverse(name), params).context["table"]
+        return [row.record.pk for row in table.paginated_rows]
+
+    tied = [survey.pk for survey in surveys]
+    assert [pk for pk in listed("followup_worklist") if pk in tied] == tied
+    answered = listed("response_list")
+    assert answered == sorted(answered, reverse=True)
+    assert listed("response_list", sort="submitted_at") == sorted(answered)
