@@ -490,6 +490,17 @@ def test_it_takes_as_many_queries_for_many_rows_as_for_few(
     assert_query_count_flat(client, reverse(name), add_rows)
 
 
+@pytest.mark.parametrize(
+    ("name", "persona"), [("followup_worklist", "nurse"), ("response_list", "physician")]
+)
+def test_it_exports_as_many_rows_in_as_many_queries(
+    client, personas, add_rows, name, persona, assert_query_count_flat
+):
+    """The export reads every column, hidden ones too: none may load a field per row."""
+    client.force_login(personas[persona])
+    assert_query_count_flat(client, reverse(name), add_rows, _export="csv")
+
+
 def test_it_builds_the_patient_timeline_without_a_query_per_survey(
     client, nurse, patient, add_rows, assert_query_count_flat
 ):
