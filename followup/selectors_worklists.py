@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from clinic import sites
 from clinic.roles import Role, roles_of
+from clinic.selectors import field_by_key
 from followup.models import (
     Alert,
     CarePlanStep,
@@ -64,23 +65,20 @@ def overdue_q(now) -> Q:
     )
 
 
-def _lookup(model, field, pk):
-    return Subquery(model.objects.filter(pk=OuterRef(pk)).order_by().values(field)[:1])
-
-
 def survey_labels(invitation="") -> dict:
     """What a list row shows of its survey, as annotations: `procedure_name` and
     `step_name` (none for a baseline). The row is the invitation, or has it at `invitation`
     (a response).
 
-    Lookups by key rather than joins: each joined table multiplies the join orders
-    PostgreSQL weighs, and planning six tables took longer than reading the page's rows.
-    Through the appointment's key, so that the list's count joins nothing.
+    Lookups by key (`field_by_key`) rather than joins, through the appointment's key, so
+    that the list's count joins nothing.
     """
     prefix = f"{invitation}__" if invitation else ""
     return {
-        "procedure_name": _lookup(Appointment, "procedure_type__name", f"{prefix}appointment_id"),
-        "step_name": _lookup(CarePlanStep, "name", f"{prefix}step_id"),
+        "procedure_name": field_by_key(
+            Appointment, "procedure_type__name", f"{prefix}appointment_id"
+        ),
+        "step_name": field_by_key(CarePlanStep, "name", f"{prefix}step_id"),
     }
 
 
@@ -88,9 +86,21 @@ def survey_labels(invitation="") -> dict:
 # an expression resolves a copy of it, never the expression itself.
 INVITATION_LABELS = {
     **survey_labels(),
-    "site_time_zone": _lookup(Appointment, "site__time_zone", "appointment_id"),
+    "site_time_zone": field_by_key(Appointment, "site__time_zone", "appointment_id"),
 }
 RESPONSE_LABELS = {**survey_labels("invitation"), "survey_kind": F("invitation__kind")}
+
+# A response's scores as the responses list shows them, in its order (followup.tables).
+RESPONSE_SCORES = (
+    "nrs_current",
+    "nrs_average",
+    "nrs_worst",
+    "percent_relief",
+    "patient_rated_relief",
+    "pgic",
+    "odi_percent",
+    "ndi_percent",
+)
 
 # The patient as a list row shows it: name and MRN, linked.
 PATIENT_SHOWN = ("patient__first_name", "patient__last_name", "patient__mrn")
@@ -227,19 +237,7 @@ def responses_with_scores() -> QuerySet:
     return (
         Response.objects.select_related("patient")
         .annotate(open_alert_count=OPEN_ALERT_COUNT, **RESPONSE_LABELS)
-        .only(
-            "submitted_at",
-            "nrs_current",
-            "nrs_average",
-            "nrs_worst",
-            "percent_relief",
-            "patient_rated_relief",
-            "pgic",
-            "odi_percent",
-            "ndi_percent",
-            "red_flags",
-            *PATIENT_SHOWN,
-        )
+        .only("submitted_at", *RESPONSE_SCORES, "red_flags", *PATIENT_SHOWN)
         .order_by("-submitted_at", "-pk")
     )
 

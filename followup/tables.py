@@ -23,6 +23,7 @@ from followup.models import (
 )
 from followup.red_flags import red_flag_labels
 from followup.scoring import PGIC_CHOICES
+from followup.selectors_worklists import RESPONSE_SCORES
 
 PGIC_LABELS = dict(PGIC_CHOICES)
 KIND_LABELS = dict(Invitation.Kind.choices)
@@ -370,14 +371,7 @@ class ResponseTable(tables.Table):
             "patient",
             "procedure",
             "survey",
-            "nrs_current",
-            "nrs_average",
-            "nrs_worst",
-            "percent_relief",
-            "patient_rated_relief",
-            "pgic",
-            "odi_percent",
-            "ndi_percent",
+            *RESPONSE_SCORES,
             "red_flags",
             "open_alert_count",
         ]

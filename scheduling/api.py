@@ -8,7 +8,7 @@ import datetime
 
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -24,6 +24,7 @@ from clinic.api_permissions import site_scope_check
 from clinic.api_support import user_name
 from clinic.audit import audit_record
 from clinic.models import AuditEvent, Indication, Patient, ProcedureType, Room, Site
+from clinic.selectors import field_by_key
 from scheduling import pathway, selectors, services
 from scheduling.dates import OUT_OF_RANGE, in_range, validate_schedule_day
 from scheduling.filters import AppointmentDaysMixin, days_applied_together
@@ -225,11 +226,6 @@ class AppointmentSerializer(serializers.ModelSerializer):
         }
 
 
-def _name_of(model, key: str) -> Subquery:
-    # Unordered: a room's default order would join its site into every row's subquery.
-    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values("name"))
-
-
 PATHWAY_OVERRIDES = Prefetch(
     "pathway_overrides",
     # In their order within each appointment; the default order by appointment would join
@@ -257,10 +253,10 @@ def _shown_appointments():
             "physician__username",
         )
         .annotate(
-            procedure_type_name=_name_of(ProcedureType, "procedure_type"),
-            site_name=_name_of(Site, "site"),
-            room_name=_name_of(Room, "room"),
-            recovery_bay_name=_name_of(Room, "recovery_bay"),
+            procedure_type_name=field_by_key(ProcedureType, "name", "procedure_type"),
+            site_name=field_by_key(Site, "name", "site"),
+            room_name=field_by_key(Room, "name", "room"),
+            recovery_bay_name=field_by_key(Room, "name", "recovery_bay"),
         )
         .prefetch_related(PATHWAY_OVERRIDES)
         .order_by("starts_at", "pk")
