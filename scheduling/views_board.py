@@ -35,6 +35,7 @@ from scheduling.services import (
     appointment_transition,
 )
 from scheduling.templatetags.board_tags import person
+from scheduling.templatetags.scheduling_booking import check_in_time
 
 VIEW = "scheduling.view_appointment"
 CHANGE = "scheduling.change_appointment"
@@ -195,7 +196,7 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             card.procedure,
             format_html("{} · ", card.side_and_level) if card.side_and_level else "",
             card.physician,
-            format_html(CHECKED_IN, card.checked_in, _late(appointment, card.starts))
+            format_html('<div class="small">{}</div>', check_in_time(appointment, zone))
             if card.checked_in
             else "",
         )
@@ -215,15 +216,6 @@ CARD_OPENING = """<article id="{0}" class="{1}" aria-live="polite"
   <div>{7}</div>
   <div class="text-body-secondary">{8}{9}</div>
   {10}"""
-CHECKED_IN = '<div class="small"><span class="check-in-time">Checked in {}</span>{}</div>'
-LATE = (
-    ' <span class="badge text-bg-danger check-in-late" title="Checked in more than an hour'
-    ' after the booked start {}">late</span>'
-)
-
-
-def _late(appointment, starts) -> str:
-    return format_html(LATE, starts) if appointment.checked_in_late else ""
 
 
 def _grid_html(day) -> dict:

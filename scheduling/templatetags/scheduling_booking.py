@@ -2,6 +2,7 @@
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
@@ -49,6 +50,29 @@ def status_badge(appointment):
         '<span class="badge fs-6 {}">{}</span>',
         BADGE_CLASSES.get(appointment.status, "text-bg-light"),
         appointment.get_status_display(),
+    )
+
+
+@register.simple_tag
+def check_in_time(appointment, zone=None):
+    """When the patient was checked in, in the site's time (or `zone`), and "late" when more
+    than an hour after the booked start; nothing while not checked in."""
+    if not appointment.checked_in_at:
+        return ""
+    zone = zone or appointment.site.zone
+    late = (
+        format_html(
+            ' <span class="badge text-bg-danger check-in-late" title="Checked in more than an'
+            ' hour after the booked start {}">late</span>',
+            f"{timezone.localtime(appointment.starts_at, zone):%H:%M}",
+        )
+        if appointment.checked_in_late
+        else ""
+    )
+    return format_html(
+        '<span class="check-in-time">Checked in {}</span>{}',
+        f"{timezone.localtime(appointment.checked_in_at, zone):%H:%M}",
+        late,
     )
 
 
