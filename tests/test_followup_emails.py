@@ -121,6 +121,58 @@ def test_it_adds_one_click_unsubscribe_headers(rfa_appointment):
     assert headers["Message-ID"] == f"<invitation-{reminder.pk}-send-1@127.0.0.1>"
 
 
+def test_it_gives_each_multipart_its_own_boundary(rfa_appointment):
+    """Set up front (followup.emails._PatientEmail); a reader finds every part."""
+    import email
+
+    first = invitation_message(reminder_for(rfa_appointment)).message()
+    second = invitation_message(reminder_for(rfa_appointment)).message()
+    boundaries = [part.get_boundary() for part in first.walk() if part.is_multipart()]
+    assert len(boundaries) == 2  # mixed (the .ics), alternative (text and HTML)
+    assert len(set(boundaries)) == 2
+    assert all(len(b) > 30 for b in boundaries)
+    assert not set(boundaries) & {p.get_boundary() for p in second.walk() if p.is_multipart()}
+    parsed = email.message_from_bytes(first.as_bytes(linesep="\r\n"))
+    types = [part.get_content_type() for part in parsed.walk()]
+    assert types == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "text/calendar",
+    ]
+    text = parsed.get_payload(0).get_payload(0).get_payload(decode=True).decode()
+    assert "Kære Karen" in text
+
+
+def test_it_writes_one_moment_in_each_language_and_time_zone(db):
+    """The words of a day are remembered per language and wall-clock time."""
+    import zoneinfo
+
+    from django.utils import translation
+
+    from followup.emails import _day
+
+    moment = datetime.datetime(2026, 11, 30, 8, 0, tzinfo=datetime.UTC)
+    written = {}
+    for language in ("da", "en"):
+        for zone in ("Europe/Copenhagen", "America/New_York"):
+            with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+                written[language, zone] = _day(moment)
+    assert written["da", "Europe/Copenhagen"] == {
+        "weekday": "mandag",
+        "date": "30. november 2026",
+        "time": "09:00",
+    }
+    assert written["en", "Europe/Copenhagen"] == {
+        "weekday": "Monday",
+        "date": "30 November 2026",
+        "time": "09:00",
+    }
+    assert written["en", "America/New_York"]["time"] == "03:00"
+    assert written["da", "America/New_York"]["time"] == "03:00"
+
+
 def test_it_writes_the_survey_email_in_danish_and_english(calendar, patient, other_patient):
     for days, who, subject, text in (
         (14, patient, "Hvordan har du det?", "Vi vil gerne vide, hvordan du har haft det"),
