@@ -1,5 +1,11 @@
+import functools
+
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
@@ -20,7 +26,8 @@ class ClinicAxesBackend(AxesStandaloneBackend):
 
 
 class ClinicModelBackend(ModelBackend):
-    """The model backend, except that demo accounts are refused outside debug mode.
+    """The model backend, except that demo accounts are refused outside debug mode, and that
+    a user's permissions are read in one query.
 
     Demo passwords are printed by `make run`; they must never open a production clinic.
     """
@@ -29,6 +36,41 @@ class ClinicModelBackend(ModelBackend):
         if not super().user_can_authenticate(user):
             return False
         return not is_refused_demo_account(user)
+
+    def get_all_permissions(self, user_obj, obj=None):
+        """ModelBackend's answer, the user's own permissions and their groups', read in one
+        query instead of two built by the ORM: every staff page asks (its menus), and the
+        two cost more than a small list page's own query. A superuser keeps Django's way."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache") and not user_obj.is_superuser:
+            with connection.cursor() as cursor:
+                cursor.execute(_permissions_sql(), {"user": user_obj.pk})
+                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in cursor}
+        return super().get_all_permissions(user_obj, obj)
+
+
+@functools.cache
+def _permissions_sql() -> str:
+    user_permissions = get_user_model().user_permissions.through._meta
+    user_groups = get_user_model().groups.through._meta
+    group_permissions = Group.permissions.through._meta
+    return f"""
+        SELECT ct.app_label, p.codename
+        FROM {Permission._meta.db_table} p
+        JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
+        WHERE p.id IN (
+          SELECT {user_permissions.get_field("permission").column}
+          FROM {user_permissions.db_table}
+          WHERE {user_permissions.get_field("user").column} = %(user)s
+          UNION ALL
+          SELECT gp.{group_permissions.get_field("permission").column}
+          FROM {group_permissions.db_table} gp
+          JOIN {user_groups.db_table} ug
+            ON ug.{user_groups.get_field("group").column}
+               = gp.{group_permissions.get_field("group").column}
+          WHERE ug.{user_groups.get_field("user").column} = %(user)s)
+    """
 
 
 class ClinicTokenAuthentication(TokenAuthentication):

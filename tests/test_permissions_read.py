@@ -1,0 +1,49 @@
+"""A user's permissions, read in one query by clinic.auth_backends.ClinicModelBackend, are
+exactly those Django's ModelBackend reads."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+
+from clinic.auth_backends import ClinicModelBackend
+
+User = get_user_model()
+
+
+def fresh(user):
+    """The user as a new request loads it: no permissions remembered yet."""
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def colleague_with_own_permission(nurse):
+    """A nurse given one more permission directly, besides her role's."""
+    nurse.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    return nurse
+
+
+def test_it_reads_what_django_reads_for_every_persona(personas, colleague_with_own_permission):
+    inactive = User.objects.create(username="left.the.clinic", is_active=False)
+    inactive.groups.add(Group.objects.get(name="Nurse"))
+    superuser = User.objects.create(username="root", is_superuser=True)
+    for user in [*personas.values(), inactive, superuser]:
+        ours = ClinicModelBackend().get_all_permissions(fresh(user))
+        assert ours == ModelBackend().get_all_permissions(fresh(user)), user.username
+    assert "clinic.view_auditevent" in fresh(colleague_with_own_permission).get_all_permissions()
+    assert not fresh(inactive).has_perm("clinic.view_patient")
+    assert fresh(superuser).has_perm("clinic.view_patient")
+
+
+def test_it_reads_a_user_s_permissions_in_one_query(nurse, django_assert_num_queries):
+    user = fresh(nurse)
+    with django_assert_num_queries(1):
+        assert user.has_perm("clinic.view_clinical_record")
+        assert not user.has_perm("clinic.view_auditevent")
+        assert user.has_perms(["clinic.view_patient", "clinic.change_clinical_record"])
+
+
+def test_it_sees_a_role_taken_away_at_the_next_request(nurse):
+    assert fresh(nurse).has_perm("clinic.change_clinical_record")
+    nurse.groups.clear()
+    assert not fresh(nurse).has_perm("clinic.change_clinical_record")
