@@ -10,6 +10,7 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
 from clinic.accounts.two_factor import is_refused_demo_account
+from clinic.roles import roles_named
 
 
 class ClinicAxesBackend(AxesStandaloneBackend):
@@ -39,22 +40,36 @@ class ClinicModelBackend(ModelBackend):
 
     def get_all_permissions(self, user_obj, obj=None):
         """ModelBackend's answer, the user's own permissions and their groups', read in one
-        query instead of two built by the ORM: every staff page asks (its menus), and the
-        two cost more than a small list page's own query. A superuser keeps Django's way."""
+        query with the user's roles, instead of three built by the ORM: every staff page asks
+        (its menus), and the three cost more than a small list page's own query. A superuser
+        keeps Django's way."""
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache") and not user_obj.is_superuser:
-            with connection.cursor() as cursor:
-                cursor.execute(_permissions_sql(), {"user": user_obj.pk})
-                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in cursor}
+            access_read(user_obj)
         return super().get_all_permissions(user_obj, obj)
 
 
+def access_read(user) -> None:
+    """Read the user's permissions and groups in one query, and remember both on the user
+    object, for this request: the permissions as ModelBackend does (an active user's who is
+    not a superuser; a superuser has them all), the roles for clinic.roles.roles_of."""
+    with connection.cursor() as cursor:
+        cursor.execute(_access_sql(), {"user": user.pk})
+        rows = cursor.fetchall()
+    if user.is_active and not user.is_superuser:
+        user._perm_cache = {f"{app}.{name}" for app, name in rows if app is not None}
+    if not hasattr(user, "_clinic_roles"):
+        user._clinic_roles = roles_named(name for app, name in rows if app is None)
+
+
 @functools.cache
-def _permissions_sql() -> str:
+def _access_sql() -> str:
+    """The user's permissions as (app label, codename), and their groups as (NULL, name)."""
     user_permissions = get_user_model().user_permissions.through._meta
     user_groups = get_user_model().groups.through._meta
     group_permissions = Group.permissions.through._meta
+    user_of_group = f"ug.{user_groups.get_field('user').column} = %(user)s"
     return f"""
         SELECT ct.app_label, p.codename
         FROM {Permission._meta.db_table} p
@@ -69,7 +84,12 @@ def _permissions_sql() -> str:
           JOIN {user_groups.db_table} ug
             ON ug.{user_groups.get_field("group").column}
                = gp.{group_permissions.get_field("group").column}
-          WHERE ug.{user_groups.get_field("user").column} = %(user)s)
+          WHERE {user_of_group})
+        UNION ALL
+        SELECT NULL, g.name
+        FROM {Group._meta.db_table} g
+        JOIN {user_groups.db_table} ug ON ug.{user_groups.get_field("group").column} = g.id
+        WHERE {user_of_group}
     """
 
 

@@ -124,10 +124,16 @@ def roles_of(user) -> set[str]:
     if not user.is_authenticated:
         return set()
     if not hasattr(user, "_clinic_roles"):
-        labels = {label: value for value, label in Role.choices}
-        names = user.groups.values_list("name", flat=True)
-        user._clinic_roles = {labels[name] for name in names if name in labels}
+        from clinic.auth_backends import access_read  # it imports this module
+
+        access_read(user)  # with the permissions, which every staff page asks for too
     return user._clinic_roles
+
+
+def roles_named(group_names) -> set[str]:
+    """The roles among these group names (a role's group is named by its label)."""
+    labels = {label: value for value, label in Role.choices}
+    return {labels[name] for name in group_names if name in labels}
 
 
 @cache

@@ -7,6 +7,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 
 from clinic.auth_backends import ClinicModelBackend
+from clinic.roles import Role, roles_of
 
 User = get_user_model()
 
@@ -35,12 +36,27 @@ def test_it_reads_what_django_reads_for_every_persona(personas, colleague_with_o
     assert fresh(superuser).has_perm("clinic.view_patient")
 
 
-def test_it_reads_a_user_s_permissions_in_one_query(nurse, django_assert_num_queries):
-    user = fresh(nurse)
-    with django_assert_num_queries(1):
-        assert user.has_perm("clinic.view_clinical_record")
-        assert not user.has_perm("clinic.view_auditevent")
-        assert user.has_perms(["clinic.view_patient", "clinic.change_clinical_record"])
+def test_it_reads_a_user_s_permissions_and_roles_in_one_query(nurse, django_assert_num_queries):
+    for first in ("permissions", "roles"):
+        user = fresh(nurse)
+        with django_assert_num_queries(1):
+            if first == "roles":
+                assert roles_of(user) == {Role.NURSE}
+            assert user.has_perm("clinic.view_clinical_record")
+            assert not user.has_perm("clinic.view_auditevent")
+            assert user.has_perms(["clinic.view_patient", "clinic.change_clinical_record"])
+            assert roles_of(user) == {Role.NURSE}
+
+
+def test_it_reads_the_roles_of_a_superuser_and_of_a_user_who_left(db):
+    superuser = User.objects.create(username="root", is_superuser=True)
+    superuser.groups.add(Group.objects.get(name="Admin"))
+    left = User.objects.create(username="left.the.clinic", is_active=False)
+    left.groups.add(Group.objects.get(name="Nurse"))
+    assert roles_of(fresh(superuser)) == {Role.ADMIN}
+    assert roles_of(fresh(left)) == {Role.NURSE}
+    assert fresh(superuser).has_perm("auth.delete_group")  # a superuser has them all
+    assert not fresh(left).has_perm("clinic.view_patient")
 
 
 def test_it_sees_a_role_taken_away_at_the_next_request(nurse):
