@@ -38,6 +38,17 @@ class ClinicModelBackend(ModelBackend):
             return False
         return not is_refused_demo_account(user)
 
+    def get_user(self, user_id):
+        """The user of a session, with the staff profile every request reads (is it a demo
+        account? clinic.accounts.two_factor) in the same query."""
+        user = (
+            get_user_model()
+            ._default_manager.select_related("staff_profile")
+            .filter(pk=user_id)
+            .first()
+        )
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def get_all_permissions(self, user_obj, obj=None):
         """ModelBackend's answer, the user's own permissions and their groups', read in one
         query with the user's roles, instead of three built by the ORM: every staff page asks

@@ -1,5 +1,6 @@
-"""A user's permissions, read in one query by clinic.auth_backends.ClinicModelBackend, are
-exactly those Django's ModelBackend reads."""
+"""What every staff request reads about its user (clinic.auth_backends.ClinicModelBackend):
+the user with the staff profile in one query, then the permissions and roles in one more,
+exactly the permissions Django's ModelBackend reads."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -63,3 +64,16 @@ def test_it_sees_a_role_taken_away_at_the_next_request(nurse):
     assert fresh(nurse).has_perm("clinic.change_clinical_record")
     nurse.groups.clear()
     assert not fresh(nurse).has_perm("clinic.change_clinical_record")
+
+
+def test_it_loads_the_session_user_with_the_staff_profile(nurse, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        user = ClinicModelBackend().get_user(nurse.pk)
+        assert user.staff_profile.title is not None
+    assert ClinicModelBackend().get_user(10**9) is None
+
+
+def test_it_refuses_the_session_of_a_user_who_left(nurse):
+    nurse.is_active = False
+    nurse.save()
+    assert ClinicModelBackend().get_user(nurse.pk) is None
