@@ -1,17 +1,15 @@
 """Tables of the follow-up worklists; times are shown in the appointment's site zone."""
 
-import functools
 import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_tables2 as tables
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django_tables2.utils import AttributeDict
 
+from clinic.links import pk_url
 from followup.models import (
     Alert,
     CarePlan,
@@ -107,23 +105,6 @@ class LocalTimeColumn(tables.Column):
 
     def value(self, value):
         return value.isoformat(sep=" ")
-
-
-# A key no row has, whose digits pk_url replaces by the row's.
-STAND_IN_PK = 9876543210
-
-
-@functools.cache
-def _url_with_stand_in(name, urlconf, script_prefix) -> str:
-    return reverse(name, urlconf=urlconf, args=[STAND_IN_PK])
-
-
-def pk_url(name, pk) -> str:
-    """reverse(name, args=[pk]) for a page of rows: `name` is reversed once per URL
-    configuration and script prefix, not once per row (a twentieth of a list page)."""
-    urlconf = get_urlconf() or settings.ROOT_URLCONF
-    template = _url_with_stand_in(name, urlconf, get_script_prefix())
-    return template.replace(str(STAND_IN_PK), str(pk))
 
 
 class PatientColumn(tables.Column):

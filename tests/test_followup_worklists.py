@@ -538,7 +538,7 @@ def test_it_counts_open_alerts_in_the_nav_badge(client, nurse, front_desk, answe
 def test_it_links_rows_as_reverse_does_under_any_script_prefix():
     from django.urls import get_script_prefix, set_script_prefix
 
-    from followup.tables import pk_url
+    from clinic.links import pk_url
 
     before = get_script_prefix()
     try:
