@@ -3,6 +3,7 @@
 import datetime
 import functools
 from dataclasses import dataclass
+from html import escape
 
 from django import forms
 from django.conf import settings
@@ -12,13 +13,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
+from clinic.links import pk_url
 from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
 from clinic.ui import StyledFormMixin
@@ -163,7 +166,7 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             procedure=appointment.procedure_type.name,
             side_and_level=appointment.side_and_level,
             physician=person(appointment.physician),
-            detail_url=reverse("appointment_detail", args=[appointment.pk]),
+            detail_url=pk_url("appointment_detail", appointment.pk),
             may_change=may_change,
         )
         if may_change:
@@ -183,7 +186,7 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
                 and appointment.starts_at <= now
             )
             if card.check_in or card.undo_check_in or card.no_show:
-                card.transition_url = reverse("board_card_transition", args=[appointment.pk])
+                card.transition_url = pk_url("board_card_transition", appointment.pk)
         card.opening = format_html(
             CARD_OPENING,
             card.dom_id,
@@ -219,75 +222,63 @@ CARD_OPENING = """<article id="{0}" class="{1}" aria-live="polite"
 
 
 def _grid_html(day) -> dict:
-    """The day grid's time lines, free quarter hours, and recovery bays (day.html)."""
+    """The day grid's time lines, free quarter hours, and recovery bays (day.html).
+
+    Hundreds of cells: written with f-strings, every text in them escaped here as
+    format_html would (html.escape is what django.utils.html.escape runs), without
+    format_html's calls per value."""
     return {
-        "time_rows": format_html_join(
-            "\n",
-            '<div class="board-line{}" style="grid-column: 1 / -1; grid-row: {}"></div>\n'
-            '<div class="board-time" style="grid-column: 1; grid-row: {}">{}</div>',
-            (
-                (
-                    " is-hour" if row.is_hour else "",
-                    row.grid_span,
-                    row.grid_span,
-                    format_html("<strong>{}</strong>", row.label) if row.is_hour else row.label,
-                )
+        "time_rows": mark_safe(
+            "\n".join(
+                f'<div class="board-line{" is-hour" if row.is_hour else ""}" '
+                f'style="grid-column: 1 / -1; grid-row: {row.grid_span}"></div>\n'
+                f'<div class="board-time" style="grid-column: 1; grid-row: {row.grid_span}">'
+                + (f"<strong>{escape(row.label)}</strong>" if row.is_hour else escape(row.label))
+                + "</div>"
                 for row in day.label_rows
-            ),
+            )
         ),
-        "free_slots": format_html_join(
-            "\n",
-            '<a class="board-free" href="{}" style="grid-column: {}; grid-row: {}"'
-            ' aria-label="Book {} at {}"><span aria-hidden="true">+ {}</span></a>',
-            (
-                (
-                    slot.url,
-                    column.grid_line,
-                    slot.grid_span,
-                    column.room.name,
-                    slot.label,
-                    slot.label,
-                )
+        "free_slots": mark_safe(
+            "\n".join(
+                f'<a class="board-free" href="{escape(slot.url)}" style="grid-column: '
+                f'{column.grid_line}; grid-row: {slot.grid_span}" aria-label="Book {room} at '
+                f'{escape(slot.label)}"><span aria-hidden="true">+ {escape(slot.label)}</span></a>'
                 for column in day.rooms
+                for room in (escape(column.room.name),)
                 for slot in column.free
                 if slot.url
-            ),
+            )
         ),
-        "bay_hours": format_html_join(
-            "",
-            '<div class="bay-hour" style="grid-column: {} ; grid-row: 1">{}</div>',
-            ((row.grid_line, row.label) for row in day.hour_rows),
+        "bay_hours": mark_safe(
+            "".join(
+                f'<div class="bay-hour" style="grid-column: {row.grid_line} ; grid-row: 1">'
+                f"{escape(row.label)}</div>"
+                for row in day.hour_rows
+            )
         ),
-        "bays": format_html_join(
-            "\n",
-            '<div class="fw-semibold small" style="grid-column: 1; grid-row: {}">{}</div>\n{}',
-            ((lane.grid_line, lane.bay.name, _stays_html(lane)) for lane in day.bays),
+        "bays": mark_safe(
+            "\n".join(
+                f'<div class="fw-semibold small" style="grid-column: 1; grid-row: '
+                f'{lane.grid_line}">{escape(lane.bay.name)}</div>\n{_stays_html(lane)}'
+                for lane in day.bays
+            )
         ),
     }
 
 
 def _stays_html(lane) -> str:
-    return format_html_join(
-        "\n",
-        '<div class="bay-stay {}" style="grid-column: {}; grid-row: {}"\n'
-        '  title="{}, {}–{}, {}">\n'
-        '  {}<br>{}<span class="visually-hidden">, {}</span>\n</div>',
-        (
-            (
-                stay.card.status_class,
-                stay.grid_span,
-                lane.grid_line,
-                stay.card.patient,
-                stay.starts,
-                stay.ends,
-                stay.card.status,
-                stay.starts,
-                stay.card.patient_last_name,
-                stay.card.status,
-            )
-            for stay in lane.stays
-        ),
-    )
+    parts = []
+    for stay in lane.stays:
+        card = stay.card
+        patient, status = escape(card.patient), escape(card.status)
+        parts.append(
+            f'<div class="bay-stay {escape(card.status_class)}" style="grid-column: '
+            f'{stay.grid_span}; grid-row: {lane.grid_line}"\n'
+            f'  title="{patient}, {stay.starts}–{stay.ends}, {status}">\n'
+            f"  {stay.starts}<br>{escape(card.patient_last_name)}"
+            f'<span class="visually-hidden">, {status}</span>\n</div>'
+        )
+    return "\n".join(parts)
 
 
 @permission_required(VIEW)
