@@ -20,19 +20,18 @@ ROWS_PER_LABEL = LABEL_MINUTES // ROW_MINUTES
 # Shown when the site has no opening hours that day, so a closed day still has a grid.
 DEFAULT_HOURS = (datetime.time(8), datetime.time(16))
 CARD_RELATIONS = ("patient", "procedure_type", "physician", "site", "room", "recovery_bay")
-# Columns no board nor its areas' parts read: each row's timestamps cost a parse apiece, and
-# a day's board reads dozens of rows with their patient and physician.
-UNSHOWN_ON_BOARDS = (
-    "created_at",
-    "updated_at",
-    "patient__spinal_history",
-    "patient__merged_at",
-    "patient__anonymised_at",
-    "patient__created_at",
-    "patient__updated_at",
-    "physician__password",
-    "physician__last_login",
-    "physician__date_joined",
+# The columns a day's board, its printable list and its areas' parts read (a card's times,
+# status, side and level, patient, procedure and physician; the nursing part's bleeding risk):
+# a busy day has dozens of rows with their patient, procedure and physician, and every other
+# column costs a conversion and an attribute apiece. A column missing here is read row by
+# row, which the boards' query tests catch (tests/test_hard_stop_overrides.py).
+SHOWN_ON_BOARDS = (
+    *("patient", "procedure_type", "physician", "site", "room", "recovery_bay"),
+    *("starts_at", "ends_at", "recovery_starts_at", "recovery_ends_at", "checked_in_at"),
+    *("status", "cancel_reason", "laterality", "levels", "notes"),
+    *("patient__mrn", "patient__first_name", "patient__last_name", "patient__date_of_birth"),
+    *("procedure_type__code", "procedure_type__name", "procedure_type__bleeding_risk"),
+    *("physician__username", "physician__first_name", "physician__last_name"),
 )
 
 
@@ -228,7 +227,7 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
     # tables in one join took PostgreSQL longer to plan than to run.
     appointments = list(
         Appointment.objects.select_related("patient", "procedure_type", "physician")
-        .defer(*UNSHOWN_ON_BOARDS)
+        .only(*SHOWN_ON_BOARDS)
         .filter(site=site, starts_at__gte=day_starts, starts_at__lt=day_ends)
         .order_by("starts_at", "pk")
     )

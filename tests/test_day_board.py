@@ -303,8 +303,8 @@ def test_it_works_out_each_card_once_for_the_user(front_desk, nurse, book, calen
 def test_it_reads_no_audit_column_nor_password_for_a_board(book, calendar):
     book(9, 0)
     appointment = day_board(site=calendar["site"], day=calendar["monday"]).appointments[0]
-    assert {"created_at", "updated_at"} <= appointment.get_deferred_fields()
-    assert "spinal_history" in appointment.patient.get_deferred_fields()
+    assert {"created_at", "updated_at", "created_by_id"} <= appointment.get_deferred_fields()
+    assert {"spinal_history", "email", "phone"} <= appointment.patient.get_deferred_fields()
     assert "password" in appointment.physician.get_deferred_fields()
 
 

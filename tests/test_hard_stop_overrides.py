@@ -2,9 +2,11 @@
 loud everywhere: the sign result, the record, the boards, the API (issue 10)."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.db import IntegrityError
+from django.db.models import Model
 from django.urls import reverse
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
@@ -326,6 +328,20 @@ def test_it_flags_a_hard_stop_on_the_day_board(client, clopidogrel_signed, nurse
     ).content.decode()
     card = page.split(f'id="card-{clopidogrel_signed.pk}"')[1].split("</article>")[0]
     assert 'data-testid="hard-stop-flag"' in card
+
+
+@pytest.mark.parametrize("name", ["day_board", "day_list_print"])
+def test_it_reads_no_column_of_a_flagged_card_row_by_row(client, clopidogrel_signed, nurse, name):
+    """The boards read a chosen set of columns (selectors_board.SHOWN_ON_BOARDS); one the
+    cards, the print list or the hard-stop check needs but that set lacks would be read
+    with a query per card (Django reads a deferred column with refresh_from_db)."""
+    client.force_login(nurse)
+    day = clopidogrel_signed.local_start.date().isoformat()
+    with mock.patch.object(Model, "refresh_from_db", autospec=True) as deferred_read:
+        page = client.get(reverse(name), {"site": clopidogrel_signed.site_id, "day": day})
+    assert page.status_code == 200
+    assert 'data-testid="hard-stop-flag"' in page.content.decode()
+    assert deferred_read.call_args_list == []
 
 
 def test_it_keeps_the_flag_on_a_card_swapped_in_and_on_the_physicians_day(
