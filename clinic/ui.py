@@ -4,6 +4,7 @@ Pages, forms, filters and tables import from here; services and selectors never 
 """
 
 import functools
+import inspect
 import re
 
 import django_filters
@@ -13,6 +14,8 @@ from django.contrib import messages
 from django.db import models
 from django.shortcuts import render
 from django.template.base import render_value_in_context
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django_tables2 import RequestConfig
@@ -94,6 +97,7 @@ class _ColumnCells:
             self.path = django_tables2.utils.Accessor(path)
             self.path_bits = tuple(self.path.bits)
         self.has_choices = {}  # by the record's class
+        self.choice_labels = {}  # by the model and field name
 
     def __call__(self, row):
         if self.by_library:
@@ -105,10 +109,18 @@ class _ColumnCells:
         if self._has_choices(record):
             penultimate = _resolve(self.path, self.path_bits, record, quiet=True)
             if isinstance(penultimate, models.Model):
-                display = getattr(penultimate, f"get_{remainder}_display", None)
-                if display:
-                    value = display()
+                labels = self._choice_labels(type(penultimate), remainder)
+                if labels is not None:
+                    field_value = getattr(penultimate, labels.attname)
+                    value = force_str(
+                        labels.get(make_hashable(field_value), field_value), strings_only=True
+                    )
                     remainder = None
+                else:
+                    display = getattr(penultimate, f"get_{remainder}_display", None)
+                    if display:
+                        value = display()
+                        remainder = None
         if remainder:
             # A failing lookup shows as an empty cell, as in the library.
             value = _resolve(self.accessor, self.bits, record, quiet=True)
@@ -134,12 +146,32 @@ class _ColumnCells:
         href = link.compose_url(**given)
         return content if href is None else format_html('<a href="{}">{}</a>', href, content)
 
+    def _choice_labels(self, model, name):
+        """The labels Django's own get_FOO_display() looks up, built once per column: it
+        builds them anew on every call. None when the model defines its own method."""
+        key = (model, name)
+        if key not in self.choice_labels:
+            method = inspect.getattr_static(model, f"get_{name}_display", None)
+            labels = None
+            if isinstance(method, functools.partialmethod) and (
+                method.func is models.Model._get_FIELD_display
+            ):
+                field = method.keywords["field"]
+                labels = _ChoiceLabels(make_hashable(field.flatchoices))
+                labels.attname = field.attname
+            self.choice_labels[key] = labels
+        return self.choice_labels[key]
+
     def _has_choices(self, record):
         kind = type(record)
         if kind not in self.has_choices:
             field = self.accessor.get_field(record)
             self.has_choices[kind] = bool(getattr(field, "choices", ()))
         return self.has_choices[kind]
+
+
+class _ChoiceLabels(dict):
+    attname = ""
 
 
 def _resolve(accessor, bits, context, quiet=False):

@@ -79,6 +79,18 @@ def test_it_renders_every_kind_of_column_as_the_library_does():
     assert ours == theirs
 
 
+def test_it_shows_a_label_by_the_model_s_own_display_method_when_it_has_one(monkeypatch):
+    """Django's get_FOO_display() labels are read once per column; a model that writes its
+    own method keeps it."""
+    PatientFactory(sex=Patient.Sex.FEMALE)
+    PatientFactory(sex=Patient.Sex.MALE)
+    ours, theirs = both_ways(SampleTable, Patient.objects.all())
+    assert ours == theirs and ">Female<" in ours
+    monkeypatch.setattr(Patient, "get_sex_display", lambda self: f"({self.sex})", raising=False)
+    ours, theirs = both_ways(SampleTable, Patient.objects.all())
+    assert ours == theirs and ">(female)<" in ours
+
+
 class LookupTable(tables.Table):
     """Accessors through dicts, callables, missing keys, and a method that alters data."""
 
