@@ -160,6 +160,9 @@ class Laterality(models.TextChoices):
     BILATERAL = "bilateral", "Bilateral"
 
 
+_STATUS_LABELS = dict(Status.choices)
+_LATERALITY_LABELS = dict(Laterality.choices)
+
 _LEVEL = r"(C[1-8]|T1[0-2]|T[1-9]|L[1-5]|S[1-5])"
 LEVEL_PATTERN = re.compile(rf"^{_LEVEL}(-{_LEVEL})?$")
 
@@ -290,6 +293,14 @@ class Appointment(models.Model):
     def checked_in_late(self) -> bool:
         """Checked in more than LATE_CHECK_IN after the booked start."""
         return bool(self.checked_in_at) and self.checked_in_at > self.starts_at + LATE_CHECK_IN
+
+    # Every row of a list and every card of a board shows these; Django's own
+    # get_FOO_display() builds the field's choices into a dict on each call.
+    def get_status_display(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+    def get_laterality_display(self) -> str:
+        return _LATERALITY_LABELS.get(self.laterality, self.laterality)
 
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]

@@ -140,10 +140,6 @@ class Card:
     no_show: bool = False
 
 
-# get_status_display() builds this from the field's choices on every call.
-STATUS_LABELS = dict(Status.choices)
-
-
 def board_cards(appointments, user, now) -> dict[int, Card]:
     """The cards of these appointments for this user, by appointment pk."""
     may_change = user.has_perm(CHANGE)
@@ -163,7 +159,7 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             starts=f"{timezone.localtime(appointment.starts_at, zone):%H:%M}",
             ends=f"{timezone.localtime(appointment.ends_at, zone):%H:%M}",
             checked_in=f"{timezone.localtime(checked_in, zone):%H:%M}" if checked_in else "",
-            status=STATUS_LABELS.get(appointment.status, appointment.status),
+            status=appointment.get_status_display(),
             patient=appointment.patient.full_name,
             patient_last_name=appointment.patient.last_name,
             procedure=appointment.procedure_type.name,

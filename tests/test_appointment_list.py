@@ -229,3 +229,17 @@ def test_it_opens_on_today_and_shows_the_past_when_asked(client, front_desk, cal
         ahead.pk,
     }
     assert listed(client, date_to=(today - datetime.timedelta(days=1)).isoformat()) == {past.pk}
+
+
+def test_it_labels_every_status_and_side_as_django_would():
+    """Appointment's own get_status_display() and get_laterality_display() (read for every
+    row and card) give Django's labels, and the stored value for an unknown one."""
+    from scheduling.models import Appointment, Laterality, Status
+
+    for field, choices in (("status", Status), ("laterality", Laterality)):
+        for value in [*choices.values, "not-a-choice"]:
+            appointment = Appointment(**{field: value})
+            django_label = Appointment._get_FIELD_display(
+                appointment, Appointment._meta.get_field(field)
+            )
+            assert getattr(appointment, f"get_{field}_display")() == django_label
