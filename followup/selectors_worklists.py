@@ -7,6 +7,7 @@ the same number of queries for ten rows as for a thousand.
 import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -302,12 +303,18 @@ def alerts_for_worklist() -> QuerySet:
 
 
 def unacknowledged_alert_count() -> int:
-    """For the nav badge (alerts from survey answers): one COUNT query."""
-    return (
-        Alert.objects.filter(acknowledged_at__isnull=True)
-        .exclude(kind__in=Alert.CLINICAL_KINDS)
-        .count()
-    )
+    """For the nav badge (alerts from survey answers): one COUNT query, written out once
+    (_OPEN_ALERTS_SQL): every staff page asks, and the ORM took longer to build the query
+    than the database to run it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_ALERTS_SQL, [str(kind) for kind in Alert.CLINICAL_KINDS])
+        return cursor.fetchone()[0]
+
+
+_OPEN_ALERTS_SQL = (
+    f"SELECT COUNT(*) FROM {Alert._meta.db_table} WHERE acknowledged_at IS NULL"
+    f" AND kind NOT IN ({', '.join(['%s'] * len(Alert.CLINICAL_KINDS))})"
+)
 
 
 def _clinical_alerts() -> QuerySet:

@@ -526,6 +526,20 @@ def test_it_shows_the_patients_follow_up_timeline(client, nurse, answered, patie
 
 def test_it_counts_open_alerts_in_the_nav_badge(client, nurse, front_desk, answered):
     Alert.objects.create(patient=answered.patient, response=answered, kind=Alert.Kind.PGIC_WORSE)
+    # Neither an acknowledged alert nor a clinical one (the physician's) is counted.
+    Alert.objects.create(
+        patient=answered.patient,
+        response=answered,
+        kind=Alert.Kind.WORSE_PAIN,
+        acknowledged_at=NOW(),
+        acknowledged_by=nurse,
+        acknowledgement_note="Phoned: better today.",
+    )
+    Alert.objects.create(
+        patient=answered.patient,
+        appointment=answered.invitation.appointment,
+        kind=Alert.Kind.NEWS2,
+    )
     client.force_login(nurse)
     body = client.get(reverse("home")).content.decode()
     assert '2<span class="visually-hidden"> unacknowledged alerts</span>' in body
