@@ -9,6 +9,7 @@ They are sent with `message_send`, over one SMTP connection per worker process.
 
 import contextlib
 import datetime
+import email.policy
 import functools
 import logging
 import re
@@ -197,14 +198,40 @@ def _ics_attachment(appointment) -> bytes | None:
         return None
 
 
+class _PlainHeaders(email.policy.Compat32):
+    """Compat32, the policy of Django's messages, writing a header that needs no folding as
+    it is: printable ASCII that fits on its line, which is what the email.header machinery
+    returns for it after splitting and measuring it (a fifth of the worker's time per email,
+    for the twenty headers of each). Others are folded as before."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and value.isprintable()
+            and len(name) + 2 + len(value) <= self.max_line_length
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+PLAIN_HEADERS = _PlainHeaders()
+
+
 class _PatientEmail(EmailMultiAlternatives):
-    """Gives each multipart its boundary up front: left to the standard library, the boundary
-    is checked against the whole text with a regular expression compiled anew for every
-    email, a tenth of what building the message costs. 128 random bits do not occur in the
-    text (RFC 2046 section 5.1.1 asks only that they do not)."""
+    """A patient email, cheaper to write out than Django's own, byte for byte the same but for
+    its boundaries:
+
+    - each multipart gets its boundary up front: left to the standard library, the boundary
+      is checked against the whole text with a regular expression compiled anew for every
+      email, a tenth of what building the message costs. 128 random bits do not occur in
+      the text (RFC 2046 section 5.1.1 asks only that they do not);
+    - its headers are written with PLAIN_HEADERS.
+    """
 
     def message(self):
         message = super().message()
+        message.policy = PLAIN_HEADERS
         for part in message.walk():
             if part.is_multipart():
                 part.set_boundary(f"=_{secrets.token_hex(16)}")
