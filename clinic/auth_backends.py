@@ -1,16 +1,11 @@
-import functools
-
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
 from clinic.accounts.two_factor import is_refused_demo_account
-from clinic.roles import roles_named
+from clinic.roles import access_read
 
 
 class ClinicAxesBackend(AxesStandaloneBackend):
@@ -59,49 +54,6 @@ class ClinicModelBackend(ModelBackend):
         if not hasattr(user_obj, "_perm_cache") and not user_obj.is_superuser:
             access_read(user_obj)
         return super().get_all_permissions(user_obj, obj)
-
-
-def access_read(user) -> None:
-    """Read the user's permissions and groups in one query, and remember both on the user
-    object, for this request: the permissions as ModelBackend does (an active user's who is
-    not a superuser; a superuser has them all), the roles for clinic.roles.roles_of."""
-    with connection.cursor() as cursor:
-        cursor.execute(_access_sql(), {"user": user.pk})
-        rows = cursor.fetchall()
-    if user.is_active and not user.is_superuser:
-        user._perm_cache = {f"{app}.{name}" for app, name in rows if app is not None}
-    if not hasattr(user, "_clinic_roles"):
-        user._clinic_roles = roles_named(name for app, name in rows if app is None)
-
-
-@functools.cache
-def _access_sql() -> str:
-    """The user's permissions as (app label, codename), and their groups as (NULL, name)."""
-    user_permissions = get_user_model().user_permissions.through._meta
-    user_groups = get_user_model().groups.through._meta
-    group_permissions = Group.permissions.through._meta
-    user_of_group = f"ug.{user_groups.get_field('user').column} = %(user)s"
-    return f"""
-        SELECT ct.app_label, p.codename
-        FROM {Permission._meta.db_table} p
-        JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
-        WHERE p.id IN (
-          SELECT {user_permissions.get_field("permission").column}
-          FROM {user_permissions.db_table}
-          WHERE {user_permissions.get_field("user").column} = %(user)s
-          UNION ALL
-          SELECT gp.{group_permissions.get_field("permission").column}
-          FROM {group_permissions.db_table} gp
-          JOIN {user_groups.db_table} ug
-            ON ug.{user_groups.get_field("group").column}
-               = gp.{group_permissions.get_field("group").column}
-          WHERE {user_of_group})
-        UNION ALL
-        SELECT NULL, g.name
-        FROM {Group._meta.db_table} g
-        JOIN {user_groups.db_table} ug ON ug.{user_groups.get_field("group").column} = g.id
-        WHERE {user_of_group}
-    """
 
 
 class ClinicTokenAuthentication(TokenAuthentication):

@@ -6,7 +6,7 @@ The groups are created by a migration and kept in step after every `migrate`
 
 from functools import cache
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from clinic.areas import area_modules
@@ -124,8 +124,6 @@ def roles_of(user) -> set[str]:
     if not user.is_authenticated:
         return set()
     if not hasattr(user, "_clinic_roles"):
-        from clinic.auth_backends import access_read  # it imports this module
-
         access_read(user)  # with the permissions, which every staff page asks for too
     return user._clinic_roles
 
@@ -134,6 +132,55 @@ def roles_named(group_names) -> set[str]:
     """The roles among these group names (a role's group is named by its label)."""
     labels = {label: value for value, label in Role.choices}
     return {labels[name] for name in group_names if name in labels}
+
+
+def access_read(user) -> None:
+    """Read the user's permissions and groups in one query, and remember both on the user
+    object, for this request: the permissions as Django's ModelBackend does (an active
+    user's who is not a superuser; a superuser has them all; see
+    clinic.auth_backends.ClinicModelBackend), the roles for roles_of."""
+    with connection.cursor() as cursor:
+        cursor.execute(_access_sql(), {"user": user.pk})
+        rows = cursor.fetchall()
+    if user.is_active and not user.is_superuser:
+        user._perm_cache = {f"{app}.{name}" for app, name in rows if app is not None}
+    if not hasattr(user, "_clinic_roles"):
+        user._clinic_roles = roles_named(name for app, name in rows if app is None)
+
+
+@cache
+def _access_sql() -> str:
+    """The user's permissions as (app label, codename), and their groups as (NULL, name)."""
+    # Here, not at the top: this module is imported while the apps are still loading.
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    user_permissions = get_user_model().user_permissions.through._meta
+    user_groups = get_user_model().groups.through._meta
+    group_permissions = Group.permissions.through._meta
+    user_of_group = f"ug.{user_groups.get_field('user').column} = %(user)s"
+    return f"""
+        SELECT ct.app_label, p.codename
+        FROM {Permission._meta.db_table} p
+        JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
+        WHERE p.id IN (
+          SELECT {user_permissions.get_field("permission").column}
+          FROM {user_permissions.db_table}
+          WHERE {user_permissions.get_field("user").column} = %(user)s
+          UNION ALL
+          SELECT gp.{group_permissions.get_field("permission").column}
+          FROM {group_permissions.db_table} gp
+          JOIN {user_groups.db_table} ug
+            ON ug.{user_groups.get_field("group").column}
+               = gp.{group_permissions.get_field("group").column}
+          WHERE {user_of_group})
+        UNION ALL
+        SELECT NULL, g.name
+        FROM {Group._meta.db_table} g
+        JOIN {user_groups.db_table} ug ON ug.{user_groups.get_field("group").column} = g.id
+        WHERE {user_of_group}
+    """
 
 
 @cache
