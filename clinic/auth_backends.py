@@ -36,13 +36,12 @@ class ClinicModelBackend(ModelBackend):
     def get_user(self, user_id):
         """The user of a session, with the staff profile every request reads (is it a demo
         account? clinic.accounts.two_factor) in the same query."""
-        user = (
-            get_user_model()
-            ._default_manager.select_related("staff_profile")
-            .filter(pk=user_id)
-            .first()
-        )
-        return user if user is not None and self.user_can_authenticate(user) else None
+        users = get_user_model()._default_manager.select_related("staff_profile")
+        try:
+            user = users.get(pk=user_id)
+        except users.model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         """ModelBackend's answer, the user's own permissions and their groups', read in one

@@ -10,6 +10,10 @@ from scheduling import selectors, selectors_medication
 from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import Status, WaitlistEntry
 
+# The options of the filters read what their labels show: a list page builds them each time.
+PROCEDURE_OPTIONS = ProcedureType.objects.only("name").order_by("name")
+PHYSICIAN_OPTIONS = selectors.physicians().only("username", "first_name", "last_name")
+
 
 class ScheduleDateFilter(django_filters.DateFilter):
     field_class = ScheduleDateField
@@ -54,9 +58,9 @@ class AppointmentFilter(AppointmentDaysMixin, django_filters.FilterSet):
     date_from = ScheduleDateFilter(label="From", method=days_applied_together, widget=DateInput())
     date_to = ScheduleDateFilter(label="To", method=days_applied_together, widget=DateInput())
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
-    physician = PhysicianFilter(queryset=selectors.physicians(), empty_label="All physicians")
+    physician = PhysicianFilter(queryset=PHYSICIAN_OPTIONS, empty_label="All physicians")
     procedure_type = django_filters.ModelChoiceFilter(
-        queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+        queryset=PROCEDURE_OPTIONS, label="Procedure", empty_label="All procedures"
     )
     status = django_filters.ChoiceFilter(choices=Status.choices, empty_label="Any status")
     patient = django_filters.CharFilter(label="Patient (name or MRN)", method="filter_patient")
@@ -73,10 +77,10 @@ class WaitlistFilter(django_filters.FilterSet):
         choices=WaitlistEntry.State.choices, empty_label="Any state"
     )
     procedure_type = django_filters.ModelChoiceFilter(
-        queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+        queryset=PROCEDURE_OPTIONS, label="Procedure", empty_label="All procedures"
     )
     site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="Any site")
-    physician = PhysicianFilter(queryset=selectors.physicians(), empty_label="Any physician")
+    physician = PhysicianFilter(queryset=PHYSICIAN_OPTIONS, empty_label="Any physician")
     patient = django_filters.CharFilter(label="Patient (name or MRN)", method="filter_patient")
 
     class Meta:
