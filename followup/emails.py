@@ -201,8 +201,8 @@ def _ics_attachment(appointment) -> bytes | None:
 class _PlainHeaders(email.policy.Compat32):
     """Compat32, the policy of Django's messages, writing a header that needs no folding as
     it is: printable ASCII that fits on its line, which is what the email.header machinery
-    returns for it after splitting and measuring it (a fifth of the worker's time per email,
-    for the twenty headers of each). Others are folded as before."""
+    returns for it after splitting and measuring it (about a seventh of the time an email
+    took, for its twenty headers). Others are folded as before."""
 
     def _fold(self, name, value, sanitize):
         if (
