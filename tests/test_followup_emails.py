@@ -12,7 +12,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from clinic.models import AuditEvent, Patient, ProcedureType
-from followup.emails import invitation_message, link
+from followup.emails import URL_NAMES, invitation_message, link
 from followup.models import InstrumentWording, Invitation
 from followup.services import patient_unsubscribe, reminder_schedule
 from followup.tokens import TokenExpired, TokenInvalid, make_token, read_token
@@ -103,6 +103,24 @@ def test_it_links_the_reminder_to_confirm_reschedule_and_the_baseline(rfa_appoin
     survey_token = resolve(urls[2].removeprefix(settings.SITE_URL)).kwargs["token"]
     baseline = rfa_appointment.invitations.get(kind=K.BASELINE)
     assert read_token(survey_token, purpose="survey") == baseline.pk
+
+
+def test_it_writes_each_link_as_reverse_would_under_any_script_prefix(db, settings):
+    from django.urls import get_script_prefix, reverse, set_script_prefix
+
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/clinic/"):
+            set_script_prefix(prefix)
+            for purpose in ("survey", "confirm", "reschedule", "unsubscribe"):
+                url = link(purpose, 42)
+                token = url.rstrip("/").rsplit("/", 1)[1]
+                assert read_token(token, purpose=purpose) == 42
+                assert url == settings.SITE_URL + reverse(URL_NAMES[purpose], args=[token])
+        settings.SITE_URL = "https://clinic.example.org"
+        assert link("survey", 7).startswith("https://clinic.example.org/clinic/s/")
+    finally:
+        set_script_prefix(before)
 
 
 def test_it_attaches_the_appointment_as_an_ics_file(rfa_appointment):
