@@ -17,6 +17,8 @@ import secrets
 import smtplib
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
@@ -92,12 +94,15 @@ def _day(value) -> dict:
 
 # A dispatcher's batch writes the same few visit and closing times again and again.
 @functools.lru_cache(maxsize=512)
-def _day_words(language: str, local: datetime.datetime) -> dict:
-    return {
-        "weekday": formats.date_format(local, "l"),
-        "date": formats.date_format(local, pgettext("date in a patient email", "j F Y")),
-        "time": formats.time_format(local, "H:i"),
-    }
+def _day_words(language: str, local: datetime.datetime) -> Mapping:
+    # Read-only: every email of the batch shares it.
+    return MappingProxyType(
+        {
+            "weekday": formats.date_format(local, "l"),
+            "date": formats.date_format(local, pgettext("date in a patient email", "j F Y")),
+            "time": formats.time_format(local, "H:i"),
+        }
+    )
 
 
 def _date_words(day) -> dict:
@@ -227,6 +232,7 @@ class _PlainHeaders(email.policy.Compat32):
             isinstance(value, str)
             and value.isascii()
             and value.isprintable()
+            and self.max_line_length
             and len(name) + 2 + len(value) <= self.max_line_length
         ):
             return f"{name}: {value}{self.linesep}"
@@ -251,7 +257,7 @@ class _PatientEmail(EmailMultiAlternatives):
         message = super().message()
         message.policy = PLAIN_HEADERS
         for part in message.walk():
-            if part.is_multipart():
+            if part.get_content_maintype() == "multipart":
                 part.set_boundary(f"=_{secrets.token_hex(16)}")
         return message
 

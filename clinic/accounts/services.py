@@ -48,7 +48,9 @@ def _roles_set(*, user, roles: set[str]) -> tuple[set[str], set[str]]:
     user.groups.set([*keep, *Group.objects.filter(name__in=[group_name(r) for r in roles])])
     user.is_staff = user.is_superuser or bool(set(roles) & ADMIN_SITE_ROLES)
     user.save(update_fields=["is_staff"])
-    user.__dict__.pop("_clinic_roles", None)
+    # Read again when next asked: the roles, and the permissions read with them.
+    for remembered in ("_clinic_roles", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(remembered, None)
     return set(roles) - before, before - set(roles)
 
 

@@ -36,18 +36,21 @@ def board_card(context, card, show_place=False, error=""):
             '\n  <div class="alert alert-danger py-1 px-2 mt-1 mb-0 small" role="alert">'
             f"{escape(str(error))}</div>"
         )
-    if card.may_change and (card.check_in or card.undo_check_in or card.no_show):
+    if card.may_change:
         html.append(_buttons(context, card))
     html.append("\n</article>")
     return mark_safe("".join(html))
 
 
 def _buttons(context, card) -> str:
+    """The row of buttons (empty when this card offers none now, as the template wrote it)."""
+    if not (card.check_in or card.undo_check_in or card.no_show):
+        return '\n  <div class="d-flex flex-wrap gap-1 mt-1">\n  </div>'
     # One CSRF field for all the cards of a page, as {% csrf_token %} writes it.
     found = context.render_context.dicts[0]
     if "board_card_csrf" not in found:
         found["board_card_csrf"] = csrf_input(context.request)
-    next_url = escape(context.get("next") or context.request.get_full_path())
+    next_url = escape(str(context.get("next") or context.request.get_full_path()))
     url, target = escape(card.transition_url), escape(card.dom_id)
 
     def form(to, style, label, confirm=""):

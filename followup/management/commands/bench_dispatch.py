@@ -63,6 +63,7 @@ class Sink(socketserver.ThreadingTCPServer):
     """
 
     daemon_threads = True
+    block_on_close = False  # shutting down does not wait for a connection left open
     allow_reuse_address = True
 
     def __init__(self):
@@ -93,6 +94,8 @@ class _SinkSession(socketserver.StreamRequestHandler):
                 for data in iter(self.rfile.readline, b""):
                     if data == b".\r\n":
                         break
+                else:
+                    return  # the sender went away in the middle of the message
                 sink.count("messages")
                 reply(b"250 Accepted\r\n")
             elif verb == b"QUIT":
