@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
-from clinic.links import pk_url
+from clinic.links import key_url
 
 
 class Capability(models.TextChoices):
@@ -422,7 +422,7 @@ class Patient(models.Model):
         return f"{self.last_name}, {self.first_name} ({self.mrn})"
 
     def get_absolute_url(self):
-        return pk_url("patient_detail", self.pk)  # lists link dozens of rows
+        return key_url("patient_detail", self.pk)  # lists link dozens of rows
 
     @property
     def full_name(self) -> str:

@@ -23,10 +23,11 @@ from types import MappingProxyType
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import pgettext
 
+from clinic.links import key_url
 from followup import selectors
 from followup.models import Invitation
 from followup.tokens import make_token
@@ -48,25 +49,7 @@ URL_NAMES = {
 def link(purpose: str, invitation_id: int) -> str:
     """The absolute URL of a patient link for `purpose` ("survey", "confirm", ...)."""
     token = make_token(purpose=purpose, invitation_id=invitation_id)
-    if not _URL_SAFE.fullmatch(token):  # signing writes none, but reverse() would quote them
-        return settings.SITE_URL + reverse(URL_NAMES[purpose], args=[token])
-    before, after = _link_around_token(
-        purpose, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), settings.SITE_URL
-    )
-    return f"{before}{token}{after}"
-
-
-# A dispatcher writes thousands of links: each purpose's URL is reversed once (per URL
-# configuration, script prefix and site), with a stand-in where the token goes.
-_STAND_IN_TOKEN = "stand-in-token"
-_URL_SAFE = re.compile(r"[A-Za-z0-9_:-]+")
-
-
-@functools.cache
-def _link_around_token(purpose, urlconf, script_prefix, site_url) -> tuple[str, str]:
-    url = reverse(URL_NAMES[purpose], urlconf=urlconf, args=[_STAND_IN_TOKEN])
-    before, _, after = url.partition(_STAND_IN_TOKEN)
-    return site_url + before, after
+    return settings.SITE_URL + key_url(URL_NAMES[purpose], token)
 
 
 def _language(patient) -> str:

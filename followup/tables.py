@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django_tables2.utils import AttributeDict
 
-from clinic.links import pk_url
+from clinic.links import key_url
 from followup.models import (
     Alert,
     CarePlan,
@@ -109,7 +109,7 @@ class LocalTimeColumn(tables.Column):
 
 class PatientColumn(tables.Column):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("linkify", lambda record: pk_url("patient_detail", record.patient_id))
+        kwargs.setdefault("linkify", lambda record: key_url("patient_detail", record.patient_id))
         kwargs.setdefault("order_by", ("patient__last_name", "patient__first_name"))
         super().__init__(*args, accessor="patient", **kwargs)
 
@@ -328,7 +328,7 @@ class ResponseTable(tables.Table):
     submitted_at = LocalTimeColumn(
         verbose_name="Answered",
         order_by=("submitted_at", "id"),
-        linkify=lambda record: pk_url("response_detail", record.pk),
+        linkify=lambda record: key_url("response_detail", record.pk),
     )
     patient = PatientColumn()
     procedure = tables.Column(accessor="procedure_name", verbose_name="Procedure", orderable=False)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from clinic.accounts.two_factor import is_refused_demo_account
-from clinic.links import pk_url
+from clinic.links import key_url
 from clinic.models import Indication, Patient, ProcedureType, Room, Site, Weekday
 from clinic.roles import Role, roles_of
 
@@ -274,7 +274,7 @@ class Appointment(models.Model):
         return f"{self.procedure_type} at {self.local_start:%Y-%m-%d %H:%M}"
 
     def get_absolute_url(self):
-        return pk_url("appointment_detail", self.pk)  # lists link dozens of rows
+        return key_url("appointment_detail", self.pk)  # lists link dozens of rows
 
     @property
     def local_start(self):

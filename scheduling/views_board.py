@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from clinic import sites
 from clinic.audit import audit_record
 from clinic.decorators import permission_required
-from clinic.links import pk_url
+from clinic.links import key_url
 from clinic.models import AuditEvent, Site
 from clinic.roles import Role, roles_of
 from clinic.ui import StyledFormMixin
@@ -165,7 +165,7 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             procedure=appointment.procedure_type.name,
             side_and_level=appointment.side_and_level,
             physician=person(appointment.physician),
-            detail_url=pk_url("appointment_detail", appointment.pk),
+            detail_url=key_url("appointment_detail", appointment.pk),
             may_change=may_change,
         )
         if may_change:
@@ -185,7 +185,7 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
                 and appointment.starts_at <= now
             )
             if card.check_in or card.undo_check_in or card.no_show:
-                card.transition_url = pk_url("board_card_transition", appointment.pk)
+                card.transition_url = key_url("board_card_transition", appointment.pk)
         card.opening = mark_safe(
             CARD_OPENING.format(
                 escape(card.dom_id),

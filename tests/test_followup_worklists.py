@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 
 from clinic.models import AuditEvent, Site
@@ -552,19 +552,24 @@ def test_it_counts_open_alerts_in_the_nav_badge(client, nurse, front_desk, answe
 def test_it_links_rows_as_reverse_does_under_any_script_prefix():
     from django.urls import get_script_prefix, set_script_prefix
 
-    from clinic.links import pk_url
+    from clinic.links import key_url
 
     before = get_script_prefix()
     try:
         for prefix in ("/", "/clinic/"):
             set_script_prefix(prefix)
             for name, pk in (("patient_detail", 7), ("response_detail", 9876543210)):
-                assert pk_url(name, pk) == reverse(name, args=[pk])
-        assert pk_url("patient_detail", 7) == "/clinic/patients/7/"
+                assert key_url(name, pk) == reverse(name, args=[pk])
+        assert key_url("patient_detail", 7) == "/clinic/patients/7/"
     finally:
         set_script_prefix(before)
     with override_settings(ROOT_URLCONF=__name__):
-        assert pk_url("patient_detail", 7) == "/elsewhere/7/"
+        assert key_url("patient_detail", 7) == "/elsewhere/7/"
+    # What reverse() refuses, or writes from a string, key_url does the same.
+    assert key_url("patient_detail", "7") == reverse("patient_detail", args=["7"])
+    for refused in (-1, None, "not-a-number"):
+        with pytest.raises(NoReverseMatch):
+            key_url("patient_detail", refused)
 
 
 # The URL configuration of the test above: another path for the same name.
