@@ -37,7 +37,6 @@ from scheduling.services import (
     appointment_transition,
 )
 from scheduling.templatetags.board_tags import person
-from scheduling.templatetags.scheduling_booking import check_in_time
 
 VIEW = "scheduling.view_appointment"
 CHANGE = "scheduling.change_appointment"
@@ -134,7 +133,6 @@ class Card:
     # this user may make now on this card.
     may_change: bool
     transition_url: str = ""  # where its buttons post, when it has any
-    opening: str = ""  # the card's markup up to the areas' parts (CARD_OPENING)
     check_in: bool = False
     undo_check_in: bool = False
     no_show: bool = False
@@ -186,40 +184,8 @@ def board_cards(appointments, user, now) -> dict[int, Card]:
             )
             if card.check_in or card.undo_check_in or card.no_show:
                 card.transition_url = key_url("board_card_transition", appointment.pk)
-        card.opening = mark_safe(
-            CARD_OPENING.format(
-                escape(card.dom_id),
-                escape(card.css_class),
-                escape(card.starts),
-                escape(card.patient),
-                escape(card.status),
-                escape(card.ends),
-                escape(card.detail_url),
-                escape(card.procedure),
-                f"{escape(card.side_and_level)} · " if card.side_and_level else "",
-                escape(card.physician),
-                f'<div class="small">{check_in_time(appointment, zone)}</div>'
-                if card.checked_in
-                else "",
-            )
-        )
         cards[appointment.pk] = card
     return cards
-
-
-# A busy board has dozens of cards and hundreds of grid cells: their markup is written
-# here, every text escaped as format_html would, cheaper than a template's variables and
-# tags for each.
-CARD_OPENING = """<article id="{0}" class="{1}" aria-live="polite"
-  aria-label="{2} {3}, {4}">
-  <div class="d-flex justify-content-between align-items-start gap-1">
-    <strong>{2}–{5}</strong>
-    <span class="badge status-badge">{4}</span>
-  </div>
-  <div class="fw-semibold"><a href="{6}">{3}</a></div>
-  <div>{7}</div>
-  <div class="text-body-secondary">{8}{9}</div>
-  {10}"""
 
 
 def _grid_html(day) -> dict:

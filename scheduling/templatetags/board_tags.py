@@ -5,6 +5,7 @@ from django.template.backends.utils import csrf_input
 from django.utils.safestring import mark_safe
 
 from clinic.templatetags.areas import area_includes
+from scheduling.templatetags.scheduling_booking import check_in_time
 
 register = template.Library()
 
@@ -16,14 +17,15 @@ def person(user) -> str:
 
 @register.simple_tag(takes_context=True)
 def board_card(context, card, show_place=False, error=""):
-    """A board card (scheduling.views_board.Card): its opening, worked out with the card, the
-    site and room when `show_place`, each area's "board_card.html" part, a refusal `error`,
-    and the buttons this user may press, which post back to the page shown (`next`).
+    """A board card (scheduling.views_board.Card): its times, patient, status, procedure and
+    physician (CARD_OPENING), the site and room when `show_place`, each area's
+    "board_card.html" part, a refusal `error`, and the buttons this user may press, which
+    post back to the page shown (`next`).
 
     Written here rather than by an included template: a busy board has dozens of cards, and
     an include and its tags per card cost more than the rest of the card."""
     appointment = card.appointment
-    html = [card.opening]
+    html = [_opening(card)]
     if show_place:
         html.append(
             f'\n  <div class="text-body-secondary">{escape(appointment.site.name)}, '
@@ -40,6 +42,41 @@ def board_card(context, card, show_place=False, error=""):
         html.append(_buttons(context, card))
     html.append("\n</article>")
     return mark_safe("".join(html))
+
+
+# A busy board has dozens of cards: their markup is written here, every text escaped as
+# format_html would, cheaper than a template's variables and tags for each.
+CARD_OPENING = """<article id="{0}" class="{1}" aria-live="polite"
+  aria-label="{2} {3}, {4}">
+  <div class="d-flex justify-content-between align-items-start gap-1">
+    <strong>{2}–{5}</strong>
+    <span class="badge status-badge">{4}</span>
+  </div>
+  <div class="fw-semibold"><a href="{6}">{3}</a></div>
+  <div>{7}</div>
+  <div class="text-body-secondary">{8}{9}</div>
+  {10}"""
+
+
+def _opening(card) -> str:
+    """The card's times, patient, status, procedure, side and level, physician, check-in."""
+    checked_in = ""
+    if card.checked_in:
+        appointment = card.appointment
+        checked_in = f'<div class="small">{check_in_time(appointment, appointment.site.zone)}</div>'
+    return CARD_OPENING.format(
+        escape(card.dom_id),
+        escape(card.css_class),
+        escape(card.starts),
+        escape(card.patient),
+        escape(card.status),
+        escape(card.ends),
+        escape(card.detail_url),
+        escape(card.procedure),
+        f"{escape(card.side_and_level)} · " if card.side_and_level else "",
+        escape(card.physician),
+        checked_in,
+    )
 
 
 def _buttons(context, card) -> str:
