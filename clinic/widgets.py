@@ -8,19 +8,33 @@ for byte, which the tests compare) from the same widget context; any other templ
 as a widget's own, still renders through Django.
 """
 
+import html
+
 import django_filters.fields
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import BaseRenderer, get_default_renderer
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData
 from django.utils.timezone import template_localtime
 
 SELECT_OPTION = "django/forms/widgets/select_option.html"
 
 
-def _shown(value) -> str:
-    """`{{ value }}` in a template: localized, then escaped unless marked safe."""
+def escaped(value) -> str:
+    """conditional_escape(value), a plain str the short way: html.escape is all Django's
+    escape() does with one, after checks for lazy text that cost more than the escaping
+    (every cell and option of a page goes through here)."""
+    if type(value) is str:
+        return html.escape(value)
+    return conditional_escape(value)
+
+
+def shown(value) -> str:
+    """`{{ value }}` in a template (autoescape on): localized, then escaped unless marked
+    safe, as django.template.base.render_value_in_context writes it."""
+    if type(value) is str:
+        return html.escape(value)
     value = localize(template_localtime(value))
     return conditional_escape(value if isinstance(value, str) else str(value))
 
@@ -28,13 +42,13 @@ def _shown(value) -> str:
 def _formatted(value) -> str:
     """`{{ value|stringformat:'s' }}` in a template."""
     text = "%s" % (str(value) if isinstance(value, tuple) else value)
-    return text if isinstance(value, SafeData) else escape(text)
+    return text if isinstance(value, SafeData) else html.escape(text)
 
 
 def _attrs(attrs) -> str:
     """django/forms/widgets/attrs.html: a True attribute is written bare, a False one not."""
     return "".join(
-        f" {_shown(name)}" if value is True else f' {_shown(name)}="{_formatted(value)}"'
+        f" {shown(name)}" if value is True else f' {shown(name)}="{_formatted(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -44,34 +58,34 @@ def _input(widget) -> str:
     """django/forms/widgets/input.html (text, date, checkbox, hidden and the like)."""
     value = "" if widget["value"] is None else f' value="{_formatted(widget["value"])}"'
     return (
-        f'<input type="{_shown(widget["type"])}" name="{_shown(widget["name"])}"'
+        f'<input type="{shown(widget["type"])}" name="{shown(widget["name"])}"'
         f"{value}{_attrs(widget['attrs'])}>"
     )
 
 
 def _textarea(widget) -> str:
-    value = _shown(widget["value"]) if widget["value"] else ""
+    value = shown(widget["value"]) if widget["value"] else ""
     attrs = _attrs(widget["attrs"])
-    return f'<textarea name="{_shown(widget["name"])}"{attrs}>\n{value}</textarea>'
+    return f'<textarea name="{shown(widget["name"])}"{attrs}>\n{value}</textarea>'
 
 
 def _select(widget) -> str | None:
     """django/forms/widgets/select.html, its options included one per line."""
-    html = [f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>']
+    parts = [f'<select name="{shown(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            html.append(f'\n  <optgroup label="{_shown(group_name)}">')
+            parts.append(f'\n  <optgroup label="{shown(group_name)}">')
         for option in options:
             if option["template_name"] != SELECT_OPTION:
                 return None  # a widget with options of its own: its templates render them
-            html.append(
+            parts.append(
                 f'\n  <option value="{_formatted(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{_shown(option['label'])}</option>\n"
+                f"{shown(option['label'])}</option>\n"
             )
         if group_name:
-            html.append("\n  </optgroup>")
-    html.append("\n</select>")
-    return "".join(html)
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
 
 
 WRITERS = {
@@ -105,8 +119,8 @@ class PythonWidgetRenderer(BaseRenderer):
 
     def render(self, template_name, context, request=None):
         write = WRITERS.get(template_name)
-        html = write(context["widget"]) if write else None
-        return super().render(template_name, context, request) if html is None else html
+        written = write(context["widget"]) if write else None
+        return super().render(template_name, context, request) if written is None else written
 
 
 RENDERER = PythonWidgetRenderer()

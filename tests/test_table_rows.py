@@ -7,7 +7,7 @@ from django.template import Context
 from django.template.base import render_value_in_context
 from django.test import RequestFactory
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 
 from clinic.models import AuditEvent, Patient
 from clinic.tables import AuditEventTable
@@ -166,3 +166,33 @@ def test_it_renders_no_rows_for_an_empty_table_and_the_page_says_so(client, fron
     client.force_login(front_desk)
     content = client.get("/appointments/", {"date_from": "2000-01-01"}).content.decode()
     assert "No appointments on these days." in content
+
+
+def test_it_writes_every_kind_of_value_as_a_template_would():
+    """clinic.widgets.shown and escaped, the short ways for a plain str, write what
+    `{{ value }}` and conditional_escape write, for plain and safe text and everything else."""
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    from clinic.widgets import escaped, shown
+
+    context = Context({})
+    values = [
+        "",
+        "plain",
+        "<b>O'Brien & \"Sons\"</b>",
+        "Århus ✓",
+        mark_safe("<i>safe</i>"),
+        gettext_lazy("Patients"),
+        0,
+        42,
+        3.5,
+        None,
+        True,
+        timezone.now(),
+        timezone.localdate(),
+        ["<a>", 1],
+    ]
+    for value in values:
+        assert shown(value) == render_value_in_context(value, context), value
+        assert escaped(value) == conditional_escape(value), value
