@@ -448,6 +448,8 @@ CROSS_SITE_ACCESS_MINUTES = env_int("CROSS_SITE_ACCESS_MINUTES", 60, minimum=1)
 # https://docs.djangoproject.com/en/5.2/topics/http/sessions/#browser-length-sessions-vs-persistent-sessions
 SESSION_COOKIE_AGE = 60 * env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read with less work per request (clinic/sessions.py).
+SESSION_ENGINE = "clinic.sessions"
 
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 # One line per event: Django's own console handler is dropped (everything reaches the root

@@ -77,3 +77,32 @@ def test_it_refuses_the_session_of_a_user_who_left(nurse):
     nurse.is_active = False
     nurse.save()
     assert ClinicModelBackend().get_user(nurse.pk) is None
+
+
+def test_it_loads_a_session_s_user_as_the_orm_does(personas, django_assert_num_queries):
+    """The session's user, read by hand-written SQL on PostgreSQL: the same fields as the
+    ORM's select_related read, its staff profile (or its absence) known without a query."""
+    no_profile = User.objects.create(username="no.profile")
+    backend = ClinicModelBackend()
+    for user in [*personas.values(), no_profile]:
+        expected = User.objects.select_related("staff_profile").get(pk=user.pk)
+        with django_assert_num_queries(1):
+            loaded = backend.get_user(user.pk)
+            profile = getattr(loaded, "staff_profile", None)
+        assert loaded is not None and not loaded._state.adding and loaded._state.db == "default"
+        for field in User._meta.concrete_fields:
+            assert getattr(loaded, field.attname) == getattr(expected, field.attname), field
+        if profile is None:
+            assert not hasattr(expected, "staff_profile")
+        else:
+            assert profile.pk == expected.staff_profile.pk and profile.user is loaded
+            assert profile.title == expected.staff_profile.title
+    assert backend.get_user(no_profile.pk + 1000) is None
+
+
+def test_it_refuses_a_session_s_user_who_may_not_sign_in(nurse):
+    nurse.is_active = False
+    nurse.save()
+    assert ClinicModelBackend().get_user(nurse.pk) is None
+    with pytest.raises(ValueError):
+        ClinicModelBackend().get_user("not an id")
