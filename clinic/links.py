@@ -40,3 +40,14 @@ def key_url(name: str, key) -> str:
     if around is None:
         return reverse(name, args=[key])
     return f"{around[0]}{key}{around[1]}"
+
+
+def page_url(name: str) -> str:
+    """reverse(name) for a URL without arguments, reversed once per URL configuration and
+    script prefix: every page's menu links a dozen pages."""
+    return _page_url(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+@functools.cache
+def _page_url(name, urlconf, script_prefix) -> str:
+    return reverse(name, urlconf=urlconf)
