@@ -179,6 +179,40 @@ def test_it_writes_the_headers_as_the_standard_library_would(rfa_appointment):
     assert "=?utf-8?" in danish["Subject"]  # a Danish subject is encoded, as before
 
 
+def test_it_writes_what_django_writes_but_the_boundaries(rfa_appointment):
+    """Byte for byte Django's own message (boundaries and date aside), Danish and English,
+    reminder and survey: the remembered Subject header included."""
+    from django.core.mail import BadHeaderError, EmailMultiAlternatives
+
+    def multiparts(message):
+        return [part for part in message.walk() if part.is_multipart()]
+
+    emails = [invitation_message(reminder_for(rfa_appointment))]
+    emails.append(invitation_message(InvitationFactory(appointment=rfa_appointment)))
+    Patient.objects.filter(pk=rfa_appointment.patient_id).update(preferred_language="en")
+    emails.append(invitation_message(reminder_for(rfa_appointment)))
+    for _twice in (1, 2):  # the second time from what was remembered
+        for ours in emails:
+            theirs = EmailMultiAlternatives(
+                subject=ours.subject,
+                body=ours.body,
+                from_email=ours.from_email,
+                to=ours.to,
+                headers=ours.extra_headers,
+                alternatives=ours.alternatives,
+                attachments=ours.attachments,
+            )
+            mine, django = ours.message(), theirs.message()
+            for part, other in zip(multiparts(mine), multiparts(django), strict=True):
+                other.set_boundary(part.get_boundary())
+            django.replace_header("Date", mine["Date"])
+            assert mine.as_bytes(linesep="\r\n") == django.as_bytes(linesep="\r\n")
+    assert "=?utf-8?" in emails[0].message()["Subject"]
+    emails[0].subject = "Påmindelse\nBcc: someone@example.org"
+    with pytest.raises(BadHeaderError):
+        emails[0].message()
+
+
 def test_it_writes_one_moment_in_each_language_and_time_zone(db):
     """The words of a day are remembered per language and wall-clock time."""
     import zoneinfo
