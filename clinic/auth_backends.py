@@ -8,7 +8,7 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
 from clinic.accounts.two_factor import is_refused_demo_account
-from clinic.roles import access_read
+from clinic.roles import access_read, access_remember, groups_sql, permissions_sql
 
 
 class ClinicAxesBackend(AxesStandaloneBackend):
@@ -84,26 +84,39 @@ class ClinicTokenAuthentication(TokenAuthentication):
 
 @functools.cache
 def _user_and_profile_sql() -> tuple[str, list[str], list[str]]:
-    """The user and staff profile columns (Django's field order), by the user's id."""
+    """The user and staff profile columns (Django's field order), then the user's
+    permissions, group names and sites as arrays, by the user's id."""
     from clinic.models import StaffProfile
+    from clinic.sites import site_ids_sql
 
     User = get_user_model()
     user_fields = User._meta.concrete_fields
     profile_fields = StaffProfile._meta.concrete_fields
     columns = [f'u."{field.column}"' for field in user_fields]
-    columns += [f'p."{field.column}"' for field in profile_fields]
-    profile_user, user_id = StaffProfile._meta.get_field("user").column, User._meta.pk.column
+    columns += [f'sp."{field.column}"' for field in profile_fields]
+    user_id = f'u."{User._meta.pk.column}"'
+    permissions = permissions_sql("ct.app_label || '.' || p.codename", user_id)
+    groups = groups_sql("g.name", user_id)
+    sites = site_ids_sql(f'sp."{StaffProfile._meta.pk.column}"')
+    columns += [
+        f"ARRAY({permissions})",
+        f"ARRAY({groups})",
+        f"ARRAY({sites})",
+    ]
+    profile_user = StaffProfile._meta.get_field("user").column
     sql = (
         f"SELECT {', '.join(columns)} FROM {User._meta.db_table} u "
-        f'LEFT JOIN {StaffProfile._meta.db_table} p ON p."{profile_user}" = u."{user_id}" '
-        f'WHERE u."{user_id}" = %s'
+        f'LEFT JOIN {StaffProfile._meta.db_table} sp ON sp."{profile_user}" = {user_id} '
+        f"WHERE {user_id} = %s"
     )
     return sql, [f.attname for f in user_fields], [f.attname for f in profile_fields]
 
 
 def _user_and_profile(alias, user_id):
-    """The user with its staff profile (or none) cached as select_related leaves them."""
+    """The user with its staff profile (or none) cached as select_related leaves them, and
+    its permissions, roles and sites remembered as access_read and user_site_ids do."""
     from clinic.models import StaffProfile
+    from clinic.sites import site_ids_remember
 
     sql, user_names, profile_names = _user_and_profile_sql()
     User = get_user_model()
@@ -113,10 +126,13 @@ def _user_and_profile(alias, user_id):
         row = cursor.fetchone()
     if row is None:
         return None
+    *row, permissions, group_names, site_ids = row
     user = User.from_db(alias, user_names, row[: len(user_names)])
     profile = None
     if row[len(user_names)] is not None:
         profile = StaffProfile.from_db(alias, profile_names, row[len(user_names) :])
         StaffProfile.user.field.set_cached_value(profile, user)
     User.staff_profile.related.set_cached_value(user, profile)
+    access_remember(user, permissions, group_names)
+    site_ids_remember(user, site_ids)
     return user

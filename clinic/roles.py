@@ -142,15 +142,35 @@ def access_read(user) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_access_sql(), {"user": user.pk})
         rows = cursor.fetchall()
+    access_remember(
+        user,
+        [f"{app}.{name}" for app, name in rows if app is not None],
+        [name for app, name in rows if app is None],
+    )
+
+
+def access_remember(user, permissions, group_names) -> None:
+    """Remember what access_read reads: the permissions ("app.codename") as Django's
+    ModelBackend does (an active user's who is not a superuser), the roles for roles_of."""
     if user.is_active and not user.is_superuser:
-        user._perm_cache = {f"{app}.{name}" for app, name in rows if app is not None}
+        user._perm_cache = set(permissions)
     if not hasattr(user, "_clinic_roles"):
-        user._clinic_roles = roles_named(name for app, name in rows if app is None)
+        user._clinic_roles = roles_named(group_names)
 
 
 @cache
 def _access_sql() -> str:
     """The user's permissions as (app label, codename), and their groups as (NULL, name)."""
+    return f"""
+        {permissions_sql("ct.app_label, p.codename", "%(user)s")}
+        UNION ALL
+        {groups_sql("NULL, g.name", "%(user)s")}
+    """
+
+
+def permissions_sql(columns: str, user: str) -> str:
+    """SELECT `columns` of the permissions (p) and their content types (ct) of the user
+    whose id is the SQL expression `user`: their own and their groups'."""
     # Here, not at the top: this module is imported while the apps are still loading.
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group, Permission
@@ -159,28 +179,34 @@ def _access_sql() -> str:
     user_permissions = get_user_model().user_permissions.through._meta
     user_groups = get_user_model().groups.through._meta
     group_permissions = Group.permissions.through._meta
-    user_of_group = f"ug.{user_groups.get_field('user').column} = %(user)s"
     return f"""
-        SELECT ct.app_label, p.codename
+        SELECT {columns}
         FROM {Permission._meta.db_table} p
         JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id
         WHERE p.id IN (
           SELECT {user_permissions.get_field("permission").column}
           FROM {user_permissions.db_table}
-          WHERE {user_permissions.get_field("user").column} = %(user)s
+          WHERE {user_permissions.get_field("user").column} = {user}
           UNION ALL
           SELECT gp.{group_permissions.get_field("permission").column}
           FROM {group_permissions.db_table} gp
           JOIN {user_groups.db_table} ug
             ON ug.{user_groups.get_field("group").column}
                = gp.{group_permissions.get_field("group").column}
-          WHERE {user_of_group})
-        UNION ALL
-        SELECT NULL, g.name
+          WHERE ug.{user_groups.get_field("user").column} = {user})"""
+
+
+def groups_sql(columns: str, user: str) -> str:
+    """SELECT `columns` of the groups (g) of the user whose id is the SQL expression `user`."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user_groups = get_user_model().groups.through._meta
+    return f"""
+        SELECT {columns}
         FROM {Group._meta.db_table} g
         JOIN {user_groups.db_table} ug ON ug.{user_groups.get_field("group").column} = g.id
-        WHERE {user_of_group}
-    """
+        WHERE ug.{user_groups.get_field("user").column} = {user}"""
 
 
 @cache

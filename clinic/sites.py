@@ -44,13 +44,27 @@ def user_site_ids(user) -> frozenset[int] | None:
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     if not hasattr(user, "_clinic_site_ids"):
-        ids = frozenset(
+        site_ids_remember(
+            user,
             StaffProfile.sites.through.objects.filter(staffprofile__user=user).values_list(
                 "site_id", flat=True
-            )
+            ),
         )
-        user._clinic_site_ids = ids or None
     return user._clinic_site_ids
+
+
+def site_ids_remember(user, site_ids) -> None:
+    """Remember the user's sites for user_site_ids (none at all: every site)."""
+    user._clinic_site_ids = frozenset(site_ids) or None
+
+
+def site_ids_sql(profile: str) -> str:
+    """SELECT the site ids of the staff profile whose id is the SQL expression `profile`."""
+    through = StaffProfile.sites.through._meta
+    return (
+        f"SELECT {through.get_field('site').column} FROM {through.db_table} "
+        f"WHERE {through.get_field('staffprofile').column} = {profile}"
+    )
 
 
 def appointments_in_scope(user, queryset: QuerySet, site_field: str = "site") -> QuerySet:

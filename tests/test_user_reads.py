@@ -79,16 +79,41 @@ def test_it_refuses_the_session_of_a_user_who_left(nurse):
     assert ClinicModelBackend().get_user(nurse.pk) is None
 
 
-def test_it_loads_a_session_s_user_as_the_orm_does(personas, django_assert_num_queries):
-    """The session's user, read by hand-written SQL on PostgreSQL: the same fields as the
-    ORM's select_related read, its staff profile (or its absence) known without a query."""
+def test_it_loads_a_session_s_user_as_the_orm_does(
+    personas, colleague_with_own_permission, django_assert_num_queries
+):
+    """The session's user, read by hand-written SQL on PostgreSQL in one query: the same
+    fields as the ORM's select_related read, its staff profile (or its absence), and the
+    permissions, roles and sites every page asks for, all as they are read one by one."""
+    from clinic.models import StaffProfile
+    from clinic.sites import user_site_ids
+    from tests.factories import SiteFactory
+
     no_profile = User.objects.create(username="no.profile")
+    superuser = User.objects.create(username="root", is_superuser=True)
+    superuser.groups.add(Group.objects.get(name="Admin"))
+    colleague_with_own_permission.staff_profile.sites.add(SiteFactory(), SiteFactory())
     backend = ClinicModelBackend()
-    for user in [*personas.values(), no_profile]:
+    for user in [*personas.values(), no_profile, superuser]:
         expected = User.objects.select_related("staff_profile").get(pk=user.pk)
+        sites = frozenset(
+            StaffProfile.sites.through.objects.filter(staffprofile__user=user).values_list(
+                "site_id", flat=True
+            )
+        )
         with django_assert_num_queries(1):
             loaded = backend.get_user(user.pk)
             profile = getattr(loaded, "staff_profile", None)
+            roles = roles_of(loaded)
+            site_ids = user_site_ids(loaded)
+            if not user.is_superuser:
+                permissions = loaded.get_all_permissions()
+        assert roles == roles_of(fresh(user)), user.username
+        assert site_ids == (sites or None), user.username
+        if not user.is_superuser:
+            assert permissions == ModelBackend().get_all_permissions(fresh(user)), user.username
+        else:
+            assert loaded.has_perm("auth.delete_group")
         assert loaded is not None and not loaded._state.adding and loaded._state.db == "default"
         for field in User._meta.concrete_fields:
             assert getattr(loaded, field.attname) == getattr(expected, field.attname), field
