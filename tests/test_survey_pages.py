@@ -401,3 +401,39 @@ def test_it_refuses_a_post_naming_a_survey_this_browser_did_not_open(client, app
     assert not Response.objects.exists()
     someone_elses.refresh_from_db()
     assert someone_elses.draft == {}
+
+
+def test_it_writes_the_answer_buttons_as_the_template_loop_did(db):
+    """{% answer_choices %} (followup.templatetags.survey_tags) writes what the loop it
+    replaced wrote, byte for byte: every instrument, answers chosen and not, in Danish and
+    English, with text to escape."""
+    from django.template import engines
+    from django.utils import translation
+
+    from followup.forms import SurveyForm
+
+    loop = engines["django"].from_string(
+        "{% for choice in field %}\n"
+        '        <input type="radio" class="btn-check" name="{{ field.html_name }}" '
+        'id="{{ choice.id_for_label }}" value="{{ choice.data.value }}"'
+        "{% if choice.data.selected %} checked{% endif %} "
+        'autocomplete="off">\n'
+        '        <label class="btn btn-outline-primary" for="{{ choice.id_for_label }}">'
+        "{{ choice.choice_label }}</label>\n        {% endfor %}"
+    )
+    tag = engines["django"].from_string("{% load survey_tags %}{% answer_choices field %}")
+    instruments = ["nrs", "diary", "relief", "pgic", "odi", "ndi", "red_flags"]
+    written = []
+    for language in ("da", "en"):
+        with translation.override(language):
+            for data in ({}, {"nrs_current": "3", "pgic": "2", "relief": "50"}):
+                form = SurveyForm(data or None, instruments=instruments)
+                fields = [field for field in form if hasattr(field.field, "choices")]
+                assert len(fields) > 10
+                for field in fields:
+                    field.field.choices = [*field.field.choices, ("<x>", 'A & "B" <i>')]
+                    ours = tag.render({"field": field})
+                    assert ours == loop.render({"field": field}), field.name
+                    assert "&lt;i&gt;" in ours
+                    written.append(ours)
+    assert any(" checked " in ours for ours in written)  # a chosen answer
