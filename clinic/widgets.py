@@ -11,6 +11,7 @@ as a widget's own, still renders through Django.
 import html
 
 import django_filters.fields
+from django.conf import settings
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import BaseRenderer, get_default_renderer
 from django.utils.formats import localize
@@ -35,6 +36,8 @@ def shown(value) -> str:
     safe, as django.template.base.render_value_in_context writes it."""
     if type(value) is str:
         return html.escape(value)
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)  # what localize() makes of an int when it groups no digits
     value = localize(template_localtime(value))
     return conditional_escape(value if isinstance(value, str) else str(value))
 

@@ -5,7 +5,7 @@ import django_tables2 as tables
 import pytest
 from django.template import Context
 from django.template.base import render_value_in_context
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 
@@ -186,6 +186,8 @@ def test_it_writes_every_kind_of_value_as_a_template_would():
         gettext_lazy("Patients"),
         0,
         42,
+        -7,
+        1234567,
         3.5,
         None,
         True,
@@ -196,3 +198,5 @@ def test_it_writes_every_kind_of_value_as_a_template_would():
     for value in values:
         assert shown(value) == render_value_in_context(value, context), value
         assert escaped(value) == conditional_escape(value), value
+    with override_settings(USE_THOUSAND_SEPARATOR=True):
+        assert shown(1234567) == render_value_in_context(1234567, context) == "1,234,567"
