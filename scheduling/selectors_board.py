@@ -232,7 +232,8 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
         .order_by("starts_at", "pk")
     )
     active = [a for a in appointments if a.status not in FREED_STATUSES]
-    hours = OpeningHours.objects.filter(site=site, weekday=day.weekday()).first()
+    # One row at most (opening_hours_one_per_day): no ordering, so no join to the site.
+    hours = OpeningHours.objects.filter(site=site, weekday=day.weekday()).order_by("pk").first()
     booked = {a.room_id for a in appointments} | {a.recovery_bay_id for a in appointments}
     rooms = {
         room.pk: room

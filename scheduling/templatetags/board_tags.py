@@ -44,6 +44,20 @@ def board_card(context, card, show_place=False, error=""):
     return mark_safe("".join(html))
 
 
+@register.simple_tag(takes_context=True)
+def board_slots(context, board):
+    """The day board's cards, each in its room's column and its rows of the grid."""
+    return mark_safe(
+        "".join(
+            f'\n    <div class="board-slot" style="grid-column: {escape(str(column.grid_line))}; '
+            f'grid-row: {escape(str(placed.grid_span))}">\n      '
+            f"{board_card(context, placed.card)}\n    </div>\n    "
+            for column in board.rooms
+            for placed in column.cards
+        )
+    )
+
+
 # A busy board has dozens of cards: their markup is written here, every text escaped as
 # format_html would, cheaper than a template's variables and tags for each.
 CARD_OPENING = """<article id="{0}" class="{1}" aria-live="polite"
