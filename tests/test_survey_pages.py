@@ -437,3 +437,55 @@ def test_it_writes_the_answer_buttons_as_the_template_loop_did(db):
                     assert "&lt;i&gt;" in ours
                     written.append(ours)
     assert any(" checked " in ours for ours in written)  # a chosen answer
+
+
+QUESTIONS_LOOP = (
+    "{% load i18n survey_tags %}{% for part in form.bound_sections %}"
+    "{% for field in part.fields %}\n"
+    '    <fieldset class="question mb-4" id="q-{{ field.html_name }}"'
+    '{% if field.help_text or field.errors %} aria-describedby="'
+    "{% if field.help_text %}hint-{{ field.html_name }}{% endif %}"
+    '{% if field.errors %} error-{{ field.html_name }}{% endif %}"{% endif %}>\n'
+    '      <legend class="mb-2">{{ field.label }}'
+    "{% if not field.field.required and not field.field.in_score %}"
+    ' <span class="fw-normal">({% translate "optional" %})</span>{% endif %}</legend>\n'
+    '      {% if field.help_text %}<p class="form-text mt-0" id="hint-{{ field.html_name }}">'
+    "{{ field.help_text }}</p>{% endif %}\n"
+    '      {% if field.errors %}<p class="question-error" id="error-{{ field.html_name }}">'
+    '{% translate "Error:" %} {{ field.errors|join:" " }}</p>{% endif %}\n'
+    '      <div class="answer-{{ field.field.layout }}">\n'
+    "        {% answer_choices field %}\n"
+    "      </div>\n"
+    "    </fieldset>\n"
+    "    {% endfor %}{% endfor %}"
+)
+
+
+def test_it_writes_the_questions_as_the_template_loop_did(db):
+    """{% survey_questions %} writes each part's questions as the loop it replaced did, byte
+    for byte: unanswered, answered, with errors and hints, optional or not, in both languages."""
+    from django.template import engines
+    from django.utils import translation
+
+    from followup.forms import SurveyForm
+
+    loop = engines["django"].from_string(QUESTIONS_LOOP)
+    tag = engines["django"].from_string(
+        "{% load survey_tags %}{% for part in form.bound_sections %}"
+        "{% survey_questions part.fields %}{% endfor %}"
+    )
+    instruments = ["nrs", "diary", "relief", "pgic", "odi", "ndi", "red_flags"]
+    seen = set()
+    for language in ("da", "en"):
+        with translation.override(language):
+            for data in (None, {"nrs_current": "3", "pgic": "9"}):
+                form = SurveyForm(data, instruments=instruments)
+                form.is_valid()
+                ours = tag.render({"form": form})
+                assert ours == loop.render({"form": form}), (language, data)
+                seen.update(
+                    marker
+                    for marker in ("aria-describedby", "question-error", "form-text", "fw-normal")
+                    if marker in ours
+                )
+    assert seen == {"aria-describedby", "question-error", "form-text", "fw-normal"}
