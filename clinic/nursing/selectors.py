@@ -260,8 +260,10 @@ def hard_stop_flags(appointments) -> dict[int, HardStopFlags]:
     # Only the statuses where each can exist are asked: a card of another status costs nothing.
     started = [pk for pk, a in by_pk.items() if a.status in AFTER_THE_START]
     if started:
+        # The flag names the stop (its checklist item) and the reason, not who overrode it:
+        # no join to the users for a board's every read.
         for override in HardStopOverride.objects.filter(appointment__in=started).select_related(
-            "by", "item"
+            "item"
         ):
             flags[override.appointment_id].overrides.append(override)
     waiting = [pk for pk, a in by_pk.items() if a.status in BEFORE_THE_START]
