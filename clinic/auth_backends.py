@@ -41,11 +41,13 @@ class ClinicModelBackend(ModelBackend):
         account? clinic.accounts.two_factor) in the same query.
 
         On PostgreSQL the query is written out once (_user_and_profile): every request
-        runs it, and the ORM took longer to build it than the database to answer. Elsewhere
-        (SQLite, whose raw rows lack Django's conversions) the ORM reads the same."""
+        runs it, and the ORM took longer to build it than the database to answer. Its rows
+        become models without the ORM's conversions, which no field of the user or the
+        profile has on PostgreSQL (_read_raw checks); elsewhere (SQLite, whose dates need
+        them) the ORM reads the same."""
         User = get_user_model()
         alias = router.db_for_read(User)
-        if connections[alias].vendor != "postgresql":
+        if connections[alias].vendor != "postgresql" or not _read_raw():
             users = User._default_manager.select_related("staff_profile")
             try:
                 user = users.get(pk=user_id)
@@ -80,6 +82,16 @@ class ClinicTokenAuthentication(TokenAuthentication):
         if is_refused_demo_account(user):
             raise exceptions.AuthenticationFailed("Demo accounts cannot sign in here.")
         return user, token
+
+
+@functools.cache
+def _read_raw() -> bool:
+    """Whether the user's and profile's rows may become models as they come (no field of
+    theirs converts what the database returns, as a JSONField or an encrypted field would)."""
+    from clinic.models import StaffProfile
+
+    fields = [*get_user_model()._meta.concrete_fields, *StaffProfile._meta.concrete_fields]
+    return not any(hasattr(field, "from_db_value") for field in fields)
 
 
 @functools.cache

@@ -44,10 +44,11 @@ def key_url(name: str, key) -> str:
 
 def page_url(name: str) -> str:
     """reverse(name) for a URL without arguments, reversed once per URL configuration and
-    script prefix: every page's menu links a dozen pages."""
+    script prefix: every page's menu links a dozen pages. The clinic's URLs do not depend on
+    the language (no i18n_patterns); with translated URLs the key would need it too."""
     return _page_url(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)
 def _page_url(name, urlconf, script_prefix) -> str:
     return reverse(name, urlconf=urlconf)

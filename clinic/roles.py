@@ -150,8 +150,9 @@ def access_read(user) -> None:
 
 
 def access_remember(user, permissions, group_names) -> None:
-    """Remember what access_read reads: the permissions ("app.codename") as Django's
-    ModelBackend does (an active user's who is not a superuser), the roles for roles_of."""
+    """Remember what access_read reads: the permissions ("app.codename") in Django's
+    ModelBackend cache, for an active user who is not a superuser (a superuser's are left to
+    Django: it has them all), and the roles for roles_of."""
     if user.is_active and not user.is_superuser:
         user._perm_cache = set(permissions)
     if not hasattr(user, "_clinic_roles"):

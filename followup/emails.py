@@ -242,8 +242,8 @@ class _PatientEmail(EmailMultiAlternatives):
       the text (RFC 2046 section 5.1.1 asks only that they do not);
     - its headers are written with PLAIN_HEADERS;
     - its Subject header is the one Django writes, remembered (_subject_header): Django
-      encodes every subject anew through the standard library's Header class, a quarter of
-      the work of a send, and a batch has few distinct subjects.
+      encodes every subject anew through the standard library's Header class, a fifth of
+      the calls of a send, and a batch has few distinct subjects.
     """
 
     def message(self):

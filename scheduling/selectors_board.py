@@ -232,7 +232,8 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
         .order_by("starts_at", "pk")
     )
     active = [a for a in appointments if a.status not in FREED_STATUSES]
-    # One row at most (opening_hours_one_per_day): no ordering, so no join to the site.
+    # One row at most (opening_hours_one_per_day): ordered by id, not by the model's ordering
+    # by site name, which joined the site table.
     hours = OpeningHours.objects.filter(site=site, weekday=day.weekday()).order_by("pk").first()
     booked = {a.room_id for a in appointments} | {a.recovery_bay_id for a in appointments}
     rooms = {

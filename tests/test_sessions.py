@@ -44,3 +44,15 @@ def test_it_signs_in_and_keeps_a_staff_member_signed_in(client, nurse):
     client.force_login(nurse)
     assert client.get("/").status_code == 200
     assert client.session["_auth_user_id"] == str(nurse.pk)
+
+
+def test_it_leaves_reading_to_django_elsewhere_than_postgresql(monkeypatch):
+    """SQLite (`make run`) reads sessions by Django's own store."""
+    from django.db import connection
+
+    saved = SessionStore()
+    saved["_auth_user_id"] = "7"
+    saved.save()
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    assert SessionStore(saved.session_key).load() == {"_auth_user_id": "7"}
+    assert SessionStore("no-such-session-key-000000000000").load() == {}

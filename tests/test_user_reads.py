@@ -131,3 +131,33 @@ def test_it_refuses_a_session_s_user_who_may_not_sign_in(nurse):
     assert ClinicModelBackend().get_user(nurse.pk) is None
     with pytest.raises(ValueError):
         ClinicModelBackend().get_user("not an id")
+
+
+@pytest.mark.parametrize("elsewhere", ["sqlite", "a field that converts"])
+def test_it_reads_the_user_by_the_orm_where_raw_rows_would_not_do(personas, monkeypatch, elsewhere):
+    """Not on PostgreSQL (SQLite under `make run`), or once a user or profile field converts
+    what the database returns, the ORM reads the session's user: the same user, roles, sites
+    and permissions."""
+    import clinic.auth_backends
+    from clinic.sites import user_site_ids
+
+    expected = {
+        user.pk: (
+            roles_of(fresh(user)),
+            user_site_ids(fresh(user)),
+            fresh(user).get_all_permissions(),
+        )
+        for user in personas.values()
+    }
+    if elsewhere == "sqlite":
+        from django.db import connection
+
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    else:
+        monkeypatch.setattr(clinic.auth_backends, "_read_raw", lambda: False)
+    for user in personas.values():
+        loaded = ClinicModelBackend().get_user(user.pk)
+        assert loaded == user and loaded.username == user.username
+        assert (roles_of(loaded), user_site_ids(loaded), loaded.get_all_permissions()) == (
+            expected[user.pk]
+        )

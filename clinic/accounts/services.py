@@ -83,6 +83,7 @@ def staff_update(*, request, user, changed: list[str], title: str, roles: set[st
         changed = [*changed, "title"]
     if sites is not None and set(sites) != set(profile.sites.all()):
         profile.sites.set(sites)
+        user.__dict__.pop("_clinic_site_ids", None)  # read again when next asked
         changed = [*changed, f"sites ({_sites_text(sites)})"]
     added, removed = _roles_set(user=user, roles=roles)
     parts = [f"account: {', '.join(changed)}"] if changed else []

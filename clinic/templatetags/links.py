@@ -23,14 +23,14 @@ def asset(path: str) -> str:
     return _asset(path)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)
 def _asset(path: str) -> str:
     return static(path)
 
 
 def _forget(*, setting, **kwargs) -> None:
-    """Tests may point the static files elsewhere."""
-    if setting in ("STATIC_URL", "STATIC_ROOT", "STORAGES", "STATICFILES_DIRS"):
+    """Tests may point the static files elsewhere (the manifest storage reads DEBUG too)."""
+    if setting in ("STATIC_URL", "STATIC_ROOT", "STORAGES", "STATICFILES_DIRS", "DEBUG"):
         _asset.cache_clear()
 
 
