@@ -180,7 +180,7 @@ def test_it_writes_every_kind_of_value_as_a_template_would():
     values = [
         "",
         "plain",
-        "<b>O'Brien & \"Sons\"</b>",
+        '<b>O\'Brien & "Sons"</b>',
         "Århus ✓",
         mark_safe("<i>safe</i>"),
         gettext_lazy("Patients"),
