@@ -136,9 +136,8 @@ def roles_named(group_names) -> set[str]:
 
 def access_read(user) -> None:
     """Read the user's permissions and groups in one query, and remember both on the user
-    object, for this request: the permissions as Django's ModelBackend does (an active
-    user's who is not a superuser; a superuser has them all; see
-    clinic.auth_backends.ClinicModelBackend), the roles for roles_of."""
+    object for this request (access_remember). A session's user comes with them already
+    (clinic.auth_backends.ClinicModelBackend.get_user); this serves any other user object."""
     with connection.cursor() as cursor:
         cursor.execute(_access_sql(), {"user": user.pk})
         rows = cursor.fetchall()

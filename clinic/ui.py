@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import messages
 from django.db import models
 from django.shortcuts import render
-from django.template.base import render_value_in_context
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
 from django.utils.safestring import mark_safe
@@ -26,7 +25,7 @@ from tablib import Dataset
 
 from clinic.audit import audit_patients_shown, audit_record
 from clinic.models import AuditEvent
-from clinic.widgets import RENDERER, escaped, fetch_choices_at_once, shown
+from clinic.widgets import RENDERER, escaped, fetch_choices_at_once, writer
 
 PAGE_SIZE = 25
 EXPORT_FORMATS = ("csv",)
@@ -60,13 +59,7 @@ def table_rows_html(table, context):
     (accessor, render function, link, choices) worked out once per column, not per cell:
     per cell, the library's way is two thirds of a list page's time."""
     cells = [_ColumnCells(bound_column) for bound_column in table.columns]
-    if context.autoescape and context.use_tz is None and context.use_l10n is None:
-        write = shown  # the same, shorter for a plain str
-    else:
-
-        def write(value):
-            return render_value_in_context(value, context)
-
+    write = writer(context)
     rows = []
     for row in table.paginated_rows:
         tds = "".join(f"<td>{write(cell(row))}</td>" for cell in cells)

@@ -14,6 +14,7 @@ import django_filters.fields
 from django.conf import settings
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import BaseRenderer, get_default_renderer
+from django.template.base import render_value_in_context
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData
@@ -40,6 +41,18 @@ def shown(value) -> str:
         return str(value)  # what localize() makes of an int when it groups no digits
     value = localize(template_localtime(value))
     return conditional_escape(value if isinstance(value, str) else str(value))
+
+
+def writer(context):
+    """How `context` writes `{{ value }}`: shown, unless the template turned autoescaping off
+    or set its own time zone or localization, which Django's own way then honours."""
+    if context.autoescape and context.use_tz is None and context.use_l10n is None:
+        return shown
+
+    def write(value):
+        return render_value_in_context(value, context)
+
+    return write
 
 
 def _formatted(value) -> str:

@@ -200,3 +200,12 @@ def test_it_writes_every_kind_of_value_as_a_template_would():
         assert escaped(value) == conditional_escape(value), value
     with override_settings(USE_THOUSAND_SEPARATOR=True):
         assert shown(1234567) == render_value_in_context(1234567, context) == "1,234,567"
+
+
+def test_it_writes_values_as_a_context_that_turned_autoescaping_off_would():
+    """clinic.widgets.writer leaves a context with its own rules to Django's own way."""
+    from clinic.widgets import shown, writer
+
+    assert writer(Context({})) is shown
+    plain = Context({}, autoescape=False)
+    assert writer(plain)("<b>") == "<b>" == render_value_in_context("<b>", plain)

@@ -7,11 +7,10 @@ of the patient's page's time. These write what the loops in followup/public/surv
 wrote, byte for byte (tests/test_survey_pages.py compares them)."""
 
 from django import template
-from django.template.base import render_value_in_context
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from clinic.widgets import escaped, shown
+from clinic.widgets import escaped, writer
 
 register = template.Library()
 
@@ -34,22 +33,11 @@ QUESTION = (
 )
 
 
-def _writer(context):
-    """`{{ value }}` as this context writes it."""
-    if context.autoescape and context.use_tz is None and context.use_l10n is None:
-        return shown
-
-    def write(value):
-        return render_value_in_context(value, context)
-
-    return write
-
-
 @register.simple_tag(takes_context=True)
 def survey_questions(context, fields):
     """Each question (a bound radio field) of a survey part: its legend, hint, error and
     answers, in a fieldset that names the hint and error for screen readers."""
-    write = _writer(context)
+    write = writer(context)
     questions = []
     for field in fields:
         name = write(field.html_name)
@@ -88,7 +76,7 @@ def survey_questions(context, fields):
 @register.simple_tag(takes_context=True)
 def answer_choices(context, field):
     """Each choice of the radio `field`: its input and its label."""
-    write = _writer(context)
+    write = writer(context)
     name = write(field.html_name)
     return mark_safe(
         "".join(
