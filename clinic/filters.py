@@ -5,9 +5,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.models import AuditEvent, ProcedureType
+from clinic.compiled import compiled_queryset
+from clinic.models import AuditEvent, ProcedureType, Site
 from clinic.selectors import patient_search
 from clinic.ui import DateInput, FilterForm
+
+# The options of the list pages' filters, read on every request, by SQL compiled once; what
+# their labels show.
+PROCEDURE_OPTIONS = compiled_queryset(ProcedureType.objects.only("name").order_by("name"))
+SITE_OPTIONS = compiled_queryset(Site.objects.all())
 
 
 class PatientFilter(django_filters.FilterSet):

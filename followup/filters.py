@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.models import ProcedureType, Site
+from clinic.filters import PROCEDURE_OPTIONS, SITE_OPTIONS
 from clinic.ui import DateInput, FilterForm
 from followup.models import Alert, Invitation, RecallRule, RescheduleRequest, Response
 from followup.selectors_worklists import worklist_open_q
@@ -71,7 +71,7 @@ class SurveyWorklistFilter(PatientQueryFilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
         field_name="appointment__procedure_type",
-        queryset=ProcedureType.objects.only("name").order_by("name"),
+        queryset=PROCEDURE_OPTIONS,
     )
 
     class Meta(PatientQueryFilterSet.Meta):
@@ -101,7 +101,7 @@ class NonresponderFilter(PatientQueryFilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
         field_name="appointment__procedure_type",
-        queryset=ProcedureType.objects.only("name").order_by("name"),
+        queryset=PROCEDURE_OPTIONS,
     )
 
     class Meta(PatientQueryFilterSet.Meta):
@@ -164,7 +164,7 @@ class ResponseFilter(PatientQueryFilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         label="Procedure",
         field_name="invitation__appointment__procedure_type",
-        queryset=ProcedureType.objects.only("name").order_by("name"),
+        queryset=PROCEDURE_OPTIONS,
     )
     # Local days as a range on `submitted_at`, which its index serves (a date per row not).
     answered_from = django_filters.DateFilter(
@@ -200,7 +200,7 @@ def _all(queryset, name, value):
 class RecallFilter(django_filters.FilterSet):
     """The recall worklist: the site of the watched appointment, and one rule."""
 
-    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    site = django_filters.ModelChoiceFilter(queryset=SITE_OPTIONS, empty_label="All sites")
     rule = django_filters.ModelChoiceFilter(
         queryset=RecallRule.objects.filter(active=True), empty_label="All rules", method=_all
     )

@@ -3,16 +3,17 @@
 import django_filters
 from django.utils import timezone
 
-from clinic.models import ProcedureType, Site
+from clinic.compiled import compiled_queryset
+from clinic.filters import PROCEDURE_OPTIONS, SITE_OPTIONS
 from clinic.selectors import patient_search
 from clinic.ui import DateInput, FilterForm
 from scheduling import selectors, selectors_medication
 from scheduling.forms import PhysicianChoiceField, ScheduleDateField
 from scheduling.models import Status, WaitlistEntry
 
-# The options of the filters read what their labels show: a list page builds them each time.
-PROCEDURE_OPTIONS = ProcedureType.objects.only("name").order_by("name")
-PHYSICIAN_OPTIONS = selectors.physicians().only("username", "first_name", "last_name")
+PHYSICIAN_OPTIONS = compiled_queryset(
+    selectors.physicians().only("username", "first_name", "last_name")
+)
 
 
 class ScheduleDateFilter(django_filters.DateFilter):
@@ -57,7 +58,7 @@ class AppointmentDaysMixin:
 class AppointmentFilter(AppointmentDaysMixin, django_filters.FilterSet):
     date_from = ScheduleDateFilter(label="From", method=days_applied_together, widget=DateInput())
     date_to = ScheduleDateFilter(label="To", method=days_applied_together, widget=DateInput())
-    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    site = django_filters.ModelChoiceFilter(queryset=SITE_OPTIONS, empty_label="All sites")
     physician = PhysicianFilter(queryset=PHYSICIAN_OPTIONS, empty_label="All physicians")
     procedure_type = django_filters.ModelChoiceFilter(
         queryset=PROCEDURE_OPTIONS, label="Procedure", empty_label="All procedures"
@@ -79,7 +80,7 @@ class WaitlistFilter(django_filters.FilterSet):
     procedure_type = django_filters.ModelChoiceFilter(
         queryset=PROCEDURE_OPTIONS, label="Procedure", empty_label="All procedures"
     )
-    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="Any site")
+    site = django_filters.ModelChoiceFilter(queryset=SITE_OPTIONS, empty_label="Any site")
     physician = PhysicianFilter(queryset=PHYSICIAN_OPTIONS, empty_label="Any physician")
     patient = django_filters.CharFilter(label="Patient (name or MRN)", method="filter_patient")
 
@@ -96,7 +97,7 @@ class MedicationCallFilter(AppointmentDaysMixin, django_filters.FilterSet):
 
     date_from = ScheduleDateFilter(label="From", method=days_applied_together, widget=DateInput())
     date_to = ScheduleDateFilter(label="To", method=days_applied_together, widget=DateInput())
-    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    site = django_filters.ModelChoiceFilter(queryset=SITE_OPTIONS, empty_label="All sites")
     called = django_filters.ChoiceFilter(
         label="Phoned",
         choices=[("no", "Not yet phoned"), ("yes", "Phoned")],

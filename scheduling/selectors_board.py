@@ -7,9 +7,9 @@ the appointments come in one query with everything a card shows joined in.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Q
 from django.utils import timezone
 
+from clinic.compiled import Bound, CompiledQuery
 from clinic.models import OpeningHours, Room, Site
 from scheduling.models import FREED_STATUSES, Appointment
 
@@ -219,29 +219,46 @@ def _place(appointment, starts_at, ends_at, first_minute, row_count, zone) -> Pl
     )
 
 
+# The day board's three reads, the same on every request but for the site and the day:
+# compiled once (clinic.compiled). The site and rooms come from their own small reads, not
+# joined to every row: seven tables in one join took PostgreSQL longer to plan than to run.
+_SITE = Bound("site", Site._meta.pk)
+_DAYS_APPOINTMENTS = CompiledQuery(
+    lambda: Appointment.objects.select_related("patient", "procedure_type", "physician")
+    .only(*SHOWN_ON_BOARDS)
+    .filter(
+        site=_SITE,
+        starts_at__gte=Bound("starts", Appointment._meta.get_field("starts_at")),
+        starts_at__lt=Bound("ends", Appointment._meta.get_field("starts_at")),
+    )
+    .order_by("starts_at", "pk")
+)
+# One row at most (opening_hours_one_per_day): ordered by id, not by the model's ordering by
+# site name, which joined the site table.
+_DAYS_HOURS = CompiledQuery(
+    lambda: OpeningHours.objects.filter(
+        site=_SITE, weekday=Bound("weekday", OpeningHours._meta.get_field("weekday"))
+    ).order_by("pk")[:1]
+)
+_SITES_ROOMS = CompiledQuery(
+    lambda: Room.objects.filter(site=_SITE).order_by("kind", "name", "pk")
+)
+
+
 def day_board(*, site: Site, day: datetime.date) -> DayBoard:
     """The site's day: procedure rooms as columns, five-minute rows, recovery bays below."""
     zone = site.zone
     day_starts, day_ends = local_day_bounds(day, zone)
-    # The site and rooms come from their own small reads, not joined to every row: seven
-    # tables in one join took PostgreSQL longer to plan than to run.
-    appointments = list(
-        Appointment.objects.select_related("patient", "procedure_type", "physician")
-        .only(*SHOWN_ON_BOARDS)
-        .filter(site=site, starts_at__gte=day_starts, starts_at__lt=day_ends)
-        .order_by("starts_at", "pk")
-    )
+    appointments = _DAYS_APPOINTMENTS(site=site.pk, starts=day_starts, ends=day_ends)
     active = [a for a in appointments if a.status not in FREED_STATUSES]
-    # One row at most (opening_hours_one_per_day): ordered by id, not by the model's ordering
-    # by site name, which joined the site table.
-    hours = OpeningHours.objects.filter(site=site, weekday=day.weekday()).order_by("pk").first()
+    hours = next(iter(_DAYS_HOURS(site=site.pk, weekday=day.weekday())), None)
     booked = {a.room_id for a in appointments} | {a.recovery_bay_id for a in appointments}
-    rooms = {
-        room.pk: room
-        for room in Room.objects.filter(
-            Q(site=site, active=True) | Q(pk__in=booked - {None})
-        ).order_by("kind", "name", "pk")
-    }
+    # The site's rooms, and any room booked here that has since moved to another site.
+    rooms = {room.pk: room for room in _SITES_ROOMS(site=site.pk)}
+    if not booked - {None} <= rooms.keys():
+        rooms.update(
+            (room.pk, room) for room in Room.objects.filter(pk__in=booked - {None} - rooms.keys())
+        )
     for appointment in appointments:
         appointment.site = site
         appointment.room = rooms[appointment.room_id]
