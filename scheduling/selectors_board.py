@@ -224,14 +224,16 @@ def _place(appointment, starts_at, ends_at, first_minute, row_count, zone) -> Pl
 # joined to every row: seven tables in one join took PostgreSQL longer to plan than to run.
 _SITE = Bound("site", Site._meta.pk)
 _DAYS_APPOINTMENTS = CompiledQuery(
-    lambda: Appointment.objects.select_related("patient", "procedure_type", "physician")
-    .only(*SHOWN_ON_BOARDS)
-    .filter(
-        site=_SITE,
-        starts_at__gte=Bound("starts", Appointment._meta.get_field("starts_at")),
-        starts_at__lt=Bound("ends", Appointment._meta.get_field("starts_at")),
+    lambda: (
+        Appointment.objects.select_related("patient", "procedure_type", "physician")
+        .only(*SHOWN_ON_BOARDS)
+        .filter(
+            site=_SITE,
+            starts_at__gte=Bound("starts", Appointment._meta.get_field("starts_at")),
+            starts_at__lt=Bound("ends", Appointment._meta.get_field("starts_at")),
+        )
+        .order_by("starts_at", "pk")
     )
-    .order_by("starts_at", "pk")
 )
 # One row at most (opening_hours_one_per_day): ordered by id, not by the model's ordering by
 # site name, which joined the site table.
@@ -240,9 +242,7 @@ _DAYS_HOURS = CompiledQuery(
         site=_SITE, weekday=Bound("weekday", OpeningHours._meta.get_field("weekday"))
     ).order_by("pk")[:1]
 )
-_SITES_ROOMS = CompiledQuery(
-    lambda: Room.objects.filter(site=_SITE).order_by("kind", "name", "pk")
-)
+_SITES_ROOMS = CompiledQuery(lambda: Room.objects.filter(site=_SITE).order_by("kind", "name", "pk"))
 
 
 def day_board(*, site: Site, day: datetime.date) -> DayBoard:
