@@ -8,7 +8,7 @@ from html import escape
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,18 +50,48 @@ _DAY = datetime.timedelta(days=1)
 SITE_ERROR = "That site does not exist or is closed; showing the first open site instead."
 
 
+class SiteChoiceField(forms.ChoiceField):
+    """One of `sites`, the open sites the user sees, read once for the request: offered and
+    checked from that list, where a ModelChoiceField reads its queryset twice (the options,
+    and get() for the choice). Cleans to the Site."""
+
+    def __init__(self, *, sites=(), **kwargs):
+        super().__init__(**kwargs)
+        self.sites = sites
+
+    @property
+    def sites(self):
+        return self._sites
+
+    @sites.setter
+    def sites(self, sites):
+        self._sites = list(sites)
+        self._by_key = {str(site.pk): site for site in self._sites}
+        self.choices = [(site.pk, str(site)) for site in self._sites]
+
+    def prepare_value(self, value):
+        return value.pk if isinstance(value, Site) else value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        site = self._by_key.get(str(value))
+        if site is None:
+            error = self.error_messages["invalid_choice"]
+            raise ValidationError(error, code="invalid_choice", params={"value": value})
+        return site
+
+    def validate(self, value):
+        forms.Field.validate(self, value)  # to_python checked the choice
+
+
 class BoardForm(StyledFormMixin, forms.Form):
-    site = forms.ModelChoiceField(
-        queryset=Site.objects.filter(active=True),
-        required=False,
-        empty_label=None,
-        error_messages={"invalid_choice": SITE_ERROR},
-    )
+    site = SiteChoiceField(required=False, error_messages={"invalid_choice": SITE_ERROR})
     day = ScheduleDateField(required=False, error_messages=DAY_ERRORS)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = sites.sites_in_scope(user, self.fields["site"].queryset)
+        self.fields["site"].sites = sites
 
 
 class PhysicianDayForm(StyledFormMixin, forms.Form):
@@ -86,13 +116,14 @@ def _choices(request, form_class, defaults):
 
 
 def _site_and_day(request):
+    open_sites = list(sites.sites_in_scope(request.user, Site.objects.filter(active=True)))
+
     def defaults(cleaned):
-        open_sites = sites.sites_in_scope(request.user, Site.objects.filter(active=True))
-        site = cleaned.get("site") or open_sites.first()
+        site = cleaned.get("site") or next(iter(open_sites), None)
         zone = site.zone if site else None
         return {"site": site, "day": timezone.localdate(timezone=zone)}
 
-    form, chosen = _choices(request, functools.partial(BoardForm, user=request.user), defaults)
+    form, chosen = _choices(request, functools.partial(BoardForm, sites=open_sites), defaults)
     return form, chosen["site"], chosen["day"]
 
 

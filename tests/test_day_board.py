@@ -4,6 +4,8 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,7 +16,7 @@ from scheduling.selectors_board import day_board
 from scheduling.services import appointment_cancel
 from scheduling.views_board import board_cards
 from tests.browser import DESKTOP, login
-from tests.factories import TodaysAppointmentFactory, filler_name, local
+from tests.factories import SiteFactory, TodaysAppointmentFactory, filler_name, local
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 BOARD_PAGES = ["day_board", "week_board", "physician_day", "day_list_print"]
@@ -481,3 +483,23 @@ def test_it_places_the_cards_as_the_template_loop_did(rf, front_desk, book, cale
     ours = tag.template.render(RequestContext(request, {"board": board}))
     theirs = loop.template.render(RequestContext(request, {"board": board}))
     assert ours == theirs and ours.count('<div class="board-slot"') == 2
+
+
+def test_it_reads_the_open_sites_once_for_the_choice_and_the_options(client, front_desk, calendar):
+    second = SiteFactory(name="A Second Centre")
+    closed = SiteFactory(name="Closed Centre", active=False)
+    client.force_login(front_desk)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("day_board"), {"site": second.pk, "day": "2027-01-04"})
+    assert response.context["board"].site == second
+    site_reads = [q["sql"] for q in queries if 'FROM "clinic_site"' in q["sql"]]
+    assert len(site_reads) == 1, site_reads
+    html = response.content.decode()
+    assert f'<option value="{second.pk}" selected>A Second Centre</option>' in html
+    assert f'<option value="{calendar["site"].pk}">Test Spine Centre</option>' in html
+    assert "Closed Centre" not in html
+    for wrong in (closed.pk, "abc", "1\x00"):
+        response = client.get(reverse("day_board"), {"site": wrong, "day": "2027-01-04"})
+        assert "That site does not exist or is closed" in response.content.decode(), wrong
+        # The first open site by name instead.
+        assert response.context["board"].site == second
