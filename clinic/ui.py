@@ -15,12 +15,16 @@ from django.db import models
 from django.shortcuts import render
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
+from django.utils.html import escape
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django_tables2 import RequestConfig
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.columns.manytomanycolumn import ManyToManyColumn
 from django_tables2.export import TableExport
 from django_tables2.paginators import LazyPaginator
+from django_tables2.templatetags.django_tables2 import table_page_range
 from tablib import Dataset
 
 from clinic.audit import audit_patients_shown, audit_record
@@ -65,6 +69,72 @@ def table_rows_html(table, context):
         tds = "".join(f"<td>{write(cell(row))}</td>" for cell in cells)
         rows.append(f"<tr>{tds}</tr>\n")
     return mark_safe("".join(rows))
+
+
+def _query_with(request, key, value) -> str:
+    """`{% querystring_replace key=value %}` of django-tables2: the page's query string with
+    `key` set to `value`, escaped."""
+    params = dict(request.GET)
+    if key not in ("", None):
+        params[key] = value
+    return escape("?" + urlencode(params, doseq=True))
+
+
+def table_head_html(table, context) -> str:
+    """The `<thead>` of django-tables2's bootstrap5 template (block table.thead), written in
+    Python: a header cell with its sort link per column, each a template lookup and a
+    querystring tag the library's way."""
+    if not table.show_header:
+        return ""
+    write = writer(context)
+    request = context["request"]
+    order_by_field = table.prefixed_order_by_field
+    cells = []
+    for column in table.columns:
+        header = write(column.header)
+        if column.orderable:
+            href = _query_with(request, order_by_field, column.order_by_alias.next)
+            header = f'<a href="{href}">{header}</a>'
+        cells.append(f'<th {column.attrs["th"].as_html()} scope="col">\n{header}\n</th>\n')
+    # The table's thead, tbody and tfoot attributes are AttributeDicts (Table.__init__).
+    thead = table.attrs["thead"].as_html()
+    return mark_safe(f"<thead {thead}>\n<tr>\n{''.join(cells)}</tr>\n</thead>")
+
+
+def table_pagination_html(table, context) -> str:
+    """The pagination of django-tables2's bootstrap5 template (block pagination), written in
+    Python: a querystring tag per page link the library's way."""
+    page = getattr(table, "page", None)  # set by paginate()
+    if not page or not table.paginator.num_pages > 1:
+        return ""
+    request = context["request"]
+    page_field = table.prefixed_page_field
+    items = []
+    if page.has_previous():
+        href = _query_with(request, page_field, page.previous_page_number())
+        items.append(
+            f'<li class="previous page-item">\n<a href="{href}" class="page-link">\n'
+            f'<span aria-hidden="true">&laquo;</span>\n{escape(gettext("previous"))}\n</a>\n</li>'
+        )
+    if page.has_previous() or page.has_next():
+        for number in table_page_range(page, table.paginator):
+            active = " active" if page.number == number else ""
+            href = "" if number == "..." else f'href="{_query_with(request, page_field, number)}"'
+            items.append(
+                f'<li class="page-item{active}">\n<a class="page-link" {href}>\n'
+                f"{escape(str(number))}\n</a>\n</li>"
+            )
+    if page.has_next():
+        href = _query_with(request, page_field, page.next_page_number())
+        items.append(
+            f'<li class="next page-item">\n<a href="{href}" class="page-link">\n'
+            f'{escape(gettext("next"))}\n<span aria-hidden="true">&raquo;</span>\n</a>\n</li>'
+        )
+    return mark_safe(
+        '<nav aria-label="Table navigation">\n<ul class="pagination justify-content-center">\n'
+        + "\n".join(items)
+        + "\n</ul>\n</nav>"
+    )
 
 
 CELL_ARGUMENTS = ("value", "record", "column", "bound_column", "bound_row", "table")

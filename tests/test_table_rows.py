@@ -1,6 +1,8 @@
 """The clinic's tables render their rows in Python (clinic.ui.table_rows_html), once per column
 what django-tables2 works out per cell: the cells must read exactly as the library's."""
 
+import re
+
 import django_tables2 as tables
 import pytest
 from django.template import Context
@@ -8,6 +10,7 @@ from django.template.base import render_value_in_context
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
+from django_tables2.paginators import LazyPaginator
 
 from clinic.models import AuditEvent, Patient
 from clinic.tables import AuditEventTable
@@ -209,3 +212,75 @@ def test_it_writes_values_as_a_context_that_turned_autoescaping_off_would():
     assert writer(Context({})) is shown
     plain = Context({}, autoescape=False)
     assert writer(plain)("<b>") == "<b>" == render_value_in_context("<b>", plain)
+
+
+class NumberTable(tables.Table):
+    """Enough rows for every shape of pagination; sortable and unsortable columns, header
+    attributes (a column's th, the table's thead)."""
+
+    n = tables.Column(attrs={"th": {"class": "num", "data-x": "<&>"}})
+    name = tables.Column(orderable=False, verbose_name="Name & <kind>")
+    label = tables.Column(verbose_name=format_html("<em>{}</em>", "Label"))
+
+    class Meta:
+        attrs = {"class": "table", "thead": {"class": "head"}}
+
+
+def head_and_pages(html: str) -> tuple[str, str]:
+    """The thead and the pagination nav, whitespace runs made one space (HTML reads them so)."""
+
+    def part(pattern):
+        found = re.search(pattern, html, re.S)
+        return re.sub(r"\s+", " ", found.group(0)).replace("> <", "><") if found else ""
+
+    return part(r"<thead.*?</thead>"), part(r"<nav.*?</nav>")
+
+
+def rendered_both_ways(query: str, make_table, per_page, paginator_class=None):
+    request = RequestFactory().get("/list/" + query)
+    html = {}
+    for template in ("django_tables2/bootstrap5-responsive.html", "clinic/table.html"):
+        table = make_table()
+        table.template_name = template
+        paginate = {"per_page": per_page}
+        if paginator_class:
+            paginate["paginator_class"] = paginator_class
+        tables.RequestConfig(request, paginate=paginate).configure(table)
+        html[template] = table.as_html(request)
+    return [head_and_pages(h) for h in html.values()]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?page=2",
+        "?page=15&sort=-n",
+        "?page=29&sort=label&q=%C3%98+%26+%3Ca%3E&q=second",
+        "?page=30&sort=n",
+        "?page=999",
+    ],
+)
+@pytest.mark.parametrize("paginator_class", [None, LazyPaginator])
+def test_it_writes_the_head_and_pagination_as_the_library_does(query, paginator_class):
+    rows = [{"n": n, "name": f"Row {n}", "label": f"L{n % 7}"} for n in range(300)]
+    theirs, ours = rendered_both_ways(query, lambda: NumberTable(rows), 10, paginator_class)
+    assert ours == theirs
+    assert ours[0] and ours[1]  # both parts are there to compare
+
+
+def test_it_writes_no_pagination_for_one_page_and_no_head_when_hidden():
+    rows = [{"n": n, "name": "x", "label": "y"} for n in range(3)]
+    theirs, ours = rendered_both_ways("?sort=n", lambda: NumberTable(rows), 10)
+    assert ours == theirs and ours[1] == ""
+    theirs, ours = rendered_both_ways("", lambda: NumberTable(rows * 10, show_header=False), 10)
+    assert ours == theirs and ours[0] == ""
+
+
+def test_it_writes_prefixed_sort_and_page_fields_as_the_library_does():
+    rows = [{"n": n, "name": "x", "label": "y"} for n in range(50)]
+    theirs, ours = rendered_both_ways(
+        "?a-page=3&a-sort=-n&page=1", lambda: NumberTable(rows, prefix="a-"), 10
+    )
+    assert ours == theirs
+    assert "a-sort=n" in ours[0] and "a-page=2" in ours[1]
