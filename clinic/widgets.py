@@ -17,7 +17,7 @@ from django.forms.renderers import BaseRenderer, get_default_renderer
 from django.template.base import render_value_in_context
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
-from django.utils.safestring import SafeData
+from django.utils.safestring import SafeData, SafeString
 from django.utils.timezone import template_localtime
 
 SELECT_OPTION = "django/forms/widgets/select_option.html"
@@ -37,6 +37,8 @@ def shown(value) -> str:
     safe, as django.template.base.render_value_in_context writes it."""
     if type(value) is str:
         return html.escape(value)
+    if type(value) is SafeString:
+        return value  # localize() and conditional_escape() give it back as it is
     if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
         return str(value)  # what localize() makes of an int when it groups no digits
     value = localize(template_localtime(value))

@@ -284,3 +284,17 @@ def test_it_writes_prefixed_sort_and_page_fields_as_the_library_does():
     )
     assert ours == theirs
     assert "a-sort=n" in ours[0] and "a-page=2" in ours[1]
+
+
+def test_it_writes_each_status_badge_as_format_html_would():
+    from scheduling.models import Appointment, Status
+    from scheduling.templatetags.scheduling_booking import BADGE_CLASSES, status_badge
+
+    for status in [*Status.values, "unknown<&>"]:
+        appointment = Appointment(status=status)
+        expected = format_html(
+            '<span class="badge fs-6 {}">{}</span>',
+            BADGE_CLASSES.get(status, "text-bg-light"),
+            appointment.get_status_display(),
+        )
+        assert status_badge(appointment) == expected, status

@@ -5,7 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
+from clinic.widgets import escaped
 from scheduling import selectors
 from scheduling.models import Status
 
@@ -46,10 +48,10 @@ PRIMARY_STYLES = {Status.CHECKED_IN: "btn-success"}
 
 @register.simple_tag
 def status_badge(appointment):
-    return format_html(
-        '<span class="badge fs-6 {}">{}</span>',
-        BADGE_CLASSES.get(appointment.status, "text-bg-light"),
-        appointment.get_status_display(),
+    """The status as a coloured badge, escaped as format_html would (a list has one a row)."""
+    badge = escaped(BADGE_CLASSES.get(appointment.status, "text-bg-light"))
+    return mark_safe(
+        f'<span class="badge fs-6 {badge}">{escaped(appointment.get_status_display())}</span>'
     )
 
 
