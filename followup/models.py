@@ -252,6 +252,24 @@ class Invitation(models.Model):
                 ),
                 name="invitation_open_survey_idx",
             ),
+            # The open rows of the non-responder lists and the start page's counts of them
+            # (selectors_worklists.nonresponders, worklist_open_q): a few thousand rows of a
+            # table of millions, in the lists' order, with every column their filter reads,
+            # so the count is an index-only scan and a page stops after its rows.
+            models.Index(
+                fields=[
+                    *("sent_at", "id", "status", "expires_at", "next_reminder_at"),
+                    *("reminders_sent", "due_at", "worklist_snoozed_until"),
+                    *("kind", "answered_at", "worklist_closed_at"),
+                ],
+                condition=Q(
+                    kind__in=["baseline", "survey"],
+                    status__in=["sent", "expired", "skipped"],
+                    answered_at__isnull=True,
+                    worklist_closed_at__isnull=True,
+                ),
+                name="invitation_nonresponder_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

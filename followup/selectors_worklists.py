@@ -183,6 +183,18 @@ def nonresponders_for(user, *, not_emailed=None, now=None) -> QuerySet:
     return rows
 
 
+def nonresponder_rows(user, *, not_emailed, now=None) -> QuerySet:
+    """The rows of a non-responder list (followup.tables.NonresponderTable): the names and
+    the site's zone read by key (INVITATION_LABELS), only the patient joined, so that the
+    list's order walks invitation_nonresponder_idx and stops at the page."""
+    return (
+        nonresponders_for(user, not_emailed=not_emailed, now=now)
+        .select_related(None)
+        .select_related("patient")
+        .annotate(**INVITATION_LABELS)
+    )
+
+
 def open_nonresponder_counts(user, *, now=None) -> dict:
     """Open rows only (closed and snoozed ones are worked off): the start page's numbers."""
     now = now or timezone.now()

@@ -193,16 +193,18 @@ class SurveyWorklistTable(tables.Table):
 
 
 class NonresponderTable(tables.Table):
+    """Rows: selectors_worklists.nonresponder_rows (names and zone by key, the patient joined)."""
+
     patient = PatientColumn()
     phone = tables.Column(accessor="patient__phone", verbose_name="Phone", orderable=False)
     email = tables.Column(accessor="patient__email", verbose_name="Email", orderable=False)
-    survey = SurveyColumn()
-    procedure = tables.Column(
-        accessor="appointment__procedure_type__name", verbose_name="Procedure", orderable=False
-    )
-    sent_at = SiteTimeColumn(verbose_name="Sent")
+    survey = LabelledSurveyColumn()
+    procedure = tables.Column(accessor="procedure_name", verbose_name="Procedure", orderable=False)
+    # Surveys go out at the same minute: the id settles their order, so a row never moves
+    # between pages (invitation_nonresponder_idx covers both).
+    sent_at = ZoneTimeColumn(verbose_name="Sent", order_by=("sent_at", "id"))
     reminders_sent = tables.Column(verbose_name="Reminders")
-    expires_at = SiteTimeColumn(verbose_name="Expires")
+    expires_at = ZoneTimeColumn(verbose_name="Expires")
     status = tables.Column()
     last_call = tables.Column(
         accessor="last_call_outcome", verbose_name="Last call", orderable=False
@@ -233,7 +235,7 @@ class NonresponderTable(tables.Table):
         order_by = ["sent_at"]
 
     def render_last_call(self, value, record):
-        when = site_time(record.last_call_at, record.appointment.site)
+        when = zone_time(record.last_call_at, record.site_time_zone)
         return f"{OUTCOME_LABELS.get(value, value)} ({when})"
 
     def value_work(self, value, record):

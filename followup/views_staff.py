@@ -324,7 +324,7 @@ def _nonresponder_list(request, *, not_emailed):
     return _worklist(
         request,
         filter_class=NonresponderFilter,
-        queryset=selectors.nonresponders_for(request.user, not_emailed=not_emailed),
+        queryset=selectors.nonresponder_rows(request.user, not_emailed=not_emailed),
         table_class=tables.NonresponderTable,
         defaults={"state": "open"},
         **NONRESPONDER_LISTS[not_emailed],

@@ -6,14 +6,20 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.models import AuditEvent
 from followup.models import Invitation, WorklistAction
-from followup.selectors_worklists import followup_counts
+from followup.selectors_worklists import (
+    followup_counts,
+    nonresponder_rows,
+    nonresponders_for,
+    worklist_open_q,
+)
 from followup.services_worklists import WorklistRefused, worklist_close, worklist_snooze
 from scheduling.models import Appointment
 from tests.browser import DESKTOP, login
@@ -214,3 +220,36 @@ def serious_violations(page) -> list[str]:
         for violation in results.response["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
+
+
+def test_it_counts_and_pages_the_open_rows_from_their_own_index(front_desk, silent, never_emailed):
+    """The open rows are a few thousand among millions of answered invitations: the start
+    page's counts read invitation_nonresponder_idx alone (an index-only scan), and a list's
+    page walks it in the list's order and stops, without sorting (scans of the whole table
+    switched off, as a big table would have them lose)."""
+    today = timezone.localdate()
+    with CaptureQueriesContext(connection) as queries:
+        for not_emailed in (False, True):
+            nonresponders_for(front_desk, not_emailed=not_emailed).filter(
+                worklist_open_q(today)
+            ).count()
+            rows = nonresponder_rows(front_desk, not_emailed=not_emailed)
+            list(rows.filter(worklist_open_q(today)).order_by("sent_at", "id")[:25])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plans = []
+        for query in queries:
+            if not query["sql"].startswith(
+                'SELECT COUNT(*) AS "__count" FROM "followup_invit'
+            ) and ('FROM "followup_invitation"' not in query["sql"]):
+                continue  # the user's roles, read once
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans.append("\n".join(line for (line,) in cursor.fetchall()))
+    assert len(plans) == 4
+    counts, pages = plans[0::2], plans[1::2]
+    for plan in counts:
+        assert "Index Only Scan using invitation_nonresponder_idx" in plan, plan
+    for plan in pages:
+        rows = plan.split("SubPlan")[0]  # a row's last call is sorted among its own few
+        assert "invitation_nonresponder_idx" in rows and "Sort" not in rows, plan
