@@ -8,11 +8,15 @@ import inspect
 import re
 
 import django_filters
+import django_tables2.columns.templatecolumn
 import django_tables2.utils
 from django import forms
 from django.contrib import messages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.shortcuts import render
+from django.template import Template
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
 from django.utils.html import escape
@@ -55,6 +59,23 @@ def _cached_signature(fn):
 
 
 django_tables2.utils.signature = _cached_signature
+
+
+# django-tables2's TemplateColumn compiles its template code anew for every cell it renders
+# (a thousand calls a cell, half of a worklist page with a button per row); the code of a
+# column does not change, so each is compiled once and the template rendered as before.
+@functools.lru_cache(maxsize=256)
+def _compiled_template(code: str) -> Template:
+    return Template(code)
+
+
+django_tables2.columns.templatecolumn.Template = _compiled_template
+
+
+@receiver(setting_changed)
+def _forget_compiled_templates(*, setting, **kwargs):
+    if setting == "TEMPLATES":  # a test's own engine settings
+        _compiled_template.cache_clear()
 
 
 def table_rows_html(table, context):

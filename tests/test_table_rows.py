@@ -298,3 +298,19 @@ def test_it_writes_each_status_badge_as_format_html_would():
             appointment.get_status_display(),
         )
         assert status_badge(appointment) == expected, status
+
+
+def test_it_compiles_a_template_column_once_and_renders_each_row_with_its_own_record():
+    from clinic.ui import _compiled_template
+
+    class GreetingTable(tables.Table):
+        greeting = tables.TemplateColumn(
+            "<b>{{ record.name }}</b> #{{ row_counter }}", accessor="name"
+        )
+
+    rows = [{"name": "Ann"}, {"name": "<Bo>"}, {"name": "Cy"}]
+    _compiled_template.cache_clear()
+    ours, theirs = both_ways(GreetingTable, rows)
+    assert ours == theirs
+    assert "<td><b>&lt;Bo&gt;</b> #1</td>" in ours
+    assert _compiled_template.cache_info().misses == 1  # one column, one template
