@@ -17,6 +17,8 @@ PAGES = [
     "API /api/v1/appointments/",
     "responses list",
     "survey worklist",
+    "non-responder worklist",
+    "start page (nurse)",
     "day board, busy day",
     "patient page, typical",
     "patient page, busiest",

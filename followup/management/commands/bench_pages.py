@@ -388,6 +388,8 @@ class Command(ClinicBench):
             ("API /api/v1/appointments/", staff, "/api/v1/appointments/"),
             ("responses list", staff, reverse("response_list")),
             ("survey worklist", staff, reverse("followup_worklist")),
+            ("non-responder worklist", staff, reverse("nonresponders")),
+            ("start page (nurse)", staff, reverse("home")),
             (
                 f"day board, busy day ({busiest:%a %Y-%m-%d})",
                 staff,
