@@ -15,7 +15,7 @@ plain ORM). Lookups that expand a value into SQL (`__in` a list) cannot take a B
 
 import copy
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections, router
 from django.db.models import Expression
 from django.db.models.query import ModelIterable, QuerySet
 
@@ -63,6 +63,7 @@ class CompiledQuery:
     def __init__(self, build):
         self.build = build
         self.compiled = {}  # by database alias: (compiler, sql, parameters, Bound names)
+        self.model = None
 
     def __deepcopy__(self, memo):
         # One per process: django-filter deep-copies its filters, and their querysets with
@@ -78,7 +79,13 @@ class CompiledQuery:
         names = {p.name for p in parameters if type(p) is _Slot}
         return compiler, sql, tuple(parameters), names
 
-    def __call__(self, *, using=DEFAULT_DB_ALIAS, **values) -> list:
+    def __call__(self, *, using=None, **values) -> list:
+        """The rows for `values`, read from `using`, else from the database the routers
+        choose for reading the model, as the QuerySet would (so no Bound is named "using")."""
+        if using is None:
+            if self.model is None:
+                self.model = self.build().model
+            using = router.db_for_read(self.model)
         if using not in self.compiled:
             self.compiled[using] = self._compile(using)
         compiler, sql, parameters, names = self.compiled[using]

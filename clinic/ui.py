@@ -74,7 +74,8 @@ django_tables2.columns.templatecolumn.Template = _compiled_template
 
 @receiver(setting_changed)
 def _forget_compiled_templates(*, setting, **kwargs):
-    if setting == "TEMPLATES":  # a test's own engine settings
+    # What Django rebuilds its template engines for (django.test.signals): a test's settings.
+    if setting in {"TEMPLATES", "DEBUG", "INSTALLED_APPS"}:
         _compiled_template.cache_clear()
 
 

@@ -87,7 +87,8 @@ class SiteTimeColumn(tables.Column):
 
 
 class ZoneTimeColumn(tables.Column):
-    """A time in the zone of the row's site, named by its `site_time_zone` (survey_labels)."""
+    """A time in the zone of the row's site, named by its `site_time_zone` annotation
+    (selectors_worklists.INVITATION_LABELS)."""
 
     def render(self, value, record):
         return zone_time(value, record.site_time_zone)
@@ -112,20 +113,6 @@ class PatientColumn(tables.Column):
         kwargs.setdefault("linkify", lambda record: key_url("patient_detail", record.patient_id))
         kwargs.setdefault("order_by", ("patient__last_name", "patient__first_name"))
         super().__init__(*args, accessor="patient", **kwargs)
-
-
-def survey_name(invitation) -> str:
-    return invitation.step.name if invitation.step else invitation.get_kind_display()
-
-
-class SurveyColumn(tables.Column):
-    """The survey's care-plan step, or its kind (a baseline has no step); also in the CSV."""
-
-    def __init__(self):
-        super().__init__(accessor="kind", verbose_name="Survey", orderable=False)
-
-    def render(self, record):
-        return survey_name(record)
 
 
 class FlagColumn(tables.BooleanColumn):

@@ -1,7 +1,8 @@
 """Reads for the day board, the week board and a physician's day (read-only).
 
-Each selector runs a fixed number of queries however many appointments the day holds:
-the appointments come in one query with everything a card shows joined in.
+Each selector runs a fixed number of queries however many appointments the day holds (the
+day board one more on a day that holds a room since moved to another site): the appointments
+come in one query with everything a card shows joined in.
 """
 
 import datetime

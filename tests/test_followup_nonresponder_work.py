@@ -1,7 +1,9 @@
 """Working off the non-responder lists: log a call, snooze, close; counters count open work
 only; physicians see their own patients' rows; the coordinator's journey in a browser."""
 
+import csv
 import datetime
+import io
 import re
 
 import pytest
@@ -253,3 +255,24 @@ def test_it_counts_and_pages_the_open_rows_from_their_own_index(front_desk, sile
     for plan in pages:
         rows = plan.split("SubPlan")[0]  # a row's last call is sorted among its own few
         assert "invitation_nonresponder_idx" in rows and "Sort" not in rows, plan
+
+
+def test_it_exports_a_row_with_its_survey_procedure_times_and_last_call(
+    client, front_desk, silent, appointment
+):
+    client.force_login(front_desk)
+    client.post(
+        reverse("nonresponder_work", args=[silent.pk]),
+        {"action": "call", "call-outcome": "no_answer", "call-note": ""},
+    )
+    response = client.get(reverse("nonresponders"), {"state": "snoozed", "_export": "csv"})
+    assert response.status_code == 200
+    header, row, *rest = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rest == []
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Procedure"] == appointment.procedure_type.name
+    assert cells["Survey"] == (silent.step.name if silent.step else silent.get_kind_display())
+    assert cells["Sent"] == silent.sent_at.isoformat()
+    assert cells["Reminders"] == "2"
+    assert cells["Last call"].startswith("No answer (")
+    assert cells["Work"].startswith("snoozed until ")
