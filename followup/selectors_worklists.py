@@ -185,8 +185,9 @@ def nonresponders_for(user, *, not_emailed=None, now=None) -> QuerySet:
 
 def nonresponder_rows(user, *, not_emailed, now=None) -> QuerySet:
     """The rows of a non-responder list (followup.tables.NonresponderTable): the names and
-    the site's zone read by key (INVITATION_LABELS), only the patient joined, so that the
-    list's order walks invitation_nonresponder_idx and stops at the page."""
+    the site's zone read by key (INVITATION_LABELS), only the patient joined. Open and
+    snoozed rows, in the list's order by sent time, walk invitation_nonresponder_idx and stop
+    at the page; closed rows are outside that index."""
     return (
         nonresponders_for(user, not_emailed=not_emailed, now=now)
         .select_related(None)

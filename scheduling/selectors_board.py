@@ -256,10 +256,9 @@ def day_board(*, site: Site, day: datetime.date) -> DayBoard:
     booked = {a.room_id for a in appointments} | {a.recovery_bay_id for a in appointments}
     # The site's rooms, and any room booked here that has since moved to another site.
     rooms = {room.pk: room for room in _SITES_ROOMS(site=site.pk)}
-    if not booked - {None} <= rooms.keys():
-        rooms.update(
-            (room.pk, room) for room in Room.objects.filter(pk__in=booked - {None} - rooms.keys())
-        )
+    moved = booked - {None} - rooms.keys()
+    if moved:
+        rooms.update((room.pk, room) for room in Room.objects.filter(pk__in=moved))
     for appointment in appointments:
         appointment.site = site
         appointment.room = rooms[appointment.room_id]

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from clinic.compiled import Bound, CompiledQuery, compiled_queryset
 from clinic.filters import PROCEDURE_OPTIONS
-from clinic.models import ProcedureType, Room, Site
+from clinic.models import ProcedureType, Site
 from scheduling.models import Appointment
-from scheduling.selectors_board import SHOWN_ON_BOARDS, day_board, local_day_bounds
-from tests.factories import ProcedureTypeFactory, SiteFactory
+from scheduling.selectors_board import SHOWN_ON_BOARDS, local_day_bounds
+from tests.factories import ProcedureTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,16 +153,3 @@ def test_it_offers_the_options_the_orm_reads_including_ones_added_later():
     options = [p.pk for p in PROCEDURE_OPTIONS.all()]
     assert options[-1] == added.pk
     assert compiles(lambda: list(PROCEDURE_OPTIONS.all())) == 0
-
-
-def test_it_shows_a_card_whose_room_has_since_moved_to_another_site(book, calendar):
-    appointment = book(9, 0)
-    elsewhere = SiteFactory(name="Other Centre")
-    # Straight in the database: no service moves a room with bookings.
-    Room.objects.filter(pk=calendar["plain"].pk).update(site=elsewhere)
-    Appointment.objects.filter(pk=appointment.pk).update(room=calendar["plain"])
-    board = day_board(site=calendar["site"], day=calendar["monday"])
-    assert [a.pk for a in board.appointments] == [appointment.pk]
-    assert board.appointments[0].room.site_id == elsewhere.pk
-    # Its column is not shown at this site; the appointment is still on the day's list.
-    assert calendar["plain"].pk not in [column.room.pk for column in board.rooms]

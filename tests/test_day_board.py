@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, Room
 from scheduling.models import Appointment, Status
 from scheduling.selectors_board import card_appointments as board_card_appointments
 from scheduling.selectors_board import day_board
@@ -503,3 +503,16 @@ def test_it_reads_the_open_sites_once_for_the_choice_and_the_options(client, fro
         assert "That site does not exist or is closed" in response.content.decode(), wrong
         # The first open site by name instead.
         assert response.context["board"].site == second
+
+
+def test_it_shows_a_card_whose_room_has_since_moved_to_another_site(book, calendar):
+    appointment = book(9, 0)
+    elsewhere = SiteFactory(name="Other Centre")
+    # Straight in the database: no service moves a room with bookings.
+    Room.objects.filter(pk=calendar["plain"].pk).update(site=elsewhere)
+    Appointment.objects.filter(pk=appointment.pk).update(room=calendar["plain"])
+    board = day_board(site=calendar["site"], day=calendar["monday"])
+    assert [a.pk for a in board.appointments] == [appointment.pk]
+    assert board.appointments[0].room.site_id == elsewhere.pk
+    # Its column is not shown at this site; the appointment is still on the day's list.
+    assert calendar["plain"].pk not in [column.room.pk for column in board.rooms]
