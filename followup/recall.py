@@ -9,15 +9,15 @@
 
 Only done appointments (discharged or completed) within the rule's look-back count; a row
 goes away once the recall procedure is booked after the watched one. One row per patient
-and rule (the latest watched appointment). The reads are a fixed number of queries, however
-many patients.
+and rule (the latest watched appointment). The database does the narrowing: one query per
+rule (three for a block rule), and only rows that may be due come back, however many patients.
 """
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -27,6 +27,8 @@ from followup.models import Invitation, RecallRule, Response
 from scheduling.models import FREED_STATUSES, Appointment, Status
 
 DONE = (Status.DISCHARGED, Status.COMPLETED)
+ONE_DAY = datetime.timedelta(days=1)
+RELIEF = Response._meta.get_field("percent_relief").clone()
 
 
 @dataclass
@@ -58,68 +60,91 @@ def watched_appointments() -> QuerySet:
 def recall_rows(*, appointments=None, rules=None, today=None) -> list[RecallRow]:
     """Every patient due by an active rule, soonest due first."""
     today = today or timezone.localdate()
-    rules = list(
+    rules = (
         (rules if rules is not None else RecallRule.objects.all())
         .filter(active=True)
         .select_related("recall_procedure")
         .prefetch_related("watched")
     )
-    if not rules:
-        return []
-    oldest = today - datetime.timedelta(weeks=max(rule.lookback_weeks for rule in rules))
-    watched_ids = {pt.pk for rule in rules for pt in rule.watched.all()}
-    candidates = list(
-        (appointments if appointments is not None else watched_appointments())
-        .filter(procedure_type__in=watched_ids, starts_at__date__gte=oldest)
-        .order_by("starts_at")
-    )
-    if not candidates:
-        return []
-    booked = _later_bookings({a.patient_id for a in candidates}, oldest)
-    kinds = {rule.kind for rule in rules}
-    reliefs = _reliefs([a.pk for a in candidates]) if RecallRule.Kind.RELIEF_FADING in kinds else {}
-    blocks = (
-        peak_relief_by_appointment([a.pk for a in candidates])
-        if RecallRule.Kind.POSITIVE_BLOCK in kinds
-        else {}
-    )
-    rows = []
-    for rule in rules:
-        ids = {pt.pk for pt in rule.watched.all()}
-        since = today - datetime.timedelta(weeks=rule.lookback_weeks)
-        latest = {}
-        for appointment in candidates:
-            if appointment.procedure_type_id in ids and appointment.local_start.date() >= since:
-                latest[appointment.patient_id] = appointment  # ordered: the last one wins
-        for appointment in latest.values():
-            follow_on = rule.recall_procedure or appointment.procedure_type
-            if any(
-                when > appointment.starts_at
-                for when in booked.get((appointment.patient_id, follow_on.pk), ())
-            ):
-                continue
-            found = _evaluate(rule, appointment, reliefs, blocks, today)
-            if found is not None:
-                due, evidence = found
-                rows.append(
-                    RecallRow(appointment.patient, rule, appointment, follow_on, due, evidence)
-                )
+    scope = appointments if appointments is not None else watched_appointments()
+    rows = [row for rule in rules for row in _rule_rows(rule, scope, today)]
     rows.sort(key=lambda row: (row.due, row.patient.last_name, row.rule.name))
     return rows
 
 
-def _evaluate(rule, appointment, reliefs, blocks, today):
+def _rule_rows(rule, scope, today) -> list[RecallRow]:
+    """The rule's rows, in one query (three for a block rule).
+
+    The database keeps each patient's latest watched appointment and drops those with the
+    follow-on booked after it or that cannot be due yet; only those few come back. A site's
+    day may begin up to a day before or after the server's, so the database narrows by dates
+    with a day to spare and `_evaluate` decides by each site's own calendar.
+    """
+    watched = [procedure_type.pk for procedure_type in rule.watched.all()]
+    if not watched:
+        return []
+    since = today - datetime.timedelta(weeks=rule.lookback_weeks)
+    latest = (
+        scope.filter(procedure_type__in=watched, starts_at__gte=_midnight(since - ONE_DAY))
+        .annotate(
+            newest_first=Window(
+                RowNumber(),
+                partition_by=F("patient_id"),
+                order_by=(F("starts_at").desc(), F("pk").desc()),
+            )
+        )
+        .filter(newest_first=1)
+        .values("pk")
+    )
+    candidates = (
+        Appointment.objects.filter(pk__in=latest)
+        .exclude(Exists(_follow_on_booked_after(rule)))
+        .select_related("patient", "procedure_type", "site")
+    )
+    if rule.kind == RecallRule.Kind.RELIEF_FADING:
+        # Peak at or above the threshold and the latest below it: two surveys at least.
+        candidates = candidates.annotate(**_relief_fields()).filter(
+            peak_relief__gte=rule.threshold_percent, last_relief__lt=rule.threshold_percent
+        )
+    else:
+        candidates = candidates.filter(
+            starts_at__lt=_midnight(today - datetime.timedelta(weeks=rule.weeks) + 2 * ONE_DAY)
+        )
+    if rule.kind == RecallRule.Kind.POSITIVE_BLOCK:
+        # No diary answered: the block reads incomplete, never positive.
+        diary = Response.objects.filter(
+            invitation__appointment=OuterRef("pk"), answers__has_key="diary"
+        )
+        candidates = candidates.filter(procedure_type__block_protocol__isnull=False).filter(
+            Exists(diary)
+        )
+    candidates = list(candidates)
+    blocks = (
+        peak_relief_by_appointment([appointment.pk for appointment in candidates])
+        if rule.kind == RecallRule.Kind.POSITIVE_BLOCK
+        else {}
+    )
+    rows = []
+    for appointment in candidates:
+        if appointment.local_start.date() < since:
+            continue
+        found = _evaluate(rule, appointment, blocks, today)
+        if found is not None:
+            due, evidence = found
+            follow_on = rule.recall_procedure or appointment.procedure_type
+            rows.append(RecallRow(appointment.patient, rule, appointment, follow_on, due, evidence))
+    return rows
+
+
+def _evaluate(rule, appointment, blocks, today):
     """(due day, evidence) when the rule fires for this appointment, else None."""
     done_on = appointment.local_start.date()
     what = f"{appointment.procedure_type.name} on {done_on:%Y-%m-%d}"
     if rule.kind == RecallRule.Kind.RELIEF_FADING:
-        series = reliefs.get(appointment.pk, [])
-        if len(series) < 2:
+        peak, last = appointment.peak_relief, appointment.last_relief
+        if peak is None or peak < rule.threshold_percent or last >= rule.threshold_percent:
             return None
-        peak = max(relief for _, relief in series)
-        last_day, last = series[-1]
-        if peak < rule.threshold_percent or last >= rule.threshold_percent:
-            return None
+        last_day = timezone.localtime(appointment.last_relief_at).date()
         return last_day, (
             f"{what}: relief {peak:.0f}% at best, {last:.0f}% on {last_day:%Y-%m-%d} "
             f"(below {rule.threshold_percent}%)."
@@ -138,35 +163,38 @@ def _evaluate(rule, appointment, reliefs, blocks, today):
     return None
 
 
-def _later_bookings(patient_ids, oldest) -> dict:
-    """(patient id, procedure type id) -> start times of their not-cancelled appointments."""
-    found: dict = {}
-    rows = (
-        Appointment.objects.filter(patient__in=patient_ids, starts_at__date__gte=oldest)
-        .exclude(status__in=FREED_STATUSES)
-        .values_list("patient_id", "procedure_type_id", "starts_at")
-    )
-    for patient_id, procedure_type_id, starts_at in rows:
-        found.setdefault((patient_id, procedure_type_id), []).append(starts_at)
-    return found
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _reliefs(appointment_ids) -> dict[int, list[tuple[datetime.date, Decimal]]]:
-    """Follow-up survey relief per appointment, oldest first: % against the baseline pain,
-    else the patient's own % rating."""
-    series: dict = {}
-    rows = (
-        Response.objects.filter(invitation__appointment_id__in=appointment_ids)
+def _follow_on_booked_after(rule) -> QuerySet:
+    """The patient's not-cancelled follow-on after the watched appointment (`OuterRef`)."""
+    follow_on = rule.recall_procedure_id or OuterRef("procedure_type")
+    return Appointment.objects.filter(
+        patient=OuterRef("patient"),
+        procedure_type=follow_on,
+        starts_at__gt=OuterRef("starts_at"),
+    ).exclude(status__in=FREED_STATUSES)
+
+
+def _relief_fields() -> dict:
+    """The appointment's follow-up survey relief (`OuterRef`): best, latest and when. Relief is
+    % against the baseline pain, else the patient's own % rating."""
+    reliefs = (
+        Response.objects.filter(invitation__appointment=OuterRef("pk"))
         .exclude(invitation__kind=Invitation.Kind.BASELINE)
-        .order_by("submitted_at", "pk")
-        .values_list(
-            "invitation__appointment_id", "submitted_at", "percent_relief", "patient_rated_relief"
+        .annotate(
+            relief=Coalesce(
+                "percent_relief",
+                Cast("patient_rated_relief", RELIEF),
+                output_field=RELIEF,
+            )
         )
+        .filter(relief__isnull=False)
     )
-    for appointment_id, submitted_at, computed, rated in rows:
-        relief = computed if computed is not None else rated
-        if relief is None:
-            continue
-        day = timezone.localtime(submitted_at).date()
-        series.setdefault(appointment_id, []).append((day, Decimal(relief)))
-    return series
+    latest = reliefs.order_by("-submitted_at", "-pk")
+    return {
+        "peak_relief": Subquery(reliefs.order_by("-relief").values("relief")[:1]),
+        "last_relief": Subquery(latest.values("relief")[:1]),
+        "last_relief_at": Subquery(latest.values("submitted_at")[:1]),
+    }

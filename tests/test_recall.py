@@ -5,6 +5,7 @@ an SCS trial ended; each row one click from the slot finder with the procedure p
 import datetime
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -261,3 +262,72 @@ def test_it_builds_the_worklist_in_as_many_queries_for_many_rows(
 
     client.force_login(nurse)
     assert_query_count_flat(client, reverse("recall_list"), add_rows)
+
+
+# --- Scale ---------------------------------------------------------------------------------
+
+
+def rows_read(function):
+    """How many rows the database hands back while `function` runs."""
+    total = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal total
+        result = execute(sql, params, many, context)
+        total += max(context["cursor"].rowcount, 0)
+        return result
+
+    with connection.execute_wrapper(count):
+        function()
+    return total
+
+
+def test_it_leaves_patients_who_are_not_due_in_the_database(calendar, patient):
+    """A busy clinic has tens of thousands of done watched procedures and hundreds of
+    thousands of survey answers; the page read them all into Python (~10 s at 118k
+    appointments). Only rows that may be due come back."""
+    positive_mbb(calendar, patient, 40)
+
+    added = 0
+
+    def add_quiet_patients(n):
+        nonlocal added
+        for _ in range(n):
+            added += 1
+            hour = added / 12  # one room: a new time for each patient's procedures
+            other = PatientFactory()
+            esi = done(calendar, other, "esi-interlaminar", 120 + hour)
+            survey(esi, 70, 100)
+            survey(esi, 65, 10)  # still working: not fading
+            done(calendar, other, "scs-trial", 3 + hour)  # the trial still runs
+            positive_mbb(calendar, other, 60 + hour)
+            AppointmentFactory(
+                calendar=calendar, patient=other, code="rfa", starts_at=ago(30 + hour)
+            )
+
+    add_quiet_patients(2)
+    few = rows_read(recall_rows)
+    add_quiet_patients(10)
+    assert rows_read(recall_rows) == few
+    assert rules_of(recall_rows()) == [(patient.pk, "mbb-positive-no-rfa")]
+
+
+def test_it_reads_the_latest_watched_procedure_only(calendar, patient):
+    faded = done(calendar, patient, "esi-interlaminar", 200)
+    survey(faded, 70, 180)
+    survey(faded, 20, 150)
+    assert rules_of(recall_rows()) == [(patient.pk, "relief-fading")]
+    again = done(calendar, patient, "esi-transforaminal", 100)  # watched too, and working
+    survey(again, 80, 90)
+    survey(again, 75, 10)
+    assert recall_rows() == []
+
+
+def test_it_counts_procedures_within_the_rules_look_back_only(calendar, patient):
+    esi = done(calendar, patient, "esi-interlaminar", 120)
+    survey(esi, 70, 100)
+    survey(esi, 30, 10)
+    RecallRule.objects.filter(code="relief-fading").update(lookback_weeks=16)  # 112 days
+    assert recall_rows() == []
+    RecallRule.objects.filter(code="relief-fading").update(lookback_weeks=18)
+    assert rules_of(recall_rows()) == [(patient.pk, "relief-fading")]
