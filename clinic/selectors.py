@@ -17,6 +17,31 @@ _DATE_FORMATS = (
 )
 
 
+class CappedCount(int):
+    """A count that stopped at its cap: compares as the rows counted (at most cap + 1) and
+    reads "cap+" when there were more."""
+
+    cap: int
+
+    def __new__(cls, value: int, cap: int):
+        count = super().__new__(cls, value)
+        count.cap = cap
+        return count
+
+    @property
+    def more(self) -> bool:
+        return self > self.cap
+
+    def __str__(self) -> str:
+        return f"{self.cap}+" if self.more else super().__str__()
+
+
+def capped_count(queryset, cap: int) -> CappedCount:
+    """Count the rows up to `cap` + 1 only: a start page's number stays cheap when a backlog
+    runs to tens of thousands (the database stops reading at the limit)."""
+    return CappedCount(queryset.order_by().values("pk")[: cap + 1].count(), cap)
+
+
 def field_by_key(model, field: str, key: str) -> Subquery:
     """`field` of the `model` row whose pk is the outer row's `key`, as an annotation.
 

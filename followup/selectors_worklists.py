@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from clinic import sites
 from clinic.roles import Role, roles_of
-from clinic.selectors import field_by_key
+from clinic.selectors import capped_count, field_by_key
 from followup.models import (
     Alert,
     CarePlanStep,
@@ -145,18 +145,22 @@ def nonresponders(*, now=None) -> QuerySet:
         invitation=OuterRef("pk"), kind=WorklistAction.Kind.CALL
     ).order_by("-at", "-pk")
     return (
-        Invitation.objects.filter(kind__in=SURVEY_KINDS, answered_at__isnull=True)
-        .filter(
-            overdue_q(now)
-            | Q(status=Invitation.Status.EXPIRED, sent_at__isnull=False)
-            | Q(status=Invitation.Status.SKIPPED, due_at__lte=now)
-        )
+        Invitation.objects.filter(nonresponder_q(now))
         .annotate(
             last_call_outcome=Subquery(last_call.values("outcome")[:1]),
             last_call_at=Subquery(last_call.values("at")[:1]),
         )
         .select_related("patient", "step", "appointment__procedure_type", "appointment__site")
         .order_by("due_at", "pk")
+    )
+
+
+def nonresponder_q(now) -> Q:
+    """`nonresponders`' rows, as a filter."""
+    return Q(kind__in=SURVEY_KINDS, answered_at__isnull=True) & (
+        overdue_q(now)
+        | Q(status=Invitation.Status.EXPIRED, sent_at__isnull=False)
+        | Q(status=Invitation.Status.SKIPPED, due_at__lte=now)
     )
 
 
@@ -175,7 +179,10 @@ def nonresponders_for(user, *, not_emailed=None, now=None) -> QuerySet:
     (`not_emailed=False`), or those that could not be emailed at all (True), kept apart
     because the patient never got the survey; None: both. A physician sees their own
     procedures' patients only."""
-    rows = nonresponders(now=now)
+    return _worked_by(nonresponders(now=now), user, not_emailed=not_emailed)
+
+
+def _worked_by(rows, user, *, not_emailed) -> QuerySet:
     if not_emailed is not None:
         rows = rows.filter(NOT_EMAILED) if not_emailed else rows.exclude(NOT_EMAILED)
     if Role.PHYSICIAN in roles_of(user):
@@ -196,14 +203,21 @@ def nonresponder_rows(user, *, not_emailed, now=None) -> QuerySet:
     )
 
 
+# The start page reads "999+" beyond this: the list itself is there to work them.
+START_PAGE_COUNT_CAP = 999
+
+
 def open_nonresponder_counts(user, *, now=None) -> dict:
-    """Open rows only (closed and snoozed ones are worked off): the start page's numbers."""
+    """Open rows only (closed and snoozed ones are worked off): the start page's numbers,
+    counted up to START_PAGE_COUNT_CAP."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     counts = {}
+    # The bare rows: the list's annotations and joins only cost the count time to build.
+    open_rows = Invitation.objects.filter(nonresponder_q(now), worklist_open_q(today))
     for key, not_emailed in (("nonresponders", False), ("not_emailed", True)):
-        rows = nonresponders_for(user, not_emailed=not_emailed, now=now)
-        counts[key] = rows.filter(worklist_open_q(today)).count()
+        rows = _worked_by(open_rows, user, not_emailed=not_emailed)
+        counts[key] = capped_count(rows, START_PAGE_COUNT_CAP)
     return counts
 
 

@@ -327,6 +327,8 @@ def _nonresponder_list(request, *, not_emailed):
         queryset=selectors.nonresponder_rows(request.user, not_emailed=not_emailed),
         table_class=tables.NonresponderTable,
         defaults={"state": "open"},
+        # A backlog can run to tens of thousands of rows: worked from the top, not counted.
+        uncounted=True,
         **NONRESPONDER_LISTS[not_emailed],
     )
 

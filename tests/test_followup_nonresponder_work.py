@@ -276,3 +276,31 @@ def test_it_exports_a_row_with_its_survey_procedure_times_and_last_call(
     assert cells["Reminders"] == "2"
     assert cells["Last call"].startswith("No answer (")
     assert cells["Work"].startswith("snoozed until ")
+
+
+def test_it_stops_counting_a_long_backlog_on_the_start_page(
+    client, front_desk, appointment, monkeypatch
+):
+    """A clinic that has not worked the list for months has tens of thousands of open rows;
+    counting them all on every start page cost more than the rest of the page."""
+    monkeypatch.setattr("followup.selectors_worklists.START_PAGE_COUNT_CAP", 2)
+    for _ in range(3):
+        SentSurveyFactory(
+            appointment=appointment, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+        )
+    counts = followup_counts(user=front_desk)
+    assert counts["nonresponders"] == 3 and str(counts["nonresponders"]) == "2+"
+    assert counts["not_emailed"] == 0 and str(counts["not_emailed"]) == "0"
+    client.force_login(front_desk)
+    body = client.get(reverse("home")).content.decode()
+    assert '<strong id="count-nonresponders">2+</strong>' in body
+
+
+def test_it_pages_the_lists_without_counting_every_row(client, front_desk, silent):
+    client.force_login(front_desk)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("nonresponders")).status_code == 200
+    counts = [
+        q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "followup_invitation" in q["sql"]
+    ]
+    assert counts == []
