@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.compiled import compiled_queryset
-from clinic.models import AuditEvent, ProcedureType, Site
+from clinic.models import AuditEvent, Diagnosis, ProcedureType, Site
 from clinic.selectors import patient_search
 from clinic.ui import DateInput, FilterForm
 
@@ -14,6 +14,7 @@ from clinic.ui import DateInput, FilterForm
 # their labels show.
 PROCEDURE_OPTIONS = compiled_queryset(ProcedureType.objects.only("name").order_by("name"))
 SITE_OPTIONS = compiled_queryset(Site.objects.all())
+DIAGNOSIS_OPTIONS = compiled_queryset(Diagnosis.objects.only("code", "text").order_by("code"))
 
 
 class PatientFilter(django_filters.FilterSet):

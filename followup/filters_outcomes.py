@@ -5,13 +5,13 @@ import datetime
 import django_filters
 from django.utils import timezone
 
-from clinic.models import Diagnosis, ProcedureType, Site, SpinalRegion
+from clinic.filters import DIAGNOSIS_OPTIONS, PROCEDURE_OPTIONS, SITE_OPTIONS
+from clinic.models import SpinalRegion
 from clinic.ui import DateInput, FilterForm
 from followup.blocks import positive_blocks_before
 from followup.models import OutcomeEpisode
 from followup.selectors_outcomes import GROUPINGS
-from scheduling import selectors as scheduling_selectors
-from scheduling.filters import PhysicianFilter
+from scheduling.filters import PHYSICIAN_OPTIONS, PhysicianFilter
 from scheduling.models import Laterality
 
 # Without a period the page shows the last year of procedures.
@@ -28,10 +28,10 @@ class OutcomeFilter(django_filters.FilterSet):
     diagnostic blocks came before."""
 
     procedure_type = django_filters.ModelChoiceFilter(
-        queryset=ProcedureType.objects.all(), label="Procedure", empty_label="All procedures"
+        queryset=PROCEDURE_OPTIONS, label="Procedure", empty_label="All procedures"
     )
     diagnosis = django_filters.ModelChoiceFilter(
-        queryset=Diagnosis.objects.all(), label="Diagnosis", empty_label="Any diagnosis"
+        queryset=DIAGNOSIS_OPTIONS, label="Diagnosis", empty_label="Any diagnosis"
     )
     region = django_filters.ChoiceFilter(
         choices=SpinalRegion.choices, label="Region", empty_label="All regions"
@@ -42,10 +42,8 @@ class OutcomeFilter(django_filters.FilterSet):
     laterality = django_filters.ChoiceFilter(
         choices=Laterality.choices, label="Side", empty_label="Any side"
     )
-    physician = PhysicianFilter(
-        queryset=scheduling_selectors.physicians(), empty_label="All physicians"
-    )
-    site = django_filters.ModelChoiceFilter(queryset=Site.objects.all(), empty_label="All sites")
+    physician = PhysicianFilter(queryset=PHYSICIAN_OPTIONS, empty_label="All physicians")
+    site = django_filters.ModelChoiceFilter(queryset=SITE_OPTIONS, empty_label="All sites")
     treated_from = django_filters.DateFilter(
         field_name="treated_on", lookup_expr="gte", label="Treated from", widget=DateInput()
     )

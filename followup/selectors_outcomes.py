@@ -25,6 +25,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from clinic.models import Diagnosis, ProcedureType, Site, SpinalRegion
+from clinic.selectors import field_by_key
+from followup.models import OutcomeEpisode
 from followup.outcomes import (
     MIN_GROUP,
     POINT_LABELS,
@@ -35,6 +37,7 @@ from followup.outcomes import (
     km_median,
     km_survival_at,
 )
+from followup.selectors_worklists import PATIENT_SHOWN
 from scheduling.models import Laterality
 
 # The ways the page groups rows: name -> (column, label).
@@ -333,9 +336,30 @@ def outcome_summary(episodes: QuerySet, *, grouping: str = "procedure_type") -> 
     return OutcomeSummary(grouping, grouping_label, groups, overall, points)
 
 
+# What the episode list and its CSV show of the rows behind each line: whole rows cost more
+# to load than the page's own SQL takes to run.
+EPISODE_LIST_FIELDS = (
+    *(field.name for field in OutcomeEpisode._meta.concrete_fields),
+    *PATIENT_SHOWN,
+    "physician__first_name",
+    "physician__last_name",
+    "physician__username",
+    "site__name",
+)
+
+
 def episodes_for_list(episodes: QuerySet) -> QuerySet:
-    """The per-episode rows for the list and CSV, with what each row shows."""
-    return episodes.select_related("patient", "procedure_type", "physician", "site", "diagnosis")
+    """The per-episode rows for the list and CSV (followup.tables_outcomes), as the
+    appointment list reads its rows: the procedure's name and the diagnosis code by key
+    (`field_by_key`), three tables joined."""
+    return (
+        episodes.select_related("patient", "physician", "site")
+        .annotate(
+            procedure_name=field_by_key(ProcedureType, "name", "procedure_type"),
+            diagnosis_code=field_by_key(Diagnosis, "code", "diagnosis"),
+        )
+        .only(*EPISODE_LIST_FIELDS)
+    )
 
 
 def physician_comparison(*, physician, episodes: QuerySet, today: datetime.date) -> list[dict]:

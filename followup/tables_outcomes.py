@@ -35,8 +35,12 @@ class FlagColumn(tables.Column):
 class OutcomeEpisodeTable(tables.Table):
     treated_on = tables.DateColumn(verbose_name="Treated", format="Y-m-d")
     patient = PatientColumn()
-    procedure = tables.Column(accessor="procedure_type__name", verbose_name="Procedure")
-    diagnosis = tables.Column(accessor="diagnosis__code", verbose_name="Diagnosis")
+    procedure = tables.Column(
+        accessor="procedure_name", verbose_name="Procedure", order_by=("procedure_type__name",)
+    )
+    diagnosis = tables.Column(
+        accessor="diagnosis_code", verbose_name="Diagnosis", order_by=("diagnosis__code",)
+    )
     region = tables.Column(accessor="get_region_display", verbose_name="Region", orderable=False)
     levels = tables.Column(verbose_name="Levels")
     laterality = tables.Column(verbose_name="Side")
