@@ -18,6 +18,7 @@ PAGES = [
     "responses list",
     "survey worklist",
     "non-responder worklist",
+    "recall worklist",
     "start page (nurse)",
     "day board, busy day",
     "patient page, typical",

@@ -389,6 +389,7 @@ class Command(ClinicBench):
             ("responses list", staff, reverse("response_list")),
             ("survey worklist", staff, reverse("followup_worklist")),
             ("non-responder worklist", staff, reverse("nonresponders")),
+            ("recall worklist", staff, reverse("recall_list")),
             ("start page (nurse)", staff, reverse("home")),
             (
                 f"day board, busy day ({busiest:%a %Y-%m-%d})",
