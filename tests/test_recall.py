@@ -331,3 +331,27 @@ def test_it_counts_procedures_within_the_rules_look_back_only(calendar, patient)
     assert recall_rows() == []
     RecallRule.objects.filter(code="relief-fading").update(lookback_weeks=18)
     assert rules_of(recall_rows()) == [(patient.pk, "relief-fading")]
+
+
+def test_it_counts_weeks_by_the_sites_own_calendar(calendar, patient):
+    """A site thirteen hours ahead of the clinic's zone: the trial ended on the site's day."""
+    Site = type(calendar["site"])
+    Site.objects.filter(pk=calendar["site"].pk).update(time_zone="Pacific/Kiritimati")
+    today = datetime.date(2026, 12, 1)
+    copenhagen = timezone.get_current_timezone()
+
+    def trial(day, hour):
+        starts = datetime.datetime(2026, 11, day, hour, tzinfo=copenhagen)
+        return AppointmentFactory(
+            calendar=calendar,
+            patient=PatientFactory(),
+            code="scs-trial",
+            starts_at=starts,
+            status=DONE,
+        )
+
+    late = trial(24, 12)  # 25 November on the site: the week ends on 2 December
+    early = trial(23, 20)  # 24 November on the site: the week ended on 1 December
+    due = {row.appointment.pk: row.due for row in recall_rows(today=today)}
+    assert due == {early.pk: today}
+    assert late.pk not in due
