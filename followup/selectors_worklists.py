@@ -215,6 +215,7 @@ def open_nonresponder_counts(user, *, now=None) -> dict:
     counts = {}
     # The bare rows: the list's annotations and joins only cost the count time to build.
     open_rows = Invitation.objects.filter(nonresponder_q(now), worklist_open_q(today))
+    open_rows = sites.appointments_in_scope(user, open_rows, "appointment__site")
     for key, not_emailed in (("nonresponders", False), ("not_emailed", True)):
         rows = _worked_by(open_rows, user, not_emailed=not_emailed)
         counts[key] = capped_count(rows, START_PAGE_COUNT_CAP)
@@ -329,10 +330,20 @@ def alerts_for_worklist() -> QuerySet:
     )
 
 
-def unacknowledged_alert_count() -> int:
-    """For the nav badge (alerts from survey answers): one COUNT query, written out once
-    (_OPEN_ALERTS_SQL): every staff page asks, and the ORM took longer to build the query
-    than the database to run it."""
+def unacknowledged_alert_count(user) -> int:
+    """For the nav badge (alerts from survey answers) of the user's sites, as the alert list
+    shows them. For staff of every site one COUNT query, written out once (_OPEN_ALERTS_SQL):
+    every staff page asks, and the ORM took longer to build the query than the database to
+    run it."""
+    site_ids = sites.user_site_ids(user)
+    if site_ids is not None:
+        return (
+            Alert.objects.filter(
+                acknowledged_at__isnull=True, response__invitation__appointment__site__in=site_ids
+            )
+            .exclude(kind__in=Alert.CLINICAL_KINDS)
+            .count()
+        )
     with connection.cursor() as cursor:
         cursor.execute(_OPEN_ALERTS_SQL, [str(kind) for kind in Alert.CLINICAL_KINDS])
         return cursor.fetchone()[0]
@@ -387,19 +398,24 @@ def clinical_alerts_of_appointments(appointments, *, user) -> QuerySet:
 
 
 def followup_counts(*, user, now=None) -> dict:
-    """The start page's numbers, only those the user may see."""
+    """The start page's numbers, only those the user may see, of the user's sites (as the
+    lists they open show them)."""
     now = now or timezone.now()
     counts = {}
+
+    def mine(rows):
+        return sites.appointments_in_scope(user, rows, "appointment__site")
+
     if user.has_perm("followup.view_alert"):
-        counts["open_alerts"] = unacknowledged_alert_count()
+        counts["open_alerts"] = unacknowledged_alert_count(user)
     if user.has_perm("followup.view_invitation"):
-        counts["surveys_due"] = surveys_due(now=now).count()
+        counts["surveys_due"] = mine(surveys_due(now=now)).count()
     if user.has_perm("followup.view_reschedulerequest"):
-        counts["reschedule_requests"] = RescheduleRequest.objects.filter(
-            handled_at__isnull=True
+        counts["reschedule_requests"] = mine(
+            RescheduleRequest.objects.filter(handled_at__isnull=True)
         ).count()
     if user.has_perm("followup.view_emaillog"):
-        counts["failed_sends"] = failed_sends().count()
+        counts["failed_sends"] = mine(failed_sends()).count()
     if user.has_perm("followup.view_worklistaction"):
         counts.update(open_nonresponder_counts(user, now=now))
     return counts

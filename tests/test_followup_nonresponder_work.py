@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, StaffProfile
 from followup.models import Invitation, WorklistAction
 from followup.selectors_worklists import (
     followup_counts,
@@ -25,7 +25,14 @@ from followup.selectors_worklists import (
 from followup.services_worklists import WorklistRefused, worklist_close, worklist_snooze
 from scheduling.models import Appointment
 from tests.browser import DESKTOP, login
-from tests.factories import PhysicianFactory, SentSurveyFactory
+from tests.factories import (
+    AlertFactory,
+    PatientFactory,
+    PhysicianFactory,
+    ResponseFactory,
+    SentSurveyFactory,
+    TodaysAppointmentFactory,
+)
 
 ROLES = ["front_desk", "nurse", "physician", "manager", "admin", "outsider"]
 WORKERS = {"front_desk", "nurse", "manager", "admin"}
@@ -304,3 +311,20 @@ def test_it_pages_the_lists_without_counting_every_row(client, front_desk, silen
         q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "followup_invitation" in q["sql"]
     ]
     assert counts == []
+
+
+def test_it_counts_the_users_own_sites_on_the_start_page(client, nurse, calendar, silent):
+    """A nurse of one site read every site's numbers above lists that show only hers."""
+    elsewhere = TodaysAppointmentFactory(patient=PatientFactory(mrn="AWAY-1"))
+    SentSurveyFactory(
+        appointment=elsewhere, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
+    )
+    AlertFactory(response=ResponseFactory(invitation=SentSurveyFactory(appointment=elsewhere)))
+    everywhere = followup_counts(user=nurse)
+    assert (everywhere["nonresponders"], everywhere["open_alerts"]) == (2, 1)
+    StaffProfile.objects.get_or_create(user=nurse)[0].sites.set([calendar["site"]])
+    nurse = type(nurse).objects.get(pk=nurse.pk)
+    mine = followup_counts(user=nurse)
+    assert (mine["nonresponders"], mine["open_alerts"], mine["surveys_due"]) == (1, 0, 1)
+    client.force_login(nurse)
+    assert "unacknowledged alert" not in client.get(reverse("home")).content.decode()

@@ -19,8 +19,8 @@ register = template.Library()
 
 
 @register.simple_tag
-def unacknowledged_alert_count() -> int:
-    return selectors.unacknowledged_alert_count()
+def unacknowledged_alert_count(user) -> int:
+    return selectors.unacknowledged_alert_count(user)
 
 
 @register.simple_tag
