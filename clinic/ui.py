@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django_tables2 import RequestConfig
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.columns.manytomanycolumn import ManyToManyColumn
+from django_tables2.data import TableQuerysetData
 from django_tables2.export import TableExport
 from django_tables2.paginators import LazyPaginator
 from django_tables2.templatetags.django_tables2 import table_page_range
@@ -70,6 +71,33 @@ def _compiled_template(code: str) -> Template:
 
 
 django_tables2.columns.templatecolumn.Template = _compiled_template
+
+
+def _ordered_to_the_row(order_by):
+    """django-tables2 sorts a queryset by the sorted column alone: rows that tie (one status,
+    one patient) may come back in another order for each page, so a page repeats rows of the
+    one before and leaves others out. The order is made to end on the id, in the direction of
+    the sort's last key, unless it already ends on a unique key."""
+
+    @functools.wraps(order_by)
+    def order_by_then_id(self, aliases):
+        order_by(self, aliases)
+        ordering = list(self.data.query.order_by)
+        if not ordering:
+            return
+        last = ordering[-1]
+        if isinstance(last, str):
+            if last.lstrip("-") in {"pk", self.data.model._meta.pk.attname}:
+                return
+            descending = last.startswith("-")
+        else:
+            descending = getattr(last, "descending", False)
+        self.data = self.data.order_by(*ordering, "-pk" if descending else "pk")
+
+    return order_by_then_id
+
+
+TableQuerysetData.order_by = _ordered_to_the_row(TableQuerysetData.order_by)
 
 
 @receiver(setting_changed)

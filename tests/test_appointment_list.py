@@ -118,6 +118,22 @@ def test_it_keeps_appointments_of_the_same_minute_in_one_order(
         assert [pk for pk in pks if pk in same_minute] == expected
 
 
+@pytest.mark.parametrize("sort", ["status", "-status", "patient", "-physician", "room"])
+def test_it_pages_a_sort_with_ties_without_losing_or_repeating_rows(
+    client, front_desk, calendar, patient, sort
+):
+    """Thirty rows of one status, patient and physician: sorted by any of those, the database
+    may return the ties in another order for each page unless the order ends on the id."""
+    appointment_maker(calendar, patient)(30)
+    client.force_login(front_desk)
+    url = reverse("appointment_list")
+    pages = [client.get(url, {"sort": sort, "page": page}).context["table"] for page in (1, 2)]
+    ordering = list(pages[0].data.data.query.order_by)
+    assert ordering[-1] == ("-pk" if ordering[0].startswith("-") else "pk"), ordering
+    shown = [row.record.pk for table in pages for row in table.paginated_rows]
+    assert len(shown) == len(set(shown)) == 30
+
+
 def test_it_shows_and_sorts_by_the_procedure_and_room_names(client, front_desk, spread):
     client.force_login(front_desk)
     url = reverse("appointment_list")
