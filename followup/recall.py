@@ -28,6 +28,9 @@ from scheduling.models import FREED_STATUSES, Appointment, Status
 
 DONE = (Status.DISCHARGED, Status.COMPLETED)
 ONE_DAY = datetime.timedelta(days=1)
+# Two zones' clocks are at most 26 hours apart (UTC-12 to UTC+14): a site's day and the
+# server's overlap within two days either way.
+ZONES_APART = datetime.timedelta(days=2)
 RELIEF = Response._meta.get_field("percent_relief").clone()
 
 
@@ -77,15 +80,15 @@ def _rule_rows(rule, scope, today) -> list[RecallRow]:
 
     The database keeps each patient's latest watched appointment and drops those with the
     follow-on booked after it or that cannot be due yet; only those few come back. A site's
-    day may begin up to a day before or after the server's, so the database narrows by dates
-    with a day to spare and `_evaluate` decides by each site's own calendar.
+    day may begin up to 26 hours before or after the server's, so the database narrows by
+    dates with two days to spare and `_evaluate` decides by each site's own calendar.
     """
     watched = [procedure_type.pk for procedure_type in rule.watched.all()]
     if not watched:
         return []
     since = today - datetime.timedelta(weeks=rule.lookback_weeks)
     latest = (
-        scope.filter(procedure_type__in=watched, starts_at__gte=_midnight(since - ONE_DAY))
+        scope.filter(procedure_type__in=watched, starts_at__gte=_midnight(since - ZONES_APART))
         .annotate(
             newest_first=Window(
                 RowNumber(),
@@ -109,7 +112,9 @@ def _rule_rows(rule, scope, today) -> list[RecallRow]:
         )
     else:
         candidates = candidates.filter(
-            starts_at__lt=_midnight(today - datetime.timedelta(weeks=rule.weeks) + 2 * ONE_DAY)
+            starts_at__lt=_midnight(
+                today - datetime.timedelta(weeks=rule.weeks) + ONE_DAY + ZONES_APART
+            )
         )
     if rule.kind == RecallRule.Kind.POSITIVE_BLOCK:
         # No diary answered: the block reads incomplete, never positive.

@@ -3,6 +3,7 @@ relief fading below 50% in surveys, a diary-positive MBB with no RFA booked with
 an SCS trial ended; each row one click from the slot finder with the procedure prefilled."""
 
 import datetime
+import zoneinfo
 
 import pytest
 from django.db import connection
@@ -333,25 +334,47 @@ def test_it_counts_procedures_within_the_rules_look_back_only(calendar, patient)
     assert rules_of(recall_rows()) == [(patient.pk, "relief-fading")]
 
 
-def test_it_counts_weeks_by_the_sites_own_calendar(calendar, patient):
-    """A site thirteen hours ahead of the clinic's zone: the trial ended on the site's day."""
+def trial_at(calendar, zone, day, hour):
+    """An SCS trial done at `hour` on 2026-11-`day` by the clock of a site in `zone`."""
     Site = type(calendar["site"])
-    Site.objects.filter(pk=calendar["site"].pk).update(time_zone="Pacific/Kiritimati")
+    Site.objects.filter(pk=calendar["site"].pk).update(time_zone=zone)
+    starts = datetime.datetime(2026, 11, day, hour, tzinfo=zoneinfo.ZoneInfo(zone))
+    return AppointmentFactory(
+        calendar=calendar,
+        patient=PatientFactory(),
+        code="scs-trial",
+        starts_at=starts,
+        status=DONE,
+    )
+
+
+def due_on(today):
+    return {row.appointment.pk: row.due for row in recall_rows(today=today)}
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour"),
+    [
+        ("Pacific/Kiritimati", 1),  # 14 hours ahead of UTC: the day before in Copenhagen
+        ("Pacific/Honolulu", 20),  # 10 hours behind: the day after in Copenhagen
+    ],
+)
+def test_it_counts_weeks_by_the_sites_own_calendar(calendar, zone, hour):
+    """A trial on 24 November by the site's clock ended on 1 December, whatever day it was
+    by the clinic's (Copenhagen) clock; the database narrows with days to spare."""
+    ended = trial_at(calendar, zone, 24, hour)
+    running = trial_at(calendar, zone, 25, hour)
     today = datetime.date(2026, 12, 1)
-    copenhagen = timezone.get_current_timezone()
+    assert due_on(today) == {ended.pk: today}
+    assert running.pk not in due_on(today)
 
-    def trial(day, hour):
-        starts = datetime.datetime(2026, 11, day, hour, tzinfo=copenhagen)
-        return AppointmentFactory(
-            calendar=calendar,
-            patient=PatientFactory(),
-            code="scs-trial",
-            starts_at=starts,
-            status=DONE,
-        )
 
-    late = trial(24, 12)  # 25 November on the site: the week ends on 2 December
-    early = trial(23, 20)  # 24 November on the site: the week ended on 1 December
-    due = {row.appointment.pk: row.due for row in recall_rows(today=today)}
-    assert due == {early.pk: today}
-    assert late.pk not in due
+def test_it_reads_the_look_back_by_the_sites_own_calendar(calendar):
+    """A year of look-back from 1 December 2026 starts on 2 December 2025 (52 weeks) by the
+    site's clock: a trial early that morning on a site 14 hours ahead still counts."""
+    trial = trial_at(calendar, "Pacific/Kiritimati", 1, 5)
+    type(trial).objects.filter(pk=trial.pk).update(
+        starts_at=datetime.datetime(2025, 12, 2, 5, tzinfo=zoneinfo.ZoneInfo("Pacific/Kiritimati"))
+    )
+    assert trial.pk in due_on(datetime.date(2026, 12, 1))
+    assert trial.pk not in due_on(datetime.date(2026, 12, 2))
