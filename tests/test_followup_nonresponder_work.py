@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.models import AuditEvent, StaffProfile
-from followup.models import Invitation, WorklistAction
+from followup.models import Invitation, RescheduleRequest, WorklistAction
 from followup.selectors_worklists import (
     followup_counts,
     nonresponder_rows,
@@ -313,18 +313,31 @@ def test_it_pages_the_lists_without_counting_every_row(client, front_desk, silen
     assert counts == []
 
 
-def test_it_counts_the_users_own_sites_on_the_start_page(client, nurse, calendar, silent):
-    """A nurse of one site read every site's numbers above lists that show only hers."""
+@pytest.mark.parametrize("role", ["nurse", "front_desk", "manager"])
+def test_it_counts_the_users_own_sites_on_the_start_page(client, personas, calendar, silent, role):
+    """Staff of one site read every site's numbers above lists that showed only theirs."""
     elsewhere = TodaysAppointmentFactory(patient=PatientFactory(mrn="AWAY-1"))
     SentSurveyFactory(
         appointment=elsewhere, sent_at=days_ago(10), due_at=days_ago(10), reminders_sent=2
     )
+    SentSurveyFactory(appointment=elsewhere, status=Invitation.Status.SKIPPED)
+    SentSurveyFactory(appointment=elsewhere, status=Invitation.Status.FAILED)
+    RescheduleRequest.objects.create(appointment=elsewhere)
     AlertFactory(response=ResponseFactory(invitation=SentSurveyFactory(appointment=elsewhere)))
-    everywhere = followup_counts(user=nurse)
-    assert (everywhere["nonresponders"], everywhere["open_alerts"]) == (2, 1)
-    StaffProfile.objects.get_or_create(user=nurse)[0].sites.set([calendar["site"]])
-    nurse = type(nurse).objects.get(pk=nurse.pk)
-    mine = followup_counts(user=nurse)
-    assert (mine["nonresponders"], mine["open_alerts"], mine["surveys_due"]) == (1, 0, 1)
-    client.force_login(nurse)
+    user = personas[role]
+    mine = {
+        "open_alerts": 0,
+        "surveys_due": 1,
+        "reschedule_requests": 0,
+        "failed_sends": 0,
+        "nonresponders": 1,
+        "not_emailed": 0,
+    }
+    everywhere = followup_counts(user=user)
+    assert everywhere and all(everywhere[key] == mine[key] + 1 for key in everywhere)
+    StaffProfile.objects.get_or_create(user=user)[0].sites.set([calendar["site"]])
+    user = type(user).objects.get(pk=user.pk)
+    counts = followup_counts(user=user)
+    assert counts == {key: mine[key] for key in everywhere}
+    client.force_login(user)
     assert "unacknowledged alert" not in client.get(reverse("home")).content.decode()
