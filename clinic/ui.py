@@ -77,7 +77,7 @@ def _ordered_to_the_row(order_by):
     """django-tables2 sorts a queryset by the sorted column alone: rows that tie (one status,
     one patient) may come back in another order for each page, so a page repeats rows of the
     one before and leaves others out. The order is made to end on the id, in the direction of
-    the sort's last key, unless it already ends on a unique key."""
+    the sort's last key, unless it already ends on the primary key."""
 
     @functools.wraps(order_by)
     def order_by_then_id(self, aliases):
