@@ -280,6 +280,22 @@ def _labels(grouping: str, keys) -> dict:
     return dict(Laterality.choices)
 
 
+def _overall(rows: list[dict], inner: str, params) -> dict:
+    """The aggregates of all rows: the groups' counts and sums added up, and the patients
+    counted once (a patient treated in two groups is in both). Counting the patients alone
+    takes a third of the time of every aggregate again."""
+    if not rows:
+        return _fetch(f"SELECT {AGGREGATES} FROM ({inner}) e", params)[0]
+    total = {name: None for name in rows[0] if name != "grp"}
+    for row in rows:
+        for name, value in row.items():
+            if name != "grp" and value is not None:
+                total[name] = value if total[name] is None else total[name] + value
+    sql = f"SELECT COUNT(DISTINCT patient_id) AS patients FROM ({inner}) e"
+    total["patients"] = _fetch(sql, params)[0]["patients"]
+    return total
+
+
 def outcome_summary(episodes: QuerySet, *, grouping: str = "procedure_type") -> OutcomeSummary:
     """Aggregates of `episodes` (already filtered and cut to the user's sites) by `grouping`.
 
@@ -290,7 +306,7 @@ def outcome_summary(episodes: QuerySet, *, grouping: str = "procedure_type") -> 
     rows = _fetch(
         f"SELECT {column} AS grp, {AGGREGATES} FROM ({inner}) e GROUP BY {column}", params
     )
-    overall_row = _fetch(f"SELECT {AGGREGATES} FROM ({inner}) e", params)[0]
+    overall_row = _overall(rows, inner, params)
     # One pass over the rows for every point: the CTE is read by each part of the union.
     histogram_sql = f"WITH e AS ({inner}) " + " UNION ALL ".join(
         f"SELECT {column} AS grp, '{code}' AS point, {relief} AS relief, COUNT(*) AS n "

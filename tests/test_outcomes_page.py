@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from clinic.models import AuditEvent, Diagnosis
+from followup import selectors_outcomes
 from followup.models import OutcomeEpisode
 from scheduling.models import Appointment, Status
 from tests.browser import DESKTOP
@@ -239,6 +240,28 @@ def test_it_lists_episodes_joining_only_the_tables_it_must(
     joined = re.findall(r'JOIN "(\w+)"', listing.split('FROM "followup_outcomeepisode"')[-1])
     assert sorted(joined) == ["auth_user", "clinic_patient", "clinic_site"], joined
     assert disc.code in body and calendar["tfesi"].name in body
+
+
+def test_it_totals_every_grouping_alike_and_as_the_rows_add_up(calendar, add_episodes):
+    """The overall row is the groups' counts and sums added up, with each patient counted once
+    (ten patients, treated by two physicians with two procedures)."""
+    other = PhysicianFactory(first_name="Ole", last_name="Lund")
+    add_episodes(8)
+    add_episodes(7, physician=other, responder_50=True, disability_change=Decimal("12.5"))
+    add_episodes(6, procedure_type=seeded("esi-caudal"), disability_change=Decimal("7.25"))
+    episodes = OutcomeEpisode.objects.all()
+    inner, params = selectors_outcomes._filtered(episodes)
+    by_sql = selectors_outcomes._fetch(
+        f"SELECT {selectors_outcomes.AGGREGATES} FROM ({inner}) e", params
+    )[0]
+    overalls = {
+        grouping: selectors_outcomes.outcome_summary(episodes, grouping=grouping).overall
+        for grouping in ("procedure_type", "physician", "site", "region")
+    }
+    first = overalls["procedure_type"]
+    assert all(overall == first for overall in overalls.values())
+    assert (first.patients, first.treated) == (by_sql["patients"], by_sql["treated"]) == (10, 21)
+    assert first.odi.total == float(by_sql["odi_sum"] or 0) and first.odi.n == by_sql["odi_n"]
 
 
 def test_it_filters_and_groups_by_the_bookings_diagnosis(client, physician, add_episodes):
