@@ -36,6 +36,11 @@ class CappedCount(int):
         return f"{self.cap}+" if self.more else super().__str__()
 
 
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    """The start of `day` in the clinic's zone (the current time zone)."""
+    return datetime.datetime.combine(day, datetime.time(0), timezone.get_current_timezone())
+
+
 def capped_count(queryset, cap: int) -> CappedCount:
     """Count the rows up to `cap` + 1 only: a start page's number stays cheap when a backlog
     runs to tens of thousands (the database stops reading at the limit)."""

@@ -73,6 +73,13 @@ def _compiled_template(code: str) -> Template:
 django_tables2.columns.templatecolumn.Template = _compiled_template
 
 
+@receiver(setting_changed)
+def _forget_compiled_templates(*, setting, **kwargs):
+    # What Django rebuilds its template engines for (django.test.signals): a test's settings.
+    if setting in {"TEMPLATES", "DEBUG", "INSTALLED_APPS"}:
+        _compiled_template.cache_clear()
+
+
 def _ordered_to_the_row(order_by):
     """django-tables2 sorts a queryset by the sorted column alone: rows that tie (one status,
     one patient) may come back in another order for each page, so a page repeats rows of the
@@ -98,13 +105,6 @@ def _ordered_to_the_row(order_by):
 
 
 TableQuerysetData.order_by = _ordered_to_the_row(TableQuerysetData.order_by)
-
-
-@receiver(setting_changed)
-def _forget_compiled_templates(*, setting, **kwargs):
-    # What Django rebuilds its template engines for (django.test.signals): a test's settings.
-    if setting in {"TEMPLATES", "DEBUG", "INSTALLED_APPS"}:
-        _compiled_template.cache_clear()
 
 
 def table_rows_html(table, context):

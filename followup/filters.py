@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clinic.filters import PROCEDURE_OPTIONS, SITE_OPTIONS
+from clinic.selectors import local_midnight
 from clinic.ui import DateInput, FilterForm
 from followup.models import Alert, Invitation, RecallRule, RescheduleRequest, Response
 from followup.selectors_worklists import worklist_open_q
@@ -35,10 +36,6 @@ class PatientQueryFilterSet(django_filters.FilterSet):
 
     def filter_patient(self, queryset, name, value):
         return patient_words(queryset, self.patient_prefix, value)
-
-
-def local_midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(0), timezone.get_current_timezone())
 
 
 def date_filter(label, field_name, lookup_expr):

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from clinic.selectors import local_midnight
 from followup.blocks import peak_relief_by_appointment
 from followup.models import Invitation, RecallRule, Response
 from scheduling.models import FREED_STATUSES, Appointment, Status
@@ -32,6 +33,16 @@ ONE_DAY = datetime.timedelta(days=1)
 # server's overlap within two days either way.
 ZONES_APART = datetime.timedelta(days=2)
 RELIEF = Response._meta.get_field("percent_relief").clone()
+# What a row shows and is sorted by: a busy clinic's worklist runs to thousands of rows, and
+# whole rows of four tables took longer to load than the query took to run.
+ROW_FIELDS = (
+    "starts_at",
+    "patient__first_name",
+    "patient__last_name",
+    "patient__mrn",
+    "procedure_type__name",
+    "site__time_zone",
+)
 
 
 @dataclass
@@ -88,7 +99,7 @@ def _rule_rows(rule, scope, today) -> list[RecallRow]:
         return []
     since = today - datetime.timedelta(weeks=rule.lookback_weeks)
     latest = (
-        scope.filter(procedure_type__in=watched, starts_at__gte=_midnight(since - ZONES_APART))
+        scope.filter(procedure_type__in=watched, starts_at__gte=local_midnight(since - ZONES_APART))
         .annotate(
             newest_first=Window(
                 RowNumber(),
@@ -112,7 +123,7 @@ def _rule_rows(rule, scope, today) -> list[RecallRow]:
         )
     else:
         candidates = candidates.filter(
-            starts_at__lt=_midnight(
+            starts_at__lt=local_midnight(
                 today - datetime.timedelta(weeks=rule.weeks) + ONE_DAY + ZONES_APART
             )
         )
@@ -167,22 +178,6 @@ def _evaluate(rule, appointment, blocks, today):
     if rule.kind == RecallRule.Kind.TRIAL_ENDED:
         return due, f"{what}: trial ended; no {follow_on} booked after {rule.weeks} weeks."
     return None
-
-
-# What a row shows and is sorted by: a busy clinic's worklist runs to thousands of rows, and
-# whole rows of four tables took longer to load than the query took to run.
-ROW_FIELDS = (
-    "starts_at",
-    "patient__first_name",
-    "patient__last_name",
-    "patient__mrn",
-    "procedure_type__name",
-    "site__time_zone",
-)
-
-
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def _follow_on_booked_after(rule) -> QuerySet:

@@ -330,20 +330,20 @@ def alerts_for_worklist() -> QuerySet:
     )
 
 
+# Where an alert from a survey answer reaches its site (the alert list's site scope).
+ALERT_SITE = "response__invitation__appointment__site"
+
+
 def unacknowledged_alert_count(user) -> int:
     """For the nav badge (alerts from survey answers) of the user's sites, as the alert list
     shows them. For staff of every site one COUNT query, written out once (_OPEN_ALERTS_SQL):
     every staff page asks, and the ORM took longer to build the query than the database to
     run it."""
-    site_ids = sites.user_site_ids(user)
-    if site_ids is not None:
-        return (
-            Alert.objects.filter(
-                acknowledged_at__isnull=True, response__invitation__appointment__site__in=site_ids
-            )
-            .exclude(kind__in=Alert.CLINICAL_KINDS)
-            .count()
+    if sites.user_site_ids(user) is not None:
+        open_alerts = Alert.objects.filter(acknowledged_at__isnull=True).exclude(
+            kind__in=Alert.CLINICAL_KINDS
         )
+        return sites.appointments_in_scope(user, open_alerts, ALERT_SITE).count()
     with connection.cursor() as cursor:
         cursor.execute(_OPEN_ALERTS_SQL, [str(kind) for kind in Alert.CLINICAL_KINDS])
         return cursor.fetchone()[0]

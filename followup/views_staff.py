@@ -159,7 +159,7 @@ def alert_list(request):
         request,
         filter_class=AlertFilter,
         queryset=selectors.alerts_for_worklist(),
-        site_field="response__invitation__appointment__site",
+        site_field=selectors.ALERT_SITE,
         table_class=tables.AlertTable,
         export_name="followup-alerts",
         export_audit="follow-up alerts",
