@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import (
@@ -525,6 +526,15 @@ CELERY_BEAT_SCHEDULE["followup-dispatch"] = {
     "schedule": 60.0,
     # A tick missed while no worker ran is replaced by the next one, not piled up.
     "options": {"expires": 55},
+}
+# The recall rows are refreshed as appointments and answers change; each night every row is
+# recomputed, to take in renamed procedures and edited block protocols and to repair a
+# refresh that failed. In TIME_ZONE (CELERY_TIMEZONE), when the clinic is closed.
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#crontab-schedules
+CELERY_BEAT_SCHEDULE["followup-recall-rebuild"] = {
+    "task": "followup.recall_rebuild",
+    "schedule": crontab(hour=2, minute=30),
+    "options": {"expires": 3600},
 }
 # FHIR R4 interface (clinic.fhir): read-only, at /fhir/R4/.
 # Namespace of the clinic's own identifiers and codes (MRN, procedure catalogue, local

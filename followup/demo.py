@@ -43,6 +43,7 @@ from followup.models import Alert, EmailLog, Invitation
 from followup.red_flags import red_flag_questions
 from followup.scoring import NDI_SECTIONS, ODI_SECTIONS
 from followup.services_outcomes import outcome_episodes_rebuild
+from followup.services_recall import recall_entries_rebuild
 from scheduling import rules
 from scheduling.demo import side_and_levels
 from scheduling.models import Appointment, Status
@@ -463,10 +464,15 @@ def _write_open_emails(appointment_ids) -> None:
 
 
 def seed_late() -> dict[str, Seeded]:
-    """The outcome row of every treated demo appointment, so the outcomes page shows the
-    demo's story on a fresh `make run`. Runs after nursing's `seed_late` (INSTALLED_APPS
-    order), so the nurse's pre-procedure pain is there for patients without a baseline."""
+    """The outcome row of every treated demo appointment and the demo patients' recall rows,
+    so the outcomes page and the recall worklist show the demo's story on a fresh `make
+    run`. Runs after nursing's `seed_late` (INSTALLED_APPS order), so the nurse's
+    pre-procedure pain is there for patients without a baseline."""
     ids = Appointment.objects.filter(patient__mrn__startswith=MRN_PREFIX).values_list(
         "pk", flat=True
     )
-    return {"outcome rows": Seeded(updated=outcome_episodes_rebuild(appointment_ids=list(ids)))}
+    patients = Patient.objects.filter(mrn__startswith=MRN_PREFIX).values_list("pk", flat=True)
+    return {
+        "outcome rows": Seeded(updated=outcome_episodes_rebuild(appointment_ids=list(ids))),
+        "recall rows": Seeded(updated=recall_entries_rebuild(patient_ids=list(patients))),
+    }

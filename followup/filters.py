@@ -190,22 +190,13 @@ class ResponseFilter(PatientQueryFilterSet):
         return queryset.filter(open_alert_count__gt=0) if value else queryset
 
 
-def _all(queryset, name, value):
-    return queryset  # applied to the rules, not to the appointments: see RecallFilter
-
-
 class RecallFilter(django_filters.FilterSet):
     """The recall worklist: the site of the watched appointment, and one rule."""
 
     site = django_filters.ModelChoiceFilter(queryset=SITE_OPTIONS, empty_label="All sites")
     rule = django_filters.ModelChoiceFilter(
-        queryset=RecallRule.objects.filter(active=True), empty_label="All rules", method=_all
+        queryset=RecallRule.objects.filter(active=True), empty_label="All rules"
     )
 
     class Meta:
         form = FilterForm
-
-    def rules(self):
-        rule = self.form.cleaned_data.get("rule") if self.is_valid() else None
-        queryset = RecallRule.objects.all()
-        return queryset.filter(pk=rule.pk) if rule else queryset

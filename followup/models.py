@@ -9,7 +9,9 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from simple_history.models import HistoricalRecords
 
 from clinic.models import Patient, ProcedureType, SpinalRegion
@@ -946,3 +948,47 @@ class RecallRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RecallEntry(models.Model):
+    """A patient a recall rule names, with the day they are due: derived, never entered.
+
+    One row per patient and active rule, for the patient's latest watched appointment
+    (followup.recall). `followup.services_recall` recomputes a patient's rows after the
+    commit of what can change them (an appointment booked, moved, cancelled or done, a
+    survey answered, a merge) and every row each night; the worklist reads the rows due
+    today and still within the rule's look-back, one indexed query however many patients.
+    Rows not due yet are kept, so a row comes due at its day with no work at midnight.
+    """
+
+    rule = models.ForeignKey(RecallRule, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.CASCADE, related_name="+"
+    )
+    # The watched appointment's site: the worklist is cut to the user's sites by it.
+    site = models.ForeignKey("clinic.Site", on_delete=models.CASCADE, related_name="+")
+    procedure_type = models.ForeignKey(
+        ProcedureType, on_delete=models.CASCADE, related_name="+", help_text="Offered."
+    )
+    due = models.DateField()
+    # The last day the watched appointment is within the rule's look-back.
+    counts_until = models.DateField()
+    evidence = models.CharField(max_length=500)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "patient"], name="recall_entry_one_per_patient_and_rule"
+            ),
+        ]
+        indexes = [models.Index(fields=["due", "counts_until"], name="recall_entry_due")]
+
+    def __str__(self):
+        return f"{self.rule_id}: patient {self.patient_id} due {self.due:%Y-%m-%d}"
+
+    @property
+    def slot_url(self) -> str:
+        """The slot finder, filled in with the offer and the patient."""
+        params = {"procedure_type": self.procedure_type_id, "patient": self.patient_id}
+        return f"{reverse('slot_finder')}?{urlencode(params)}"

@@ -11,6 +11,7 @@ Only done appointments (discharged or completed) within the rule's look-back cou
 goes away once the recall procedure is booked after the watched one. One row per patient
 and rule (the latest watched appointment). The database does the narrowing: one query per
 rule (three for a block rule), and only rows that may be due come back, however many patients.
+The worklist reads these rows as kept by followup.services_recall (`RecallEntry`).
 """
 
 import datetime
@@ -18,13 +19,11 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import Cast, Coalesce, RowNumber
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 
 from clinic.selectors import local_midnight
 from followup.blocks import peak_relief_by_appointment
-from followup.models import Invitation, RecallRule, Response
+from followup.models import Invitation, RecallEntry, RecallRule, Response
 from scheduling.models import FREED_STATUSES, Appointment, Status
 
 DONE = (Status.DISCHARGED, Status.COMPLETED)
@@ -43,6 +42,17 @@ ROW_FIELDS = (
     "procedure_type__name",
     "site__time_zone",
 )
+# What the worklist shows of a kept row.
+WORKLIST_FIELDS = (
+    "due",
+    "evidence",
+    "site_id",
+    "patient__first_name",
+    "patient__last_name",
+    "patient__mrn",
+    "rule__name",
+    "procedure_type__name",
+)
 
 
 @dataclass
@@ -53,26 +63,25 @@ class RecallRow:
     procedure_type: object  # offered in the slot finder
     due: datetime.date
     evidence: str
-
-    @property
-    def patient_id(self) -> int:
-        return self.patient.pk
-
-    @property
-    def slot_url(self) -> str:
-        params = {"procedure_type": self.procedure_type.pk, "patient": self.patient.pk}
-        return f"{reverse('slot_finder')}?{urlencode(params)}"
+    # The last day the watched appointment is within the rule's look-back.
+    counts_until: datetime.date
 
 
-def watched_appointments() -> QuerySet:
-    """Done appointments the recall rules may look at; a page narrows it (site) first."""
-    return Appointment.objects.filter(status__in=DONE).select_related(
-        "patient", "procedure_type", "site"
+def recall_worklist(*, today=None) -> QuerySet:
+    """The kept rows (`RecallEntry`) due by today and still within their rule's look-back,
+    soonest due first: what the worklist shows."""
+    today = today or timezone.localdate()
+    return (
+        RecallEntry.objects.filter(due__lte=today, counts_until__gte=today, rule__active=True)
+        .select_related("patient", "rule", "procedure_type")
+        .only(*WORKLIST_FIELDS)
+        .order_by("due", "patient__last_name", "rule__name", "pk")
     )
 
 
-def recall_rows(*, appointments=None, rules=None, today=None) -> list[RecallRow]:
-    """Every patient due by an active rule, soonest due first."""
+def recall_rows(*, patient_ids=None, rules=None, today=None, pending=False) -> list[RecallRow]:
+    """Every patient due by an active rule (of `patient_ids` when given), soonest due first;
+    with `pending`, also those coming due later (what `RecallEntry` keeps)."""
     today = today or timezone.localdate()
     rules = (
         (rules if rules is not None else RecallRule.objects.all())
@@ -80,19 +89,22 @@ def recall_rows(*, appointments=None, rules=None, today=None) -> list[RecallRow]
         .select_related("recall_procedure")
         .prefetch_related("watched")
     )
-    scope = appointments if appointments is not None else watched_appointments()
-    rows = [row for rule in rules for row in _rule_rows(rule, scope, today)]
+    scope = Appointment.objects.filter(status__in=DONE)
+    if patient_ids is not None:
+        scope = scope.filter(patient_id__in=patient_ids)
+    rows = [row for rule in rules for row in _rule_rows(rule, scope, today, pending)]
     rows.sort(key=lambda row: (row.due, row.patient.last_name, row.rule.name))
     return rows
 
 
-def _rule_rows(rule, scope, today) -> list[RecallRow]:
+def _rule_rows(rule, scope, today, pending) -> list[RecallRow]:
     """The rule's rows, in one query (three for a block rule).
 
     The database keeps each patient's latest watched appointment and drops those with the
-    follow-on booked after it or that cannot be due yet; only those few come back. A site's
-    day may begin up to 26 hours before or after the server's, so the database narrows by
-    dates with two days to spare and `_evaluate` decides by each site's own calendar.
+    follow-on booked after it or that cannot be due yet (unless `pending`); only those few
+    come back. A site's day may begin up to 26 hours before or after the server's, so the
+    database narrows by dates with two days to spare and `_evaluate` decides by each site's
+    own calendar.
     """
     watched = [procedure_type.pk for procedure_type in rule.watched.all()]
     if not watched:
@@ -121,7 +133,7 @@ def _rule_rows(rule, scope, today) -> list[RecallRow]:
         candidates = candidates.annotate(**_relief_fields()).filter(
             peak_relief__gte=rule.threshold_percent, last_relief__lt=rule.threshold_percent
         )
-    else:
+    elif not pending:
         candidates = candidates.filter(
             starts_at__lt=local_midnight(
                 today - datetime.timedelta(weeks=rule.weeks) + ONE_DAY + ZONES_APART
@@ -143,17 +155,23 @@ def _rule_rows(rule, scope, today) -> list[RecallRow]:
     )
     rows = []
     for appointment in candidates:
-        if appointment.local_start.date() < since:
+        done_on = appointment.local_start.date()
+        if done_on < since:
             continue
-        found = _evaluate(rule, appointment, blocks, today)
-        if found is not None:
+        found = _evaluate(rule, appointment, blocks)
+        if found is not None and (pending or found[0] <= today):
             due, evidence = found
             follow_on = rule.recall_procedure or appointment.procedure_type
-            rows.append(RecallRow(appointment.patient, rule, appointment, follow_on, due, evidence))
+            counts_until = done_on + datetime.timedelta(weeks=rule.lookback_weeks)
+            rows.append(
+                RecallRow(
+                    appointment.patient, rule, appointment, follow_on, due, evidence, counts_until
+                )
+            )
     return rows
 
 
-def _evaluate(rule, appointment, blocks, today):
+def _evaluate(rule, appointment, blocks):
     """(due day, evidence) when the rule fires for this appointment, else None."""
     done_on = appointment.local_start.date()
     what = f"{appointment.procedure_type.name} on {done_on:%Y-%m-%d}"
@@ -167,8 +185,6 @@ def _evaluate(rule, appointment, blocks, today):
             f"(below {rule.threshold_percent}%)."
         )
     due = done_on + datetime.timedelta(weeks=rule.weeks)
-    if due > today:
-        return None
     follow_on = (rule.recall_procedure or appointment.procedure_type).name
     if rule.kind == RecallRule.Kind.POSITIVE_BLOCK:
         result = blocks.get(appointment.pk)

@@ -8,12 +8,15 @@ change commit or roll back together.
 from django.utils import timezone
 
 from followup import services
-from followup.models import Alert, EmailLog, Invitation, OutcomeEpisode, Response
+from followup.models import Alert, EmailLog, Invitation, OutcomeEpisode, RecallEntry, Response
 from followup.services_outcomes import TREATED, outcome_episode_refresh_after_commit
+from followup.services_recall import recall_refresh_after_commit
 from scheduling.models import Status
 
 
 def on_appointment_changed(sender, *, appointment, change, **kwargs):
+    # Any change can start, end or move a recall: a procedure done, a follow-on booked.
+    recall_refresh_after_commit(patient_id=appointment.patient_id)
     if change == "booked":
         if appointment.status in (Status.BOOKED, Status.CONFIRMED):
             services.reminder_schedule(appointment=appointment)
@@ -47,3 +50,13 @@ def on_patient_merged(sender, *, keep, remove, **kwargs):
     """A merge (clinic.signals): the duplicate's follow-up moves to the kept record."""
     for model in (Invitation, Response, Alert, EmailLog, OutcomeEpisode):
         model.objects.filter(patient=remove).update(patient=keep)
+    RecallEntry.objects.filter(patient=remove).delete()
+    recall_refresh_after_commit(patient_id=keep.pk)
+
+
+def on_recall_rule_changed(sender, **kwargs):
+    """A rule saved or its watched procedures changed: every row is recomputed after the
+    commit, on the worker (a busy clinic's rows take seconds)."""
+    from followup.tasks import recall_rebuild
+
+    recall_rebuild.delay_on_commit()

@@ -30,6 +30,7 @@ from followup.models import (
 from followup.red_flags import red_flag_questions
 from followup.selectors import baseline_response
 from followup.services_outcomes import outcome_episode_refresh_after_commit
+from followup.services_recall import recall_refresh_after_commit
 
 S = Invitation.Status
 K = Invitation.Kind
@@ -489,8 +490,9 @@ def response_record(
             from followup.tasks import notify_oncall
 
             notify_oncall.delay_on_commit()
-        # The outcome row of the appointment takes in this answer once it is committed.
+        # The outcome row and the recall rows take in this answer once it is committed.
         outcome_episode_refresh_after_commit(appointment_id=current.appointment_id)
+        recall_refresh_after_commit(patient_id=current.patient_id)
     invitation.status, invitation.answered_at = S.ANSWERED, now
     return response
 

@@ -422,9 +422,14 @@ class RecallTable(tables.Table):
     """Patients due for review or a repeat; each row opens the slot finder filled in. The
     evidence (relief, block result) is clinical: shown to clinical roles only."""
 
-    due = tables.Column(verbose_name="Due since")
-    patient = tables.Column(linkify=lambda record: record.patient.get_absolute_url())
-    rule = tables.Column(verbose_name="Why")
+    due = tables.Column(
+        verbose_name="Due since", order_by=("due", "patient__last_name", "rule__name")
+    )
+    patient = tables.Column(
+        linkify=lambda record: record.patient.get_absolute_url(),
+        order_by=("patient__last_name", "patient__first_name"),
+    )
+    rule = tables.Column(verbose_name="Why", order_by=("rule__name",))
     evidence = tables.Column(verbose_name="Evidence", orderable=False)
     procedure_type = tables.Column(verbose_name="Offer", orderable=False)
     book = tables.Column(

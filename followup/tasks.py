@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 from django.conf import settings
 
-from followup import dispatch, emails
+from followup import dispatch, emails, services_recall
 
 
 @shared_task(name="followup.dispatch")
@@ -30,6 +30,12 @@ def send_invitations(invitation_ids: list[int]) -> dict[str, int]:
 @shared_task(name="followup.notify_oncall", time_limit=settings.FOLLOWUP_SEND_TIME_LIMIT)
 def notify_oncall() -> int:
     return dispatch.oncall_notify()
+
+
+@shared_task(name="followup.recall_rebuild")
+def recall_rebuild() -> int:
+    """Beat, nightly, and after a recall rule is edited: recompute every recall row."""
+    return services_recall.recall_entries_rebuild()
 
 
 @worker_process_shutdown.connect  # a pool process ends

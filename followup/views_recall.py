@@ -10,16 +10,11 @@ from followup.tables import RecallTable
 
 @permission_required("followup.view_recallrule", "scheduling.view_appointment")
 def recall_list(request):
-    appointments = sites.appointments_in_scope(request.user, recall.watched_appointments())
-    filterset = RecallFilter(request.GET, queryset=appointments)
-    rows = (
-        recall.recall_rows(appointments=filterset.qs, rules=filterset.rules())
-        if filterset.is_valid()
-        else []
-    )
+    entries = sites.appointments_in_scope(request.user, recall.recall_worklist())
+    filterset = RecallFilter(request.GET, queryset=entries)
     return render_table(
         request,
-        table=RecallTable(rows, request=request),
+        table=RecallTable(filterset.qs, request=request),
         filterset=filterset,
         template="followup/staff/recall.html",
         export_name="recall",

@@ -7,6 +7,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from clinic.models import Medication
+from followup.services_recall import recall_entries_rebuild
 from tests.browser import DESKTOP, login
 from tests.test_medication_plan import appointment_on, takes
 from tests.test_recall import positive_mbb
@@ -31,6 +32,7 @@ def test_it_lets_the_desk_phone_about_medication_and_book_a_recall(
         calendar, takes(patient, Medication.Agent.CLOPIDOGREL), calendar["monday"]
     )
     positive_mbb(calendar, patient, 40)
+    recall_entries_rebuild()
     page = open_page(DESKTOP)
     login(page, front_desk)
     checked = {}

@@ -11,10 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditEvent, ProcedureType
-from followup.models import Invitation, RecallRule, Response
-from followup.recall import recall_rows
+from followup.models import Invitation, RecallEntry, RecallRule, Response
+from followup.recall import recall_rows, recall_worklist
 from followup.services import response_record
-from scheduling.models import Status
+from followup.services_recall import recall_entries_rebuild
+from followup.tasks import recall_rebuild
+from scheduling.models import CancelReason, Status
+from scheduling.services import appointment_cancel
 from tests.factories import AppointmentFactory, InvitationFactory, PatientFactory
 
 DONE = Status.COMPLETED
@@ -201,7 +204,11 @@ def test_it_recalls_an_ended_scs_trial_without_an_implant(calendar, patient):
 
 @pytest.fixture
 def due(calendar, patient):
-    return positive_mbb(calendar, patient, 40)
+    """A positive block 40 days ago, in the worklist's rows (the factories write around the
+    services, which would have refreshed them)."""
+    appointment = positive_mbb(calendar, patient, 40)
+    recall_entries_rebuild()
+    return appointment
 
 
 @pytest.mark.parametrize(
@@ -260,9 +267,115 @@ def test_it_builds_the_worklist_in_as_many_queries_for_many_rows(
             survey(esi, 70, 100)
             survey(esi, 20, 10)
             AppointmentFactory(patient=patient, code="scs-trial", starts_at=ago(30), status=DONE)
+        recall_entries_rebuild()
 
     client.force_login(nurse)
     assert_query_count_flat(client, reverse("recall_list"), add_rows)
+
+
+# --- The kept rows -------------------------------------------------------------------------
+
+
+def kept(today=None):
+    return [(entry.patient_id, entry.rule.code) for entry in recall_worklist(today=today)]
+
+
+def fading_esi(calendar, patient):
+    esi = done(calendar, patient, "esi-transforaminal", 120)
+    survey(esi, 70, 100)
+    survey(esi, 20, 10)
+    return esi
+
+
+def test_it_keeps_the_rows_the_rules_give(calendar, patient, other_patient):
+    fading_esi(calendar, patient)
+    positive_mbb(calendar, other_patient, 40)
+    done(calendar, PatientFactory(), "scs-trial", 3)  # due in four days
+    assert recall_entries_rebuild() == 3
+    live = [(row.patient.pk, row.rule.code, row.due) for row in recall_rows()]
+    shown = [(entry.patient_id, entry.rule.code, entry.due) for entry in recall_worklist()]
+    assert shown == live and len(shown) == 2
+
+
+def test_it_shows_a_kept_row_from_its_due_day_to_the_end_of_its_look_back(calendar, patient):
+    trial = done(calendar, patient, "scs-trial", 3)
+    recall_entries_rebuild()
+    entry = RecallEntry.objects.get(patient=patient)
+    done_on = trial.local_start.date()
+    assert entry.due == done_on + datetime.timedelta(weeks=1)
+    assert entry.counts_until == done_on + datetime.timedelta(weeks=entry.rule.lookback_weeks)
+    assert kept(today=entry.due - datetime.timedelta(days=1)) == []
+    assert kept(today=entry.due) == [(patient.pk, "scs-trial-ended")]
+    assert kept(today=entry.counts_until) == [(patient.pk, "scs-trial-ended")]
+    assert kept(today=entry.counts_until + datetime.timedelta(days=1)) == []
+
+
+def test_it_refreshes_the_patients_rows_as_bookings_change(
+    calendar, patient, book, front_desk, django_capture_on_commit_callbacks
+):
+    fading_esi(calendar, patient)
+    recall_entries_rebuild()
+    assert kept() == [(patient.pk, "relief-fading")]
+    with django_capture_on_commit_callbacks(execute=True):
+        repeat = book()
+    assert kept() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(
+            actor=front_desk, appointment=repeat, reason=CancelReason.PATIENT_REQUEST
+        )
+    assert kept() == [(patient.pk, "relief-fading")]
+
+
+def test_it_refreshes_the_patients_rows_as_surveys_are_answered(
+    calendar, patient, django_capture_on_commit_callbacks
+):
+    esi = done(calendar, patient, "esi-transforaminal", 120)
+    survey(esi, 70, 100)
+    recall_entries_rebuild()
+    assert kept() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        response_record(
+            invitation=InvitationFactory(appointment=esi, instruments=["relief"]),
+            answers={"relief": 20},
+        )
+    assert kept() == [(patient.pk, "relief-fading")]
+
+
+def test_it_moves_the_rows_to_the_kept_record_on_a_merge(
+    calendar, patient, front_desk, django_capture_on_commit_callbacks
+):
+    from clinic.services import patient_merge
+
+    twin = PatientFactory(first_name="Karen", last_name="Jensen")
+    fading_esi(calendar, twin)
+    recall_entries_rebuild()
+    assert kept() == [(twin.pk, "relief-fading")]
+    with django_capture_on_commit_callbacks(execute=True):
+        patient_merge(keep=patient, remove=twin, by=front_desk, reason="Registered twice")
+    assert kept() == [(patient.pk, "relief-fading")]
+
+
+def test_it_recomputes_every_row_when_a_rule_is_edited(
+    calendar, patient, django_capture_on_commit_callbacks
+):
+    fading_esi(calendar, patient)
+    recall_entries_rebuild()
+    fading = RecallRule.objects.get(code="relief-fading")
+    fading.threshold_percent = 80
+    with django_capture_on_commit_callbacks() as callbacks:
+        fading.save()
+    assert len(callbacks) == 1  # the rebuild, sent to the worker once committed
+    assert kept() == [(patient.pk, "relief-fading")]  # until the worker has run it
+    recall_rebuild()
+    assert kept() == []
+
+
+def test_it_rebuilds_every_row_each_night():
+    from django.conf import settings
+
+    nightly = settings.CELERY_BEAT_SCHEDULE["followup-recall-rebuild"]
+    assert nightly["task"] == recall_rebuild.name
+    assert nightly["schedule"].hour == {2}
 
 
 # --- Scale ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from clinic.models import ProcedureType, Site
 from clinic.roles import Role, group_name
 from followup.models import Alert, CarePlanStep, Invitation
 from followup.services_outcomes import outcome_episodes_rebuild
+from followup.services_recall import recall_entries_rebuild
 from followup.tokens import make_token
 from scheduling.management.commands.bench import PREFIX, WEIGHTS, Rollback, percentile
 from scheduling.management.commands.bench import Command as ClinicBench
@@ -142,6 +143,12 @@ class Command(ClinicBench):
                 self.stdout.write(
                     f"Computed {episodes:,} outcome rows (followup.OutcomeEpisode) in "
                     f"{time.perf_counter() - outcomes_started:.0f} s."
+                )
+                recall_started = time.perf_counter()
+                recalled = recall_entries_rebuild()
+                self.stdout.write(
+                    f"Computed {recalled:,} recall rows (followup.RecallEntry) in "
+                    f"{time.perf_counter() - recall_started:.0f} s."
                 )
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
