@@ -144,6 +144,9 @@ class Command(ClinicBench):
                     f"Computed {episodes:,} outcome rows (followup.OutcomeEpisode) in "
                     f"{time.perf_counter() - outcomes_started:.0f} s."
                 )
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+                # After ANALYZE: its correlated subqueries need the planner's statistics.
                 recall_started = time.perf_counter()
                 recalled = recall_entries_rebuild()
                 self.stdout.write(
@@ -151,7 +154,7 @@ class Command(ClinicBench):
                     f"{time.perf_counter() - recall_started:.0f} s."
                 )
                 with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE")
+                    cursor.execute("ANALYZE followup_recallentry")
                 self.stdout.write(
                     f"Generated {answered:,} answered surveys ({answered * ITEMS_PER_RESPONSE:,} "
                     f"answers), {Invitation.objects.count():,} invitations and "
