@@ -18,6 +18,14 @@ class DecimalColumn(tables.Column):
         return "" if value is None else str(value)
 
 
+class DayColumn(tables.Column):
+    """A date as 2026-11-30, on the page and in the CSV. DateColumn renders a template for
+    every cell: a fifth of the episode list's time."""
+
+    def render(self, value):
+        return value.isoformat()
+
+
 class FlagColumn(tables.Column):
     def __init__(self, *args, yes="Yes", no="No", **kwargs):
         self.yes, self.no = yes, no
@@ -33,7 +41,7 @@ class FlagColumn(tables.Column):
 
 
 class OutcomeEpisodeTable(tables.Table):
-    treated_on = tables.DateColumn(verbose_name="Treated", format="Y-m-d")
+    treated_on = DayColumn(verbose_name="Treated")
     patient = PatientColumn()
     procedure = tables.Column(
         accessor="procedure_name", verbose_name="Procedure", order_by=("procedure_type__name",)

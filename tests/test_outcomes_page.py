@@ -184,6 +184,12 @@ def test_it_exports_the_episode_rows_as_csv(client, physician, add_episodes):
     assert "Relief 2 weeks (%)" in lines[0] and "Baseline from" in lines[0]
     assert len(lines) == 7
     assert "75" in lines[1] or "25" in lines[1]
+    # The day treated, as on the page: 2026-11-30.
+    treated = timezone.localdate(timezone.now() - datetime.timedelta(days=30))
+    assert lines[1].startswith(f"{treated:%Y-%m-%d},")
+    assert (
+        f"<td>{treated:%Y-%m-%d}</td>" in client.get(reverse("outcome_episodes")).content.decode()
+    )
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
 
 
