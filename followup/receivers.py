@@ -10,7 +10,7 @@ from django.utils import timezone
 from followup import services
 from followup.models import Alert, EmailLog, Invitation, OutcomeEpisode, RecallEntry, Response
 from followup.services_outcomes import TREATED, outcome_episode_refresh_after_commit
-from followup.services_recall import recall_refresh_after_commit
+from followup.services_recall import recall_rebuild_after_commit, recall_refresh_after_commit
 from scheduling.models import Status
 
 
@@ -54,9 +54,7 @@ def on_patient_merged(sender, *, keep, remove, **kwargs):
     recall_refresh_after_commit(patient_id=keep.pk)
 
 
-def on_recall_rule_changed(sender, **kwargs):
-    """A rule saved or its watched procedures changed: every row is recomputed after the
-    commit, on the worker (a busy clinic's rows take seconds)."""
-    from followup.tasks import recall_rebuild
-
-    recall_rebuild.delay_on_commit()
+def on_recall_rule_changed(sender, action="post_save", **kwargs):
+    """A rule saved or deleted, or its watched procedures changed: every row is recomputed."""
+    if action.startswith("post_"):
+        recall_rebuild_after_commit()

@@ -71,6 +71,14 @@ def recall_refresh_after_commit(*, patient_id: int) -> None:
     transaction.on_commit(_refresh_pending, robust=True)
 
 
+def recall_rebuild_after_commit() -> None:
+    """Recompute every row on the worker once the change that called this has committed
+    (a rule edited: a busy clinic's rows take seconds). Sent once however many times one
+    transaction asks (an admin save changes the rule, then its watched procedures)."""
+    _pending.__dict__["rebuild"] = True
+    transaction.on_commit(_send_rebuild, robust=True)
+
+
 # Per thread, as database connections are.
 _pending = threading.local()
 
@@ -79,3 +87,10 @@ def _refresh_pending() -> None:
     ids = _pending.__dict__.pop("ids", None)
     if ids:
         recall_entries_rebuild(patient_ids=ids)
+
+
+def _send_rebuild() -> None:
+    if _pending.__dict__.pop("rebuild", False):
+        from followup.tasks import recall_rebuild
+
+        recall_rebuild.delay()

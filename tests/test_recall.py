@@ -3,13 +3,18 @@ relief fading below 50% in surveys, a diary-positive MBB with no RFA booked with
 an SCS trial ended; each row one click from the slot finder with the procedure prefilled."""
 
 import datetime
+import json
+import uuid
 import zoneinfo
 
 import pytest
+import redis
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.celery import app as celery_app
 from clinic.models import AuditEvent, ProcedureType
 from followup.models import Invitation, RecallEntry, RecallRule, Response
 from followup.recall import recall_rows, recall_worklist
@@ -356,15 +361,25 @@ def test_it_moves_the_rows_to_the_kept_record_on_a_merge(
 
 
 def test_it_recomputes_every_row_when_a_rule_is_edited(
-    calendar, patient, django_capture_on_commit_callbacks
+    calendar, patient, django_capture_on_commit_callbacks, request
 ):
+    queue = f"test-recall-{uuid.uuid4().hex[:12]}"  # of this test's own on the test broker
+    before, celery_app.conf.task_default_queue = celery_app.conf.task_default_queue, queue
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    request.addfinalizer(lambda: broker.delete(queue))
+    request.addfinalizer(lambda: setattr(celery_app.conf, "task_default_queue", before))
     fading_esi(calendar, patient)
     recall_entries_rebuild()
     fading = RecallRule.objects.get(code="relief-fading")
     fading.threshold_percent = 80
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         fading.save()
-    assert len(callbacks) == 1  # the rebuild, sent to the worker once committed
+        fading.watched.remove(ProcedureType.objects.get(code="esi-caudal"))
+        fading.watched.add(ProcedureType.objects.get(code="esi-caudal"))
+    # To the worker, once for the transaction.
+    assert [json.loads(message)["headers"]["task"] for message in broker.lrange(queue, 0, -1)] == [
+        recall_rebuild.name
+    ]
     assert kept() == [(patient.pk, "relief-fading")]  # until the worker has run it
     recall_rebuild()
     assert kept() == []
