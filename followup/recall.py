@@ -10,8 +10,8 @@
 Only done appointments (discharged or completed) within the rule's look-back count; a row
 goes away once the recall procedure is booked after the watched one. One row per patient
 and rule (the latest watched appointment). The database does the narrowing: one query per
-rule (three for a block rule), and only rows that may be due come back, however many patients.
-The worklist reads these rows as kept by followup.services_recall (`RecallEntry`).
+rule (three for a block rule), and only rows that are or will be due come back, however many
+patients. The worklist reads these rows as kept by followup.services_recall (`RecallEntry`).
 """
 
 import datetime
@@ -79,13 +79,13 @@ def recall_worklist(*, today=None) -> QuerySet:
     )
 
 
-def recall_rows(*, patient_ids=None, rules=None, today=None, pending=False) -> list[RecallRow]:
+def recall_rows(*, patient_ids=None, today=None, pending=False) -> list[RecallRow]:
     """Every patient due by an active rule (of `patient_ids` when given), soonest due first;
-    with `pending`, also those coming due later (what `RecallEntry` keeps)."""
+    with `pending`, also those coming due later: what `RecallEntry` keeps. Without it, the
+    rules read live, as the tests state them."""
     today = today or timezone.localdate()
     rules = (
-        (rules if rules is not None else RecallRule.objects.all())
-        .filter(active=True)
+        RecallRule.objects.filter(active=True)
         .select_related("recall_procedure")
         .prefetch_related("watched")
     )

@@ -3,14 +3,17 @@ relief fading below 50% in surveys, a diary-positive MBB with no RFA booked with
 an SCS trial ended; each row one click from the slot finder with the procedure prefilled."""
 
 import datetime
+import io
 import json
+import threading
 import uuid
 import zoneinfo
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +22,7 @@ from clinic.models import AuditEvent, ProcedureType
 from followup.models import Invitation, RecallEntry, RecallRule, Response
 from followup.recall import recall_rows, recall_worklist
 from followup.services import response_record
-from followup.services_recall import recall_entries_rebuild
+from followup.services_recall import RECALL_LOCK, recall_entries_rebuild
 from followup.tasks import recall_rebuild
 from scheduling.models import CancelReason, Status
 from scheduling.services import appointment_cancel
@@ -383,6 +386,42 @@ def test_it_recomputes_every_row_when_a_rule_is_edited(
     assert kept() == [(patient.pk, "relief-fading")]  # until the worker has run it
     recall_rebuild()
     assert kept() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_one_writer_at_a_time_compute_the_rows(calendar, patient):
+    """A refresh computed while the nightly rebuild holds its turn would read the patient
+    as they were; it waits, then reads what the rebuild's transaction left."""
+    fading_esi(calendar, patient)
+
+    def refresh():
+        try:
+            recall_entries_rebuild(patient_ids=[patient.pk])
+        finally:
+            connection.close()  # this thread's own
+
+    waiting = threading.Thread(target=refresh)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECALL_LOCK])  # the rebuild's
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive()
+    waiting.join(timeout=10)
+    assert not waiting.is_alive()
+    assert kept() == [(patient.pk, "relief-fading")]
+
+
+def test_it_fills_the_rows_once_after_an_upgrade(calendar, patient):
+    fading_esi(calendar, patient)
+    call_command("rebuild_recall", "--if-empty", stdout=io.StringIO())
+    assert kept() == [(patient.pk, "relief-fading")]
+    RecallEntry.objects.update(evidence="as it was")
+    said = io.StringIO()
+    call_command("rebuild_recall", "--if-empty", stdout=said)
+    assert "nothing to do" in said.getvalue()
+    assert RecallEntry.objects.get().evidence == "as it was"
+    call_command("rebuild_recall", stdout=io.StringIO())
+    assert "relief 70% at best" in RecallEntry.objects.get().evidence
 
 
 def test_it_rebuilds_every_row_each_night():
