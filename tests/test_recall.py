@@ -388,7 +388,7 @@ def test_it_recomputes_every_row_when_a_rule_is_edited(
     assert kept() == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_lets_one_writer_at_a_time_compute_the_rows(calendar, patient):
     """A refresh computed while the nightly rebuild holds its turn would read the patient
     as they were; it waits, then reads what the rebuild's transaction left."""

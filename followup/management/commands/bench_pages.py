@@ -138,21 +138,11 @@ class Command(ClinicBench):
                 )
                 self.stdout.flush()
                 answered = self.build_followup(responses)
-                outcomes_started = time.perf_counter()
-                episodes = outcome_episodes_rebuild()
-                self.stdout.write(
-                    f"Computed {episodes:,} outcome rows (followup.OutcomeEpisode) in "
-                    f"{time.perf_counter() - outcomes_started:.0f} s."
-                )
+                self.compute("outcome rows (followup.OutcomeEpisode)", outcome_episodes_rebuild)
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE")
                 # After ANALYZE: its correlated subqueries need the planner's statistics.
-                recall_started = time.perf_counter()
-                recalled = recall_entries_rebuild()
-                self.stdout.write(
-                    f"Computed {recalled:,} recall rows (followup.RecallEntry) in "
-                    f"{time.perf_counter() - recall_started:.0f} s."
-                )
+                self.compute("recall rows (followup.RecallEntry)", recall_entries_rebuild)
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE followup_recallentry")
                 self.stdout.write(
@@ -336,6 +326,12 @@ class Command(ClinicBench):
                     copy.write_row(row)
 
     # --- Measuring pages -----------------------------------------------------------------
+
+    def compute(self, rows, rebuild):
+        """Fill derived rows the generated clinic's bulk inserts went around."""
+        started = time.perf_counter()
+        count = rebuild()
+        self.stdout.write(f"Computed {count:,} {rows} in {time.perf_counter() - started:.0f} s.")
 
     def measure_pages(self, rounds):
         # get_or_create: a kept clinic (--keep) already has them.
