@@ -49,7 +49,9 @@ class OutcomeEpisodeTable(tables.Table):
     diagnosis = tables.Column(
         accessor="diagnosis_code", verbose_name="Diagnosis", order_by=("diagnosis__code",)
     )
-    region = tables.Column(accessor="get_region_display", verbose_name="Region", orderable=False)
+    # The fields themselves, not get_FOO_display(): clinic.ui shows a choice's label from a
+    # lookup made once per column, where Django builds its dict anew in every cell.
+    region = tables.Column(verbose_name="Region", orderable=False)
     levels = tables.Column(verbose_name="Levels")
     laterality = tables.Column(verbose_name="Side")
     physician = tables.Column(
@@ -57,9 +59,7 @@ class OutcomeEpisodeTable(tables.Table):
     )
     site = tables.Column(accessor="site__name", verbose_name="Site")
     baseline_nrs = tables.Column(verbose_name="Baseline NRS")
-    baseline_source = tables.Column(
-        accessor="get_baseline_source_display", verbose_name="Baseline from", orderable=False
-    )
+    baseline_source = tables.Column(verbose_name="Baseline from", orderable=False)
     last_relief = DecimalColumn(verbose_name="Relief at last answer (%)")
     immpact_category = tables.Column(verbose_name="IMMPACT category")
     responder_50 = FlagColumn(verbose_name="≥50% relief")

@@ -187,9 +187,13 @@ def test_it_exports_the_episode_rows_as_csv(client, physician, add_episodes):
     # The day treated, as on the page: 2026-11-30.
     treated = timezone.localdate(timezone.now() - datetime.timedelta(days=30))
     assert lines[1].startswith(f"{treated:%Y-%m-%d},")
-    assert (
-        f"<td>{treated:%Y-%m-%d}</td>" in client.get(reverse("outcome_episodes")).content.decode()
-    )
+    # Choices by their labels, as on the page.
+    rows = "\n".join(lines[1:])
+    assert rows.count(",Lumbar,") == 6
+    assert rows.count("Nurse's pre-procedure NRS") == 2 and rows.count("Baseline survey") == 4
+    page = client.get(reverse("outcome_episodes")).content.decode()
+    assert f"<td>{treated:%Y-%m-%d}</td>" in page
+    assert "<td>Lumbar</td>" in page and "<td>Nurse&#x27;s pre-procedure NRS</td>" in page
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
 
 
