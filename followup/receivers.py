@@ -9,14 +9,19 @@ from django.utils import timezone
 
 from followup import services
 from followup.models import Alert, EmailLog, Invitation, OutcomeEpisode, RecallEntry, Response
+from followup.recall import DONE
 from followup.services_outcomes import TREATED, outcome_episode_refresh_after_commit
 from followup.services_recall import recall_rebuild_after_commit, recall_refresh_after_commit
 from scheduling.models import Status
 
+# What can start, end or move a recall (followup.recall): a follow-on booked, moved or freed,
+# or a procedure done. A check-in or a start on the day cannot: the nurse's tap skips it.
+RECALL_CHANGES = ("booked", "rescheduled", "cancelled", "no_show")
+
 
 def on_appointment_changed(sender, *, appointment, change, **kwargs):
-    # Any change can start, end or move a recall: a procedure done, a follow-on booked.
-    recall_refresh_after_commit(patient_id=appointment.patient_id)
+    if change in RECALL_CHANGES or appointment.status in DONE:
+        recall_refresh_after_commit(patient_id=appointment.patient_id)
     if change == "booked":
         if appointment.status in (Status.BOOKED, Status.CONFIRMED):
             services.reminder_schedule(appointment=appointment)
@@ -50,6 +55,7 @@ def on_patient_merged(sender, *, keep, remove, **kwargs):
     """A merge (clinic.signals): the duplicate's follow-up moves to the kept record."""
     for model in (Invitation, Response, Alert, EmailLog, OutcomeEpisode):
         model.objects.filter(patient=remove).update(patient=keep)
+    # Now, not after the commit: the merge refuses while the duplicate still has rows.
     RecallEntry.objects.filter(patient=remove).delete()
     recall_refresh_after_commit(patient_id=keep.pk)
 

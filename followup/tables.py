@@ -425,10 +425,7 @@ class RecallTable(tables.Table):
     due = tables.Column(
         verbose_name="Due since", order_by=("due", "patient__last_name", "rule__name")
     )
-    patient = tables.Column(
-        linkify=lambda record: record.patient.get_absolute_url(),
-        order_by=("patient__last_name", "patient__first_name"),
-    )
+    patient = PatientColumn()
     rule = tables.Column(verbose_name="Why", order_by=("rule__name",))
     evidence = tables.Column(verbose_name="Evidence", orderable=False)
     procedure_type = tables.Column(verbose_name="Offer", orderable=False)

@@ -25,8 +25,13 @@ from followup.services import response_record
 from followup.services_recall import RECALL_LOCK, recall_entries_rebuild
 from followup.tasks import recall_rebuild
 from scheduling.models import CancelReason, Status
-from scheduling.services import appointment_cancel
-from tests.factories import AppointmentFactory, InvitationFactory, PatientFactory
+from scheduling.services import appointment_cancel, appointment_transition
+from tests.factories import (
+    AppointmentFactory,
+    InvitationFactory,
+    PatientFactory,
+    TodaysAppointmentFactory,
+)
 
 DONE = Status.COMPLETED
 
@@ -332,6 +337,19 @@ def test_it_refreshes_the_patients_rows_as_bookings_change(
             actor=front_desk, appointment=repeat, reason=CancelReason.PATIENT_REQUEST
         )
     assert kept() == [(patient.pk, "relief-fading")]
+
+
+def test_it_leaves_the_rows_alone_when_a_nurse_checks_a_patient_in(
+    calendar, patient, front_desk, django_capture_on_commit_callbacks
+):
+    """A check-in cannot start, end or move a recall: the tap does not pay to recompute."""
+    fading_esi(calendar, patient)
+    recall_entries_rebuild()
+    RecallEntry.objects.update(evidence="as it was")
+    today = TodaysAppointmentFactory(calendar=calendar, patient=patient, status=Status.BOOKED)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_transition(actor=front_desk, appointment=today, to=Status.CHECKED_IN)
+    assert RecallEntry.objects.get().evidence == "as it was"
 
 
 def test_it_refreshes_the_patients_rows_as_surveys_are_answered(
