@@ -397,9 +397,10 @@ def clinical_alerts_of_appointments(appointments, *, user) -> QuerySet:
     )
 
 
-def followup_counts(*, user, now=None) -> dict:
+def followup_counts(*, user, now=None, open_alerts: int | None = None) -> dict:
     """The start page's numbers, only those the user may see, of the user's sites (as the
-    lists they open show them)."""
+    lists they open show them). `open_alerts`: the count of unacknowledged_alert_count when
+    the page has it already (the nav badge)."""
     now = now or timezone.now()
     counts = {}
 
@@ -407,7 +408,9 @@ def followup_counts(*, user, now=None) -> dict:
         return sites.appointments_in_scope(user, rows, "appointment__site")
 
     if user.has_perm("followup.view_alert"):
-        counts["open_alerts"] = unacknowledged_alert_count(user)
+        counts["open_alerts"] = (
+            unacknowledged_alert_count(user) if open_alerts is None else open_alerts
+        )
     if user.has_perm("followup.view_invitation"):
         counts["surveys_due"] = mine(surveys_due(now=now)).count()
     if user.has_perm("followup.view_reschedulerequest"):

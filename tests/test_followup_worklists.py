@@ -549,6 +549,24 @@ def test_it_counts_open_alerts_in_the_nav_badge(client, nurse, front_desk, answe
     assert reverse("reschedule_requests") in body
 
 
+def test_it_counts_open_alerts_once_for_the_nav_badge_and_the_start_page(client, nurse, answered):
+    Alert.objects.create(patient=answered.patient, response=answered, kind=Alert.Kind.PGIC_WORSE)
+    client.force_login(nurse)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse("home")).content.decode()
+    open_alerts = Alert.objects.filter(acknowledged_at__isnull=True).count()  # the answer's too
+    assert open_alerts >= 1
+    badge = f'{open_alerts}<span class="visually-hidden"> unacknowledged alert'
+    assert badge in body
+    assert f"Unacknowledged alerts</a>: <strong>{open_alerts}</strong>" in body  # start page
+    alert_counts = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT COUNT") and "followup_alert" in q["sql"]
+    ]
+    assert len(alert_counts) == 1
+
+
 def test_it_links_rows_as_reverse_does_under_any_script_prefix():
     from django.urls import get_script_prefix, set_script_prefix
 

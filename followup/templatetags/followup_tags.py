@@ -18,14 +18,27 @@ from followup.selectors_outcomes import physician_comparison
 register = template.Library()
 
 
-@register.simple_tag
-def unacknowledged_alert_count(user) -> int:
-    return selectors.unacknowledged_alert_count(user)
+def _open_alerts_of_this_page(context) -> dict:
+    """The nav badge and the start page's card show the same number of open alerts: one
+    COUNT per page, kept where the whole render (base template and includes) shares it."""
+    return context.render_context.dicts[0].setdefault("open_alerts", {})
 
 
-@register.simple_tag
-def followup_counts(user) -> dict:
-    return selectors.followup_counts(user=user)
+@register.simple_tag(takes_context=True)
+def unacknowledged_alert_count(context, user) -> int:
+    counted = _open_alerts_of_this_page(context)
+    if user.pk not in counted:
+        counted[user.pk] = selectors.unacknowledged_alert_count(user)
+    return counted[user.pk]
+
+
+@register.simple_tag(takes_context=True)
+def followup_counts(context, user) -> dict:
+    counted = _open_alerts_of_this_page(context)
+    counts = selectors.followup_counts(user=user, open_alerts=counted.get(user.pk))
+    if "open_alerts" in counts:
+        counted[user.pk] = counts["open_alerts"]
+    return counts
 
 
 @register.simple_tag
